@@ -1,0 +1,15 @@
+"""sklearn_metal: weak supervision as ordinary scikit-learn estimators."""
+
+from .analysis import lf_summary
+from .baselines import MajorityClassVoter, MajorityLabelVoter
+from .label_model import LabelModel
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LabelModel",
+    "MajorityClassVoter",
+    "MajorityLabelVoter",
+    "lf_summary",
+    "__version__",
+]

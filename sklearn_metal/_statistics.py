@@ -1,0 +1,49 @@
+"""The one pass over a label matrix: sparse one-hot votes and their tallies.
+
+Nothing here densifies ``L`` into the ``(n_samples, n_sources * k)`` one-hot
+form: the one-hot matrix is a CSR matrix with one stored entry per vote.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["one_hot_votes", "vote_counts"]
+
+
+def one_hot_votes(rows, cols, vals, shape, cardinality):
+    """Sparse one-hot of the non-abstain votes, shape ``(n, m * k)``.
+
+    Column ``j * k + a`` is 1 where source ``j`` voted class ``a``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal._statistics import one_hot_votes
+    >>> A = one_hot_votes(np.array([0]), np.array([1]), np.array([1]), (1, 2), 2)
+    >>> A.toarray().tolist()
+    [[0.0, 0.0, 0.0, 1.0]]
+    """
+    n, m = shape
+    data = np.ones(len(rows), dtype=np.float64)
+    return sp.csr_matrix(
+        (data, (rows, cols * cardinality + vals)), shape=(n, m * cardinality)
+    )
+
+
+def vote_counts(A, cardinality):
+    """Per-row count of votes for each class, shape ``(n, k)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal._statistics import one_hot_votes, vote_counts
+    >>> A = one_hot_votes(np.array([0, 0]), np.array([0, 1]), np.array([1, 1]), (1, 2), 2)
+    >>> vote_counts(A, 2).tolist()
+    [[0.0, 2.0]]
+    """
+    m = A.shape[1] // cardinality
+    G = sp.csr_matrix(
+        (np.ones(m * cardinality), (np.arange(m * cardinality), np.tile(np.arange(cardinality), m))),
+        shape=(m * cardinality, cardinality),
+    )
+    return np.asarray((A @ G).todense())

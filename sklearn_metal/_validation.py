@@ -1,0 +1,228 @@
+"""One validation path for label matrices and label vectors."""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import column_or_1d
+
+__all__ = ["check_label_matrix", "check_gold_labels", "source_names"]
+
+
+def source_names(estimator_or_names, n_sources):
+    """Names of the sources: ``feature_names_in_`` if known, else ``source_j``."""
+    names = getattr(estimator_or_names, "feature_names_in_", estimator_or_names)
+    if names is None or isinstance(names, type(estimator_or_names)) and not len(
+        np.shape(names)
+    ):
+        return np.array([f"source_{j}" for j in range(n_sources)], dtype=object)
+    return np.asarray(names, dtype=object)
+
+
+def _column_label(names, j):
+    if names is not None:
+        return f"column {names[j]!r} (index {j})"
+    return f"column {j}"
+
+
+def _check_values(values, rows, cols, cardinality, names):
+    """Raise a ValueError naming the first bad entry among ``values``."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(
+            f"Label matrix {_column_label(names, cols[i])} holds {values[i]} at "
+            f"row {rows[i]}; votes must be finite integers: -1 (abstain) or "
+            f"0..{cardinality - 1}."
+        )
+    bad = values != np.round(values)
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(
+            f"Label matrix {_column_label(names, cols[i])} holds the non-integer "
+            f"value {values[i]} at row {rows[i]}; votes must be integers: "
+            f"-1 (abstain) or 0..{cardinality - 1}."
+        )
+    bad = (values < -1) | (values >= cardinality)
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(
+            f"Label matrix {_column_label(names, cols[i])} holds the value "
+            f"{values[i]:g} at row {rows[i]}; expected -1 (abstain) or a class in "
+            f"0..{cardinality - 1} (cardinality={cardinality})."
+        )
+
+
+def check_label_matrix(L, cardinality, *, names=None):
+    """Validate a label matrix and return its non-abstain votes.
+
+    Parameters
+    ----------
+    L : array-like or sparse matrix of shape (n_samples, n_sources)
+        Votes: ``-1`` abstains, ``0..cardinality-1`` are classes. In a sparse
+        matrix every entry that is not stored is an abstain, and stored entries
+        are votes (a stored ``0`` is a vote for class 0, a stored ``-1`` an
+        abstain). A pandas DataFrame is read column by column.
+    cardinality : int
+        Number of classes ``k``.
+    names : array-like of str, default=None
+        Source names used in error messages.
+
+    Returns
+    -------
+    votes : tuple of (rows, cols, values, shape)
+        Integer arrays of the non-abstain entries and the matrix shape. The
+        matrix is never expanded into a dense one-hot form.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal._validation import check_label_matrix
+    >>> rows, cols, vals, shape = check_label_matrix(np.array([[0, -1], [1, 1]]), 2)
+    >>> rows.tolist(), cols.tolist(), vals.tolist(), shape
+    ([0, 1, 1], [0, 0, 1], [0, 1, 1], (2, 2))
+    """
+    if hasattr(L, "iloc") and hasattr(L, "columns"):
+        if names is None:
+            names = [str(c) for c in L.columns]
+        for j, dtype in enumerate(L.dtypes):
+            if not (
+                np.issubdtype(np.dtype(getattr(dtype, "numpy_dtype", dtype)), np.number)
+                or str(dtype).lower().startswith(("int", "uint", "float"))
+            ):
+                raise ValueError(
+                    f"Label matrix {_column_label(names, j)} has dtype {dtype}; "
+                    "expected integer votes (-1 abstains)."
+                )
+        L = L.to_numpy(dtype=np.float64, na_value=np.nan)
+    if sp.issparse(L):
+        if L.ndim != 2:
+            raise ValueError(f"Expected a 2-D label matrix, got shape {L.shape}.")
+        shape = L.shape
+        coo = sp.coo_matrix(L)
+        rows, cols, vals = coo.row, coo.col, coo.data
+    else:
+        if isinstance(L, (list, tuple)):
+            L = np.asarray(L)
+        if not hasattr(L, "dtype") or not hasattr(L, "shape"):
+            L = np.asarray(L)
+        L = np.asarray(L)
+        if L.dtype.kind == "c":
+            raise ValueError(
+                "Complex data not supported: a label matrix holds integer votes."
+            )
+        if L.dtype.kind == "O":
+            # Non-numeric entries raise numpy's own TypeError / ValueError here.
+            L = L.astype(np.float64)
+        if L.dtype == bool or L.dtype.kind not in "iuf":
+            raise ValueError(
+                f"Label matrix has dtype {L.dtype}; expected integers "
+                "(-1 abstains, 0..k-1 are classes)."
+            )
+        if L.ndim != 2:
+            raise ValueError(
+                f"Expected a 2-D label matrix of shape (n_samples, n_sources), got "
+                f"an array of shape {L.shape}. Reshape your data: a single source "
+                "with "
+                "L.reshape(-1, 1) or a single sample with L.reshape(1, -1)."
+            )
+        shape = L.shape
+        if L.dtype.kind == "f":
+            nonabstain = L != -1
+        else:
+            nonabstain = L != -1
+        rows, cols = np.nonzero(nonabstain)
+        vals = L[rows, cols]
+    if shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 is "
+            "required: the label matrix has no rows."
+        )
+    if shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 "
+            "is required: the label matrix has no sources."
+        )
+    if vals.dtype.kind == "f" or vals.dtype.kind not in "iu":
+        vals = vals.astype(np.float64, copy=False)
+        _check_values(vals, rows, cols, cardinality, names)
+    else:
+        _check_values(vals.astype(np.float64), rows, cols, cardinality, names)
+    keep = vals != -1
+    if not keep.all():
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    return (
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(cols, dtype=np.int64),
+        np.asarray(vals, dtype=np.int64),
+        tuple(shape),
+    )
+
+
+def check_gold_labels(y, n_samples, cardinality):
+    """Validate semi-supervised gold labels (``-1`` = unlabeled row).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or None
+        Gold labels; ``-1`` marks rows without a gold label.
+    n_samples : int
+        Number of rows of the label matrix.
+    cardinality : int
+        Number of classes.
+
+    Returns
+    -------
+    y : ndarray of int64 or None
+
+    Examples
+    --------
+    >>> from sklearn_metal._validation import check_gold_labels
+    >>> check_gold_labels([0, -1, 1], 3, 2).tolist()
+    [0, -1, 1]
+    """
+    if y is None:
+        return None
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D gold labels of shape (n_samples,), got shape {y.shape}."
+        )
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"y has {y.shape[0]} labels but the label matrix has {n_samples} rows."
+        )
+    if y.dtype.kind == "O":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "Unknown label type: y must hold integer class labels 0..k-1 "
+                "or -1 for unlabeled rows."
+            ) from exc
+    if y.dtype == bool or y.dtype.kind not in "iuf":
+        raise ValueError(
+            f"Unknown label type: y has dtype {y.dtype}; expected integer class "
+            "labels 0..k-1 or -1 for unlabeled rows."
+        )
+    yf = y.astype(np.float64)
+    if not np.all(np.isfinite(yf)):
+        i = np.flatnonzero(~np.isfinite(yf))[0]
+        raise ValueError(f"y holds {y[i]} at row {i}; expected -1 or 0..k-1.")
+    if np.any(yf != np.round(yf)):
+        i = np.flatnonzero(yf != np.round(yf))[0]
+        raise ValueError(f"y holds the non-integer value {y[i]} at row {i}.")
+    bad = (yf < -1) | (yf >= cardinality)
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(
+            f"y holds the value {y[i]:g} at row {i}; expected -1 (unlabeled) or a "
+            f"class in 0..{cardinality - 1} (cardinality={cardinality})."
+        )
+    return yf.astype(np.int64)
+
+
+def is_integral_number(x):
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)

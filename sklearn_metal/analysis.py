@@ -1,0 +1,2 @@
+def lf_summary(*a, **k):
+    raise RuntimeError('todo')

@@ -1,0 +1,581 @@
+"""The label model: learn how accurate each source is without ground truth."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._statistics import one_hot_votes, vote_counts
+from ._validation import check_gold_labels, check_label_matrix
+
+__all__ = ["LabelModel"]
+
+_MAX_COMPONENT_TABLE = 2**20
+
+
+class _LabelMatrixMixin:
+    """Shared validation of label matrices for the estimators in this package."""
+
+    def _validate_votes(self, L, *, reset):
+        names = None
+        if hasattr(L, "columns"):
+            names = [str(c) for c in L.columns]
+        elif not reset and getattr(self, "feature_names_in_", None) is not None:
+            names = list(self.feature_names_in_)
+        votes = check_label_matrix(L, self.cardinality, names=names)
+        if not reset and votes[3][1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {votes[3][1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input: L has "
+                f"{votes[3][1]} sources (columns) but the model was fitted on "
+                f"{self.n_features_in_}."
+            )
+        validate_data(self, L, reset=reset, skip_check_array=True)
+        return votes
+
+    def _source_names(self):
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return np.array([f"source_{j}" for j in range(self.n_features_in_)])
+        return np.asarray(names, dtype=object)
+
+
+def _components(dependencies, m, names):
+    """Group declared dependent source pairs into connected components."""
+    parent = list(range(m))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def index(s):
+        if isinstance(s, (Integral, np.integer)) and not isinstance(s, bool):
+            if not 0 <= s < m:
+                raise ValueError(
+                    f"dependencies names source index {s}, but L has {m} sources "
+                    f"(valid indices 0..{m - 1})."
+                )
+            return int(s)
+        if names is not None and s in list(names):
+            return list(names).index(s)
+        raise ValueError(
+            f"dependencies names source {s!r}, which is neither an index in "
+            f"0..{m - 1} nor a column name of L."
+        )
+
+    for pair in dependencies:
+        if len(pair) != 2:
+            raise ValueError(
+                f"Each dependency must be a pair (i, j) of sources, got {pair!r}."
+            )
+        i, j = index(pair[0]), index(pair[1])
+        if i == j:
+            raise ValueError(f"Dependency {pair!r} pairs source {i} with itself.")
+        parent[find(i)] = find(j)
+    groups = {}
+    for j in range(m):
+        groups.setdefault(find(j), []).append(j)
+    return [tuple(g) for g in groups.values() if len(g) > 1]
+
+
+class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
+    """Learn class-conditional accuracies of weak sources from their votes alone.
+
+    The model is the one of Snorkel MeTaL (Ratner et al., AAAI 2019): given the
+    true class ``Y``, sources vote independently (or, for declared
+    dependencies, jointly within a group), each with its own class-conditional
+    distribution ``P(lambda_j = a | Y = y)`` over votes and abstains. The fit
+    reads ``L`` once into sparse vote tallies and estimates the source
+    parameters from the sources' overlaps with one another, then the class
+    balance by maximum likelihood; see Notes.
+
+    Parameters
+    ----------
+    cardinality : int, default=2
+        Number of classes ``k``. Votes are ``0..k-1``; ``-1`` abstains.
+
+    dependencies : list of (int or str, int or str) pairs, default=None
+        Pairs of sources known to be correlated given the class (for example a
+        labeling function and a near-copy of it). Sources are given by column
+        index or by DataFrame column name. Connected pairs form a group whose
+        joint vote is modelled as one factor, in the fit and in
+        :meth:`predict_proba`, so a duplicated source is not counted twice.
+
+    class_balance : array-like of shape (cardinality,), default=None
+        Prior ``P(Y)``. ``None`` estimates it from the data (and from gold
+        labels passed to :meth:`fit`); an array is used as given.
+
+    coverage : {"auto", "class_conditional", "independent"}, default="auto"
+        Whether a source's chance of voting depends on the class.
+        ``"class_conditional"`` lets it depend (needed for labeling functions
+        that vote one class or abstain: their firing is their signal);
+        ``"independent"`` treats abstains as missing at random, as in
+        Dawid-Skene (crowd workers who see a random subset of items);
+        ``"auto"`` uses ``"class_conditional"`` for sources that vote a single
+        class and ``"independent"`` for sources that vote two or more.
+
+    method : {"moments", "em"}, default="moments"
+        ``"moments"`` estimates source parameters in closed form from the
+        overlap statistics (each source's vote tallies against the other
+        sources' vote shares) and then fits the class balance by maximum
+        likelihood. ``"em"`` starts there and runs MAP expectation-maximization
+        over all parameters to convergence.
+
+    prior_strength : float, default=1.0
+        Pseudo-count of the Dirichlet prior on every source's parameters. The
+        prior is centred on a source of accuracy ``prec_init``, so sources are
+        taken to be better than random unless the data say otherwise.
+
+    prec_init : float, default=0.7
+        Accuracy at which the prior is centred; must exceed ``1 / cardinality``.
+
+    tol : float, default=1e-6
+        Convergence tolerance on the largest change of the class balance
+        (``method="moments"``) or of the mean negative log-likelihood
+        (``method="em"``) between iterations.
+
+    max_iter : int, default=100
+        Maximum number of iterations.
+
+    verbose : int, default=0
+        Print the loss every iteration when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (cardinality,)
+        ``np.arange(cardinality)``.
+
+    class_balance_ : ndarray of shape (cardinality,)
+        Estimated (or given) ``P(Y)``.
+
+    cond_probs_ : ndarray of shape (n_features_in_, cardinality + 1, cardinality)
+        ``cond_probs_[j, a + 1, y] = P(lambda_j = a | Y = y)``; index 0 holds
+        the abstain probability ``P(lambda_j = -1 | Y = y)``.
+
+    accuracies_ : ndarray of shape (n_features_in_,)
+        ``P(lambda_j = Y | lambda_j != -1)`` for every source.
+
+    coverages_ : ndarray of shape (n_features_in_,)
+        Fraction of training rows on which each source voted.
+
+    coverage_independent_ : ndarray of bool, shape (n_features_in_,)
+        Which sources were modelled with class-independent coverage.
+
+    dependency_components_ : list of tuple of int
+        Groups of sources modelled jointly because of ``dependencies``.
+
+    loss_history_ : list of float
+        Mean negative log-likelihood of the training votes at each iteration.
+
+    n_iter_ : int
+        Number of iterations run.
+
+    converged_ : bool
+        Whether ``tol`` was reached within ``max_iter`` iterations.
+
+    n_features_in_ : int
+        Number of sources seen during :meth:`fit`.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Source names, defined only when ``L`` is a DataFrame with string
+        column names.
+
+    See Also
+    --------
+    MajorityLabelVoter : Majority vote over the sources.
+    MajorityClassVoter : Always predicts the class balance.
+
+    Notes
+    -----
+    Fitting reads ``L`` once into a sparse one-hot ``A`` (one stored entry per
+    vote) and the per-row vote shares ``Q`` (each voted row's fraction of
+    votes per class, gold labels where given). Everything after that pass works
+    on ``A.T @ Q`` and the vote totals, of size ``(n_sources * k, k)``:
+
+    * a source whose coverage depends on the class gets
+      ``P(lambda_j = a | y)`` proportional to
+      ``(A.T @ Q)[j, a, y] / sum_i Q[i, y]``, i.e. how often it voted ``a``
+      on rows the other votes assign to ``y``;
+    * a source with class-independent coverage gets the confusion matrix
+      ``P(lambda_j = a | y, lambda_j != -1)``, Dawid and Skene's parameter.
+
+    Both use Dirichlet pseudo-counts ``prior_strength`` centred on accuracy
+    ``prec_init``. The class balance is then the maximum-likelihood mixture
+    weight given the source parameters, iterated to ``tol``. Anchoring the
+    parameters on the sources' vote shares resolves the label-permutation
+    symmetry in favour of sources that are better than random.
+
+    Inference follows MeTaL: ``P(Y = y | lambda)`` is proportional to
+    ``P(Y = y) * prod_j P(lambda_j | Y = y)`` over the sources that voted, so
+    a row on which every source abstains gets exactly ``class_balance_``.
+    :meth:`predict` returns ``classes_[argmax]``; exact ties go to the lowest
+    class index.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal import LabelModel
+    >>> L = np.array([[0, 0, -1], [1, 1, 1], [0, -1, 0], [1, 0, 1], [-1, -1, -1]])
+    >>> model = LabelModel(cardinality=2).fit(L)
+    >>> model.predict(L)
+    array([0, 1, 0, 1, 0])
+    >>> model.predict_proba(L).shape
+    (5, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "cardinality": [Interval(Integral, 2, None, closed="left")],
+        "dependencies": ["array-like", None],
+        "class_balance": ["array-like", None],
+        "coverage": [StrOptions({"auto", "class_conditional", "independent"})],
+        "method": [StrOptions({"moments", "em"})],
+        "prior_strength": [Interval(Real, 0, None, closed="neither")],
+        "prec_init": [Interval(Real, 0, 1, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        cardinality=2,
+        *,
+        dependencies=None,
+        class_balance=None,
+        coverage="auto",
+        method="moments",
+        prior_strength=1.0,
+        prec_init=0.7,
+        tol=1e-6,
+        max_iter=100,
+        verbose=0,
+    ):
+        self.cardinality = cardinality
+        self.dependencies = dependencies
+        self.class_balance = class_balance
+        self.coverage = coverage
+        self.method = method
+        self.prior_strength = prior_strength
+        self.prec_init = prec_init
+        self.tol = tol
+        self.max_iter = max_iter
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, L, y=None):
+        """Learn source parameters and the class balance from ``L``.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+            Votes: ``-1`` abstains, ``0..cardinality-1`` are classes.
+        y : array-like of shape (n_samples,), default=None
+            Optional gold labels, ``-1`` for unlabeled rows (scikit-learn's
+            semi-supervised convention). Gold rows count as known classes in
+            the source statistics and the class balance.
+
+        Returns
+        -------
+        self : LabelModel
+            The fitted model.
+        """
+        k = self.cardinality
+        if self.prec_init <= 1.0 / k:
+            raise ValueError(
+                f"prec_init={self.prec_init} must exceed 1 / cardinality = {1 / k:.3g}:"
+                " the prior assumes sources are better than random."
+            )
+        rows, cols, vals, (n, m) = self._validate_votes(L, reset=True)
+        gold = check_gold_labels(y, n, k)
+        p_given = None
+        if self.class_balance is not None:
+            p_given = np.asarray(self.class_balance, dtype=np.float64)
+            if p_given.shape != (k,):
+                raise ValueError(
+                    f"class_balance has shape {p_given.shape}; expected ({k},) for "
+                    f"cardinality={k}."
+                )
+            if (
+                not np.all(np.isfinite(p_given))
+                or np.any(p_given <= 0)
+                or not np.isclose(p_given.sum(), 1.0)
+            ):
+                raise ValueError(
+                    "class_balance must hold positive probabilities summing to 1, "
+                    f"got {p_given.tolist()}."
+                )
+        names = getattr(self, "feature_names_in_", None)
+        self.dependency_components_ = _components(self.dependencies or (), m, names)
+        for comp in self.dependency_components_:
+            if (k + 1) ** len(comp) > _MAX_COMPONENT_TABLE:
+                raise ValueError(
+                    f"The dependency group {comp} has {len(comp)} sources; its joint "
+                    f"table of {(k + 1) ** len(comp)} outcomes is too large. Declare "
+                    "fewer dependencies per group."
+                )
+        self.classes_ = np.arange(k)
+        self._fit_params(rows, cols, vals, n, m, gold, p_given)
+        return self
+
+    def _fit_params(self, rows, cols, vals, n, m, gold, p_given):
+        k = self.cardinality
+        A = one_hot_votes(rows, cols, vals, (n, m), k)
+        # Sources of one dependency group share one vote between them in the
+        # vote shares, so a duplicated source is not counted twice.
+        weight = np.ones(m)
+        in_comp = np.zeros(m, dtype=bool)
+        for comp in self.dependency_components_:
+            weight[list(comp)] = 1.0 / len(comp)
+            in_comp[list(comp)] = True
+        Aw = A.multiply(np.repeat(weight, k)[None, :]).tocsr() if in_comp.any() else A
+        counts = vote_counts(Aw, k)
+        n_votes = counts.sum(axis=1)
+        voted = n_votes > 0
+        Q = np.zeros((n, k))
+        Q[voted] = counts[voted] / n_votes[voted, None]
+        is_gold = np.zeros(n, dtype=bool)
+        if gold is not None:
+            is_gold = gold >= 0
+            Q[is_gold] = 0.0
+            Q[is_gold, gold[is_gold]] = 1.0
+        informative = voted | is_gold
+
+        tot = np.asarray(A.sum(axis=0)).reshape(m, k)
+        polarity = (tot > 0).sum(axis=1)
+        if self.coverage == "auto":
+            independent = polarity >= 2
+        else:
+            independent = np.full(m, self.coverage == "independent")
+        self.coverage_independent_ = independent
+        self.coverages_ = np.bincount(cols, minlength=m) / n
+        self._codes_train = [self._component_codes(rows, cols, vals, n, c) for c in
+                             self.dependency_components_]
+
+        prior = np.full((k, k), (1.0 - self.prec_init) / (k - 1))
+        np.fill_diagonal(prior, self.prec_init)
+        self._prior = prior
+        self._A_train, self._in_comp = A, in_comp
+
+        if p_given is not None:
+            p = p_given
+        else:
+            p = (Q[informative].sum(axis=0) + 1.0) / (informative.sum() + k)
+        self._estimate_factors(A, Q, informative)
+        self.loss_history_ = []
+        self.converged_ = False
+        gold_counts = np.bincount(gold[is_gold], minlength=k) if is_gold.any() else 0
+        free = informative & ~is_gold
+        n_info = informative.sum()
+        S_free, weights = None, None
+        for it in range(1, self.max_iter + 1):
+            if S_free is None or self.method == "em":
+                S_free = self._scores(A, self._codes_train)[free]
+                weights = np.ones(len(S_free))
+                if self.method == "moments":
+                    # Rows with identical scores share one posterior: iterate on
+                    # the distinct rows, weighted by their counts.
+                    S_free, weights = np.unique(S_free, axis=0, return_counts=True)
+            T = S_free + np.log(p)
+            lse = logsumexp(T, axis=1, keepdims=True)
+            post = np.exp(T - lse)
+            nll = -(weights * lse[:, 0]).sum()
+            if is_gold.any():
+                nll -= np.sum(np.log(p)[gold[is_gold]])
+            loss = nll / max(n_info, 1)
+            self.loss_history_.append(float(loss))
+            if self.verbose:
+                print(f"LabelModel iteration {it}: loss {loss:.6f}")
+            self.n_iter_ = it
+            if self.method == "em":
+                Q_new = Q.copy()
+                Q_new[free] = post
+                new_p = (
+                    p
+                    if p_given is not None
+                    else (Q_new[informative].sum(axis=0) + 1.0) / (n_info + k)
+                )
+                self._estimate_factors(A, Q_new, informative)
+                p = new_p
+                if len(self.loss_history_) > 1 and abs(
+                    self.loss_history_[-2] - loss
+                ) <= self.tol * max(1.0, abs(loss)):
+                    self.converged_ = True
+                    break
+            else:
+                if p_given is not None:
+                    self.converged_ = True
+                    break
+                post_sum = (weights[:, None] * post).sum(axis=0)
+                new_p = (post_sum + gold_counts + 1.0) / (n_info + k)
+                delta = np.max(np.abs(new_p - p))
+                p = new_p
+                if delta <= self.tol:
+                    self.converged_ = True
+                    break
+        if not self.converged_:
+            warnings.warn(
+                f"LabelModel did not converge in max_iter={self.max_iter} iterations "
+                f"(tol={self.tol}); increase max_iter or tol.",
+                ConvergenceWarning,
+            )
+        self.class_balance_ = p
+        self._set_public_params(tot, n)
+        del self._A_train, self._codes_train
+        return self
+
+    def _estimate_factors(self, A, Q, informative):
+        """Source log-factors ``log P(lambda_j = a | y)`` up to y-free constants."""
+        k, m = self.cardinality, self.n_features_in_
+        s = self.prior_strength
+        cnt = np.asarray(A.T @ Q).reshape(m, k, k)
+        q_tot = Q[informative].sum(axis=0) + s
+        # Class-conditional coverage: P(vote a | y) proportional to
+        # cnt[j, a, y] / sum_i Q[i, y]; the prior pseudo-counts spread s votes
+        # as a source of accuracy prec_init would.
+        prior_cc = self._prior * q_tot[None, :]
+        prior_cc = s * prior_cc / prior_cc.sum(axis=1, keepdims=True)
+        log_cc = np.log(cnt + prior_cc[None]) - np.log(q_tot)[None, None, :]
+        # Class-independent coverage: confusion matrix given that j voted.
+        conf = cnt + s * self._prior[None]
+        conf = conf / conf.sum(axis=1, keepdims=True)
+        log_w = np.where(self.coverage_independent_[:, None, None], np.log(conf), log_cc)
+        log_w[self._in_comp] = 0.0
+        self._log_w = log_w
+        self._conf = conf
+        self._cnt, self._q_tot = cnt, q_tot
+        self._comp_tables = []
+        for codes in self._codes_train:
+            size = (k + 1) ** len(codes[1])
+            table = np.stack(
+                [np.bincount(codes[0], weights=Q[:, y], minlength=size) for y in range(k)],
+                axis=1,
+            )
+            table = np.log(table + s * q_tot / q_tot.sum()) - np.log(q_tot)
+            table[0] = 0.0  # the whole group abstains: no evidence
+            self._comp_tables.append(table)
+
+    def _component_codes(self, rows, cols, vals, n, comp):
+        k = self.cardinality
+        code = np.zeros(n, dtype=np.int64)
+        for t, j in enumerate(comp):
+            sel = cols == j
+            code[rows[sel]] += (vals[sel] + 1) * (k + 1) ** t
+        return code, comp
+
+    def _scores(self, A, codes):
+        k, m = self.cardinality, self.n_features_in_
+        S = np.asarray(A @ self._log_w.reshape(m * k, k))
+        for (code, _), table in zip(codes, self._comp_tables):
+            S = S + table[code]
+        return S
+
+    def _set_public_params(self, tot, n):
+        k, m = self.cardinality, self.n_features_in_
+        p = self.class_balance_
+        mu = np.zeros((m, k + 1, k))
+        cov = tot.sum(axis=1) / n
+        # Class-conditional sources: P(vote a | y) = cnt[j, a, y] / (n * P(y))
+        # rescaled so that the marginal vote rates match the observed ones.
+        share = self._cnt + 1e-12
+        cc = share / self._q_tot[None, None, :]
+        marg = (cc * p[None, None, :]).sum(axis=2)  # implied P(vote a), unscaled
+        scale = np.where(marg > 0, (tot / n) / np.maximum(marg, 1e-300), 0.0)
+        cc = cc * scale[:, :, None]
+        ind = cov[:, None, None] * self._conf
+        mu[:, 1:, :] = np.where(self.coverage_independent_[:, None, None], ind, cc)
+        over = mu[:, 1:, :].sum(axis=1)
+        mu[:, 1:, :] /= np.maximum(over, 1.0)[:, None, :]
+        mu[:, 0, :] = np.clip(1.0 - mu[:, 1:, :].sum(axis=1), 0.0, 1.0)
+        self.cond_probs_ = mu
+        votes = mu[:, 1:, :]
+        hit = np.einsum("jyy,y->j", votes, p)
+        vote_rate = np.einsum("jay,y->j", votes, p)
+        self.accuracies_ = np.where(vote_rate > 0, hit / np.maximum(vote_rate, 1e-300), np.nan)
+
+    # -------------------------------------------------------------- predict
+    def predict_proba(self, L):
+        """Posterior class probabilities for each row of ``L``.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+            Votes, with the sources in the order seen in :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, cardinality)
+            Rows sum to 1; rows on which every source abstains equal
+            ``class_balance_``.
+        """
+        check_is_fitted(self)
+        rows, cols, vals, (n, m) = self._validate_votes(L, reset=False)
+        A = one_hot_votes(rows, cols, vals, (n, m), self.cardinality)
+        codes = [self._component_codes(rows, cols, vals, n, c) for c in
+                 self.dependency_components_]
+        T = self._scores(A, codes) + np.log(self.class_balance_)
+        return np.exp(T - logsumexp(T, axis=1, keepdims=True))
+
+    def predict(self, L):
+        """Most probable class for each row; exact ties go to the lowest class.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+            Votes.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Values in ``classes_``; never ``-1``.
+        """
+        check_is_fitted(self)
+        proba = self.predict_proba(L)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def get_source_parameters(self):
+        """Learned parameters per source, as a DataFrame indexed by source name.
+
+        Returns
+        -------
+        params : pandas.DataFrame
+            Columns ``polarity`` (classes voted), ``coverage``, ``accuracy`` and
+            ``coverage_model``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_metal import LabelModel
+        >>> L = np.array([[0, 0, 0], [1, 1, -1], [0, 0, 1], [1, -1, 1]])
+        >>> LabelModel().fit(L).get_source_parameters().columns.tolist()
+        ['polarity', 'coverage', 'accuracy', 'coverage_model']
+        """
+        check_is_fitted(self)
+        votes = self.cond_probs_[:, 1:, :].sum(axis=2)
+        polarity = [tuple(np.flatnonzero(v > 0).tolist()) for v in votes]
+        return pd.DataFrame(
+            {
+                "polarity": polarity,
+                "coverage": self.coverages_,
+                "accuracy": self.accuracies_,
+                "coverage_model": np.where(
+                    self.coverage_independent_, "independent", "class_conditional"
+                ),
+            },
+            index=pd.Index(self._source_names(), name="source"),
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.categorical = True
+        tags.target_tags.required = False
+        return tags

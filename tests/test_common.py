@@ -1,0 +1,67 @@
+"""scikit-learn's common estimator checks over every public estimator."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_metal import LabelModel, MajorityClassVoter, MajorityLabelVoter
+
+# The common checks feed continuous data; with the ``categorical`` input tag
+# they round it to non-negative integers, which we read as votes. A cardinality
+# above the largest rounded value keeps those votes valid.
+ESTIMATORS = [
+    LabelModel(cardinality=40),
+    MajorityLabelVoter(cardinality=40),
+    MajorityClassVoter(cardinality=40),
+]
+
+_VOTES_NOT_FEATURES = (
+    "the input is a label matrix of votes, not features, so rounded blob "
+    "coordinates carry no class signal to learn"
+)
+
+
+def _expected_failed_checks(estimator):
+    failures = {
+        "check_classifiers_train": _VOTES_NOT_FEATURES,
+        "check_classifiers_classes": _VOTES_NOT_FEATURES,
+        "check_classifiers_regression_target": (
+            "y holds optional gold labels checked against cardinality, so the "
+            "error names the bad label rather than a continuous target"
+        ),
+        "check_estimators_nan_inf": (
+            "the categorical input tag makes the check round X to int32, which "
+            "erases the NaN and inf it inserts; tests/test_validation.py covers them"
+        ),
+        "check_positive_only_tag_during_fit": (
+            "votes below -1 are invalid by design and rejected with a ValueError"
+        ),
+        "check_classifiers_one_label": (
+            "gold labels inform the fit but the votes decide each row, so one "
+            "gold class does not force a single predicted class"
+        ),
+        "check_estimator_sparse_array": (
+            "predict_proba has one column per class of `cardinality`, not per "
+            "class seen in y (sparse input itself is supported)"
+        ),
+        "check_estimator_sparse_matrix": (
+            "predict_proba has one column per class of `cardinality`, not per "
+            "class seen in y (sparse input itself is supported)"
+        ),
+    }
+    if isinstance(estimator, MajorityClassVoter):
+        # It predicts the gold class balance, so one gold class is predicted.
+        del failures["check_classifiers_one_label"]
+    return failures
+
+
+@parametrize_with_checks(
+    ESTIMATORS, expected_failed_checks=_expected_failed_checks, xfail_strict=True
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("Estimator", [LabelModel, MajorityLabelVoter, MajorityClassVoter])
+def test_cardinality_below_two_raises(Estimator):
+    with pytest.raises(ValueError, match="cardinality"):
+        Estimator(cardinality=1).fit([[0, 1]])
