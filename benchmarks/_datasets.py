@@ -62,7 +62,10 @@ def _wrench(name):
             labeled = set()
             if (folder / "labeled_ids.json").exists():
                 with open(folder / "labeled_ids.json") as f:
-                    labeled = {str(i) for i in json.load(f)}
+                    raw_ids = json.load(f)
+                if isinstance(raw_ids, dict):
+                    raw_ids = raw_ids.get("labeled_ids", [])
+                labeled = {str(i) for i in raw_ids}
             out["train_is_gold"] = np.array([i in labeled for i in ids])
     np.savez(cache, **out)
     return out

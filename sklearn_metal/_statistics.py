@@ -37,13 +37,17 @@ def vote_counts(A, cardinality):
     --------
     >>> import numpy as np
     >>> from sklearn_metal._statistics import one_hot_votes, vote_counts
-    >>> A = one_hot_votes(np.array([0, 0]), np.array([0, 1]), np.array([1, 1]), (1, 2), 2)
+    >>> rows, cols, vals = np.array([0, 0]), np.array([0, 1]), np.array([1, 1])
+    >>> A = one_hot_votes(rows, cols, vals, (1, 2), 2)
     >>> vote_counts(A, 2).tolist()
     [[0.0, 2.0]]
     """
     m = A.shape[1] // cardinality
     G = sp.csr_matrix(
-        (np.ones(m * cardinality), (np.arange(m * cardinality), np.tile(np.arange(cardinality), m))),
+        (
+            np.ones(m * cardinality),
+            (np.arange(m * cardinality), np.tile(np.arange(cardinality), m)),
+        ),
         shape=(m * cardinality, cardinality),
     )
     return np.asarray((A @ G).todense())

@@ -12,8 +12,10 @@ __all__ = ["check_label_matrix", "check_gold_labels", "source_names"]
 def source_names(estimator_or_names, n_sources):
     """Names of the sources: ``feature_names_in_`` if known, else ``source_j``."""
     names = getattr(estimator_or_names, "feature_names_in_", estimator_or_names)
-    if names is None or isinstance(names, type(estimator_or_names)) and not len(
-        np.shape(names)
+    if (
+        names is None
+        or isinstance(names, type(estimator_or_names))
+        and not len(np.shape(names))
     ):
         return np.array([f"source_{j}" for j in range(n_sources)], dtype=object)
     return np.asarray(names, dtype=object)
@@ -86,10 +88,8 @@ def check_label_matrix(L, cardinality, *, names=None):
         if names is None:
             names = [str(c) for c in L.columns]
         for j, dtype in enumerate(L.dtypes):
-            if not (
-                np.issubdtype(np.dtype(getattr(dtype, "numpy_dtype", dtype)), np.number)
-                or str(dtype).lower().startswith(("int", "uint", "float"))
-            ):
+            kind = getattr(dtype, "kind", "O")
+            if kind not in "iuf" or str(dtype).lower().startswith("bool"):
                 raise ValueError(
                     f"Label matrix {_column_label(names, j)} has dtype {dtype}; "
                     "expected integer votes (-1 abstains)."
@@ -100,6 +100,12 @@ def check_label_matrix(L, cardinality, *, names=None):
             raise ValueError(f"Expected a 2-D label matrix, got shape {L.shape}.")
         shape = L.shape
         coo = sp.coo_matrix(L)
+        flat = coo.row.astype(np.int64) * shape[1] + coo.col
+        if len(np.unique(flat)) != len(flat):
+            raise ValueError(
+                "The sparse label matrix stores duplicate entries for the same "
+                "(row, source); each source casts at most one vote per row."
+            )
         rows, cols, vals = coo.row, coo.col, coo.data
     else:
         if isinstance(L, (list, tuple)):

@@ -1,2 +1,488 @@
-def lf_summary(*a, **k):
-    raise RuntimeError('todo')
+"""Abstain-aware summaries of a label matrix: polarity, coverage, overlaps, conflicts.
+
+Every function reads ``L`` once through
+:func:`~sklearn_metal._validation.check_label_matrix` and works on its
+non-abstain votes ``(rows, cols, values)``; a sparse ``L`` is never densified
+and no ``(n_samples, n_sources * k)`` one-hot matrix is built.
+"""
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_gold_labels, check_label_matrix
+
+__all__ = [
+    "lf_conflicts",
+    "lf_coverages",
+    "lf_empirical_accuracies",
+    "lf_overlaps",
+    "lf_polarities",
+    "lf_summary",
+]
+
+
+def _infer_cardinality(a):
+    """Largest finite value in ``a`` plus one, at least 2.
+
+    Used only to validate ``L`` (and ``y``) when no cardinality is given; input
+    that cannot be read as numbers gets 2, and :func:`check_label_matrix` or
+    :func:`check_gold_labels` then reports what is wrong with it.
+    """
+    try:
+        if sp.issparse(a):
+            values = sp.coo_matrix(a).data
+        elif hasattr(a, "iloc"):
+            values = a.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = np.asarray(a)
+    except (TypeError, ValueError):
+        return 2
+    if values.dtype == bool or values.dtype.kind not in "iuf":
+        return 2
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 2
+    return max(int(np.floor(values.max())) + 1, 2)
+
+
+def _votes(L, cardinality, y=None, names=None):
+    """Validated votes of ``L`` and the cardinality they were checked against."""
+    if cardinality is None:
+        cardinality = _infer_cardinality(L)
+        if y is not None:
+            cardinality = max(cardinality, _infer_cardinality(y))
+    return check_label_matrix(L, cardinality, names=names), cardinality
+
+
+def _row_stats(rows, vals, n_samples, cardinality):
+    """Per row: number of votes and number of distinct classes voted."""
+    n_votes = np.bincount(rows, minlength=n_samples)
+    per_class = sp.coo_matrix(
+        (np.ones(len(rows)), (rows, vals)), shape=(n_samples, cardinality)
+    ).tocsr()
+    per_class.sum_duplicates()
+    return n_votes, np.diff(per_class.indptr)
+
+
+def _polarities(cols, vals, n_sources, cardinality):
+    keys = np.unique(cols * cardinality + vals)
+    sources, classes = np.divmod(keys, cardinality)
+    splits = np.searchsorted(sources, np.arange(1, n_sources))
+    return [tuple(c.tolist()) for c in np.split(classes, splits)]
+
+
+def _per_source_fraction(cols, flags, n_samples, n_sources, normalize_by_coverage):
+    """Fraction of rows where a source votes and ``flags`` holds for that vote."""
+    hits = np.bincount(cols, weights=flags.astype(np.float64), minlength=n_sources)
+    if not normalize_by_coverage:
+        return hits / n_samples
+    voted = np.bincount(cols, minlength=n_sources)
+    return np.divide(hits, voted, out=np.zeros(n_sources), where=voted > 0)
+
+
+def _gold_counts(rows, cols, vals, y, n_sources):
+    """Per source: number of correct and of incorrect votes on labeled rows."""
+    gold = y[rows]
+    labeled = gold != -1
+    cols, right = cols[labeled], vals[labeled] == gold[labeled]
+    correct = np.bincount(cols[right], minlength=n_sources)
+    incorrect = np.bincount(cols[~right], minlength=n_sources)
+    return correct, incorrect
+
+
+def _accuracy(correct, incorrect):
+    total = correct + incorrect
+    return np.divide(correct, total, out=np.full(len(total), np.nan), where=total > 0)
+
+
+@validate_params(
+    {
+        "L": ["array-like", "sparse matrix"],
+        "cardinality": [Interval(Integral, 2, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def lf_polarities(L, cardinality=None):
+    """Classes each source votes, ignoring abstains.
+
+    Parameters
+    ----------
+    L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+        Votes: ``-1`` abstains, ``0..k-1`` are classes. In a sparse matrix the
+        unstored entries are abstains.
+    cardinality : int, default=None
+        Number of classes ``k``, used to validate ``L``. ``None`` takes the
+        largest vote plus one (at least 2).
+
+    Returns
+    -------
+    polarities : list of tuple of int
+        For each source, the sorted classes it votes at least once; ``()`` for
+        a source that never votes.
+
+    See Also
+    --------
+    lf_summary : All per-source statistics in one DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.analysis import lf_polarities
+    >>> L = np.array([[0, 0, -1], [1, 0, 1], [-1, 1, -1], [1, -1, 1]])
+    >>> lf_polarities(L)
+    [(0, 1), (0, 1), (1,)]
+    """
+    (_, cols, vals, (_, m)), k = _votes(L, cardinality)
+    return _polarities(cols, vals, m, k)
+
+
+@validate_params(
+    {"L": ["array-like", "sparse matrix"]},
+    prefer_skip_nested_validation=True,
+)
+def lf_coverages(L):
+    """Fraction of rows on which each source votes.
+
+    Parameters
+    ----------
+    L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+        Votes: ``-1`` abstains, ``0..k-1`` are classes. In a sparse matrix the
+        unstored entries are abstains.
+
+    Returns
+    -------
+    coverages : ndarray of shape (n_sources,)
+        Number of non-abstain votes of each source divided by ``n_samples``.
+
+    See Also
+    --------
+    lf_summary : All per-source statistics in one DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.analysis import lf_coverages
+    >>> L = np.array([[0, 0, -1], [1, 0, 1], [-1, 1, -1], [1, -1, 1]])
+    >>> lf_coverages(L)
+    array([0.75, 0.75, 0.5 ])
+    """
+    (_, cols, _, (n, m)), _ = _votes(L, None)
+    return np.bincount(cols, minlength=m) / n
+
+
+@validate_params(
+    {
+        "L": ["array-like", "sparse matrix"],
+        "normalize_by_coverage": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def lf_overlaps(L, normalize_by_coverage=False):
+    """Fraction of rows where a source votes and at least one other source votes.
+
+    Parameters
+    ----------
+    L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+        Votes: ``-1`` abstains, ``0..k-1`` are classes. In a sparse matrix the
+        unstored entries are abstains.
+    normalize_by_coverage : bool, default=False
+        Divide by the number of rows the source votes on instead of
+        ``n_samples``, giving the fraction of the source's own votes that
+        overlap with another source.
+
+    Returns
+    -------
+    overlaps : ndarray of shape (n_sources,)
+        Overlap fraction of each source; 0 for a source that never votes.
+
+    See Also
+    --------
+    lf_conflicts : Overlaps where another source votes a different class.
+    lf_summary : All per-source statistics in one DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.analysis import lf_overlaps
+    >>> L = np.array([[0, 0, -1], [1, 0, 1], [-1, 1, -1], [1, -1, 1]])
+    >>> lf_overlaps(L)
+    array([0.75, 0.5 , 0.5 ])
+    >>> lf_overlaps(L, normalize_by_coverage=True).round(3)
+    array([1.   , 0.667, 1.   ])
+    """
+    (rows, cols, vals, (n, m)), k = _votes(L, None)
+    n_votes, _ = _row_stats(rows, vals, n, k)
+    return _per_source_fraction(cols, n_votes[rows] > 1, n, m, normalize_by_coverage)
+
+
+@validate_params(
+    {
+        "L": ["array-like", "sparse matrix"],
+        "normalize_by_coverage": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def lf_conflicts(L, normalize_by_coverage=False):
+    """Fraction of rows where a source votes and another source votes differently.
+
+    A row counts for source ``j`` when ``j`` votes on it and at least one other
+    source votes a different class (abstains never conflict).
+
+    Parameters
+    ----------
+    L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+        Votes: ``-1`` abstains, ``0..k-1`` are classes. In a sparse matrix the
+        unstored entries are abstains.
+    normalize_by_coverage : bool, default=False
+        Divide by the number of rows the source votes on instead of
+        ``n_samples``, giving the fraction of the source's own votes that are
+        contradicted by another source.
+
+    Returns
+    -------
+    conflicts : ndarray of shape (n_sources,)
+        Conflict fraction of each source; 0 for a source that never votes.
+
+    See Also
+    --------
+    lf_overlaps : Rows where another source also votes, whatever the class.
+    lf_summary : All per-source statistics in one DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.analysis import lf_conflicts
+    >>> L = np.array([[0, 0, -1], [1, 0, 1], [-1, 1, -1], [1, -1, 1]])
+    >>> lf_conflicts(L)
+    array([0.25, 0.25, 0.25])
+    >>> lf_conflicts(L, normalize_by_coverage=True).round(3)
+    array([0.333, 0.333, 0.5  ])
+    """
+    (rows, cols, vals, (n, m)), k = _votes(L, None)
+    _, n_classes = _row_stats(rows, vals, n, k)
+    # The source votes one of the row's classes; another class means a conflict.
+    return _per_source_fraction(cols, n_classes[rows] > 1, n, m, normalize_by_coverage)
+
+
+@validate_params(
+    {"L": ["array-like", "sparse matrix"], "y": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
+def lf_empirical_accuracies(L, y):
+    """Accuracy of each source against gold labels, on the rows where it votes.
+
+    Parameters
+    ----------
+    L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+        Votes: ``-1`` abstains, ``0..k-1`` are classes. In a sparse matrix the
+        unstored entries are abstains.
+    y : array-like of shape (n_samples,)
+        Gold labels; rows with ``-1`` are unlabeled and ignored.
+
+    Returns
+    -------
+    accuracies : ndarray of shape (n_sources,)
+        Fraction of each source's votes on labeled rows that equal ``y``;
+        ``nan`` for a source that votes on no labeled row.
+
+    See Also
+    --------
+    lf_summary : All per-source statistics in one DataFrame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.analysis import lf_empirical_accuracies
+    >>> L = np.array([[0, 0, -1], [1, 0, 1], [-1, 1, -1], [1, -1, 1]])
+    >>> lf_empirical_accuracies(L, [0, 1, 1, -1]).round(3)
+    array([1.   , 0.667, 1.   ])
+    """
+    (rows, cols, vals, (n, m)), k = _votes(L, None, y=y)
+    y = check_gold_labels(y, n, k)
+    return _accuracy(*_gold_counts(rows, cols, vals, y, m))
+
+
+def _message_names(L, source_names, label_model):
+    """Names for check_label_matrix's messages when L is not a DataFrame."""
+    names = source_names
+    if names is None:
+        names = getattr(label_model, "feature_names_in_", None)
+    shape = getattr(L, "shape", ())
+    if (
+        names is None
+        or hasattr(L, "iloc")
+        or len(shape) != 2
+        or np.ndim(names) != 1
+        or len(names) != shape[1]
+    ):
+        return None
+    return [str(s) for s in names]
+
+
+def _source_index(L, source_names, label_model, n_sources):
+    """Source names: L's columns, else ``source_names``, else the model's."""
+    df_names = list(L.columns) if hasattr(L, "iloc") else None
+    given = None
+    if source_names is not None:
+        given = list(np.asarray(source_names, dtype=object).ravel())
+        if np.ndim(source_names) != 1 or len(given) != n_sources:
+            raise ValueError(
+                f"source_names has {len(given)} names (shape "
+                f"{np.shape(source_names)}), but L has {n_sources} sources."
+            )
+        if df_names is not None and [str(s) for s in given] != [
+            str(c) for c in df_names
+        ]:
+            raise ValueError(
+                f"source_names {given} differ from the column names of L "
+                f"{df_names}; pass one or the other."
+            )
+    model_names = getattr(label_model, "feature_names_in_", None)
+    if model_names is not None and df_names is not None:
+        if [str(c) for c in df_names] != [str(s) for s in model_names]:
+            raise ValueError(
+                f"The columns of L {df_names} differ from the sources the "
+                f"label_model was fitted on {list(model_names)}; pass the "
+                "sources in the same order."
+            )
+    for names in (df_names, given, model_names):
+        if names is not None:
+            return pd.Index(list(names), name="source")
+    return pd.Index([f"source_{j}" for j in range(n_sources)], name="source")
+
+
+@validate_params(
+    {
+        "L": ["array-like", "sparse matrix"],
+        "y": ["array-like", None],
+        "label_model": [HasMethods(["fit", "predict_proba"]), None],
+        "cardinality": [Interval(Integral, 2, None, closed="left"), None],
+        "source_names": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=None):
+    """Per-source statistics of a label matrix, one row per source.
+
+    Parameters
+    ----------
+    L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+        Votes: ``-1`` abstains, ``0..k-1`` are classes. In a sparse matrix the
+        unstored entries are abstains. A DataFrame's column names name the
+        sources.
+    y : array-like of shape (n_samples,), default=None
+        Gold labels, ``-1`` for unlabeled rows. When given, the summary adds
+        the ``correct``, ``incorrect`` and ``empirical_accuracy`` columns.
+    label_model : LabelModel, default=None
+        A fitted label model over the same sources. When given, the summary
+        adds its ``accuracies_`` as the ``learned_accuracy`` column.
+    cardinality : int, default=None
+        Number of classes ``k``, used to validate ``L`` and ``y``. ``None``
+        takes ``label_model.cardinality`` if a model is given, else the
+        largest vote or gold label plus one (at least 2).
+    source_names : array-like of str of shape (n_sources,), default=None
+        Names of the sources when ``L`` is not a DataFrame. ``None`` uses the
+        model's ``feature_names_in_`` if it has them, else ``"source_0"``,
+        ``"source_1"``, ...
+
+    Returns
+    -------
+    summary : pandas.DataFrame of shape (n_sources, n_columns)
+        Indexed by source name, with the columns
+
+        - ``polarity``: sorted tuple of the classes the source votes
+          (:func:`lf_polarities`);
+        - ``coverage``: fraction of rows it votes on (:func:`lf_coverages`);
+        - ``overlaps``: fraction of rows where it and another source vote
+          (:func:`lf_overlaps`);
+        - ``conflicts``: fraction of rows where another source votes a
+          different class (:func:`lf_conflicts`);
+        - ``correct``, ``incorrect``: its votes on labeled rows that match and
+          that miss ``y``, and ``empirical_accuracy``, their ratio (``nan``
+          without labeled votes), when ``y`` is given;
+        - ``learned_accuracy``: ``label_model.accuracies_``, when
+          ``label_model`` is given.
+
+        A source that never votes gets polarity ``()`` and zero coverage,
+        overlaps and conflicts.
+
+    Raises
+    ------
+    ValueError
+        If ``L`` or ``y`` holds an invalid value, if their lengths differ, or
+        if ``label_model``, ``source_names`` or the columns of ``L`` describe a
+        different set of sources.
+
+    See Also
+    --------
+    LabelModel.get_source_parameters : The learned parameters of each source.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal import lf_summary
+    >>> L = np.array([[0, 0, -1], [1, 0, 1], [-1, 1, -1], [1, -1, 1]])
+    >>> lf_summary(L, source_names=["a", "b", "c"])  # doctest: +NORMALIZE_WHITESPACE
+           polarity  coverage  overlaps  conflicts
+    source
+    a        (0, 1)      0.75      0.75       0.25
+    b        (0, 1)      0.75      0.50       0.25
+    c          (1,)      0.50      0.50       0.25
+    >>> summary = lf_summary(L, y=[0, 1, 1, -1])
+    >>> cols = ["correct", "incorrect", "empirical_accuracy"]
+    >>> summary[cols].round(3)  # doctest: +NORMALIZE_WHITESPACE
+              correct  incorrect  empirical_accuracy
+    source
+    source_0        2          0               1.000
+    source_1        2          1               0.667
+    source_2        1          0               1.000
+    """
+    if label_model is not None:
+        check_is_fitted(label_model)
+        if not hasattr(label_model, "accuracies_"):
+            raise ValueError(
+                f"label_model is a fitted {type(label_model).__name__} without "
+                "accuracies_; pass a fitted LabelModel."
+            )
+        model_k = getattr(label_model, "cardinality", None)
+        if cardinality is None:
+            cardinality = model_k
+        elif model_k is not None and model_k != cardinality:
+            raise ValueError(
+                f"cardinality={cardinality}, but the label_model was fitted with "
+                f"cardinality={model_k}."
+            )
+    (rows, cols, vals, (n, m)), k = _votes(
+        L, cardinality, y=y, names=_message_names(L, source_names, label_model)
+    )
+    if label_model is not None and label_model.n_features_in_ != m:
+        raise ValueError(
+            f"L has {m} sources (columns), but the label_model was fitted on "
+            f"{label_model.n_features_in_} sources."
+        )
+    index = _source_index(L, source_names, label_model, m)
+
+    n_votes, n_classes = _row_stats(rows, vals, n, k)
+    columns = {
+        "polarity": _polarities(cols, vals, m, k),
+        "coverage": np.bincount(cols, minlength=m) / n,
+        "overlaps": _per_source_fraction(cols, n_votes[rows] > 1, n, m, False),
+        "conflicts": _per_source_fraction(cols, n_classes[rows] > 1, n, m, False),
+    }
+    if y is not None:
+        y = check_gold_labels(y, n, k)
+        correct, incorrect = _gold_counts(rows, cols, vals, y, m)
+        columns["correct"] = correct
+        columns["incorrect"] = incorrect
+        columns["empirical_accuracy"] = _accuracy(correct, incorrect)
+    if label_model is not None:
+        columns["learned_accuracy"] = np.asarray(
+            label_model.accuracies_, dtype=np.float64
+        )
+    return pd.DataFrame(columns, index=index)

@@ -121,8 +121,9 @@ class MajorityLabelVoter(_BaseVoter):
         """
         check_is_fitted(self)
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=False)
-        counts = vote_counts(one_hot_votes(rows, cols, vals, (n, m), self.cardinality),
-                             self.cardinality)
+        counts = vote_counts(
+            one_hot_votes(rows, cols, vals, (n, m), self.cardinality), self.cardinality
+        )
         top = counts == counts.max(axis=1, keepdims=True)
         return top / top.sum(axis=1, keepdims=True)
 

@@ -357,8 +357,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             independent = np.full(m, self.coverage == "independent")
         self.coverage_independent_ = independent
         self.coverages_ = np.bincount(cols, minlength=m) / n
-        self._codes_train = [self._component_codes(rows, cols, vals, n, c) for c in
-                             self.dependency_components_]
+        self._codes_train = [
+            self._component_codes(rows, cols, vals, n, c)
+            for c in self.dependency_components_
+        ]
 
         prior = np.full((k, k), (1.0 - self.prec_init) / (k - 1))
         np.fill_diagonal(prior, self.prec_init)
@@ -375,19 +377,17 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         gold_counts = np.bincount(gold[is_gold], minlength=k) if is_gold.any() else 0
         free = informative & ~is_gold
         n_info = informative.sum()
-        S_free, weights = None, None
+        S_free = E_free = None
         for it in range(1, self.max_iter + 1):
             if S_free is None or self.method == "em":
                 S_free = self._scores(A, self._codes_train)[free]
-                weights = np.ones(len(S_free))
-                if self.method == "moments":
-                    # Rows with identical scores share one posterior: iterate on
-                    # the distinct rows, weighted by their counts.
-                    S_free, weights = np.unique(S_free, axis=0, return_counts=True)
-            T = S_free + np.log(p)
-            lse = logsumexp(T, axis=1, keepdims=True)
-            post = np.exp(T - lse)
-            nll = -(weights * lse[:, 0]).sum()
+                S_max = S_free.max(axis=1, keepdims=True)
+                E_free = np.exp(S_free - S_max)
+            # posterior and log-likelihood of the free rows under balance p
+            joint = E_free * p
+            norm = joint.sum(axis=1, keepdims=True)
+            post = joint / norm
+            nll = -(np.log(norm) + S_max).sum()
             if is_gold.any():
                 nll -= np.sum(np.log(p)[gold[is_gold]])
             loss = nll / max(n_info, 1)
@@ -414,7 +414,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 if p_given is not None:
                     self.converged_ = True
                     break
-                post_sum = (weights[:, None] * post).sum(axis=0)
+                post_sum = post.sum(axis=0)
                 new_p = (post_sum + gold_counts + 1.0) / (n_info + k)
                 delta = np.max(np.abs(new_p - p))
                 p = new_p
@@ -426,6 +426,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 f"LabelModel did not converge in max_iter={self.max_iter} iterations "
                 f"(tol={self.tol}); increase max_iter or tol.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         self.class_balance_ = p
         self._set_public_params(tot, n)
@@ -447,7 +448,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         # Class-independent coverage: confusion matrix given that j voted.
         conf = cnt + s * self._prior[None]
         conf = conf / conf.sum(axis=1, keepdims=True)
-        log_w = np.where(self.coverage_independent_[:, None, None], np.log(conf), log_cc)
+        log_w = np.where(
+            self.coverage_independent_[:, None, None], np.log(conf), log_cc
+        )
         log_w[self._in_comp] = 0.0
         self._log_w = log_w
         self._conf = conf
@@ -456,7 +459,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         for codes in self._codes_train:
             size = (k + 1) ** len(codes[1])
             table = np.stack(
-                [np.bincount(codes[0], weights=Q[:, y], minlength=size) for y in range(k)],
+                [
+                    np.bincount(codes[0], weights=Q[:, y], minlength=size)
+                    for y in range(k)
+                ],
                 axis=1,
             )
             table = np.log(table + s * q_tot / q_tot.sum()) - np.log(q_tot)
@@ -474,7 +480,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     def _scores(self, A, codes):
         k, m = self.cardinality, self.n_features_in_
         S = np.asarray(A @ self._log_w.reshape(m * k, k))
-        for (code, _), table in zip(codes, self._comp_tables):
+        for (code, _), table in zip(codes, self._comp_tables, strict=True):
             S = S + table[code]
         return S
 
@@ -499,7 +505,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         votes = mu[:, 1:, :]
         hit = np.einsum("jyy,y->j", votes, p)
         vote_rate = np.einsum("jay,y->j", votes, p)
-        self.accuracies_ = np.where(vote_rate > 0, hit / np.maximum(vote_rate, 1e-300), np.nan)
+        self.accuracies_ = np.where(
+            vote_rate > 0, hit / np.maximum(vote_rate, 1e-300), np.nan
+        )
 
     # -------------------------------------------------------------- predict
     def predict_proba(self, L):
@@ -519,8 +527,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=False)
         A = one_hot_votes(rows, cols, vals, (n, m), self.cardinality)
-        codes = [self._component_codes(rows, cols, vals, n, c) for c in
-                 self.dependency_components_]
+        codes = [
+            self._component_codes(rows, cols, vals, n, c)
+            for c in self.dependency_components_
+        ]
         T = self._scores(A, codes) + np.log(self.class_balance_)
         return np.exp(T - logsumexp(T, axis=1, keepdims=True))
 

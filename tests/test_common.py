@@ -61,7 +61,9 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("Estimator", [LabelModel, MajorityLabelVoter, MajorityClassVoter])
+@pytest.mark.parametrize(
+    "Estimator", [LabelModel, MajorityLabelVoter, MajorityClassVoter]
+)
 def test_cardinality_below_two_raises(Estimator):
     with pytest.raises(ValueError, match="cardinality"):
         Estimator(cardinality=1).fit([[0, 1]])

@@ -1,0 +1,300 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+
+from sklearn_metal import LabelModel, lf_summary
+from sklearn_metal.analysis import (
+    lf_conflicts,
+    lf_coverages,
+    lf_empirical_accuracies,
+    lf_overlaps,
+    lf_polarities,
+)
+
+# Rows: 2 votes (agree), 3 votes (1 vs 0), 1 vote, 2 votes (agree).
+L = np.array(
+    [
+        [0, 0, -1],
+        [1, 0, 1],
+        [-1, 1, -1],
+        [1, -1, 1],
+    ]
+)
+Y = np.array([0, 1, 1, -1])
+
+POLARITIES = [(0, 1), (0, 1), (1,)]
+COVERAGES = [3 / 4, 3 / 4, 2 / 4]
+OVERLAPS = [3 / 4, 2 / 4, 2 / 4]
+OVERLAPS_NORMALIZED = [3 / 3, 2 / 3, 2 / 2]
+CONFLICTS = [1 / 4, 1 / 4, 1 / 4]
+CONFLICTS_NORMALIZED = [1 / 3, 1 / 3, 1 / 2]
+CORRECT = [2, 2, 1]
+INCORRECT = [0, 1, 0]
+ACCURACIES = [2 / 2, 2 / 3, 1 / 1]
+
+
+def _sparse(L, fmt="csr"):
+    """Sparse twin of a dense label matrix: only votes stored, zeros explicit."""
+    rows, cols = np.nonzero(L != -1)
+    S = sp.coo_matrix((L[rows, cols], (rows, cols)), shape=L.shape).asformat(fmt)
+    assert S.nnz == len(rows)
+    return S
+
+
+def _all_formats(L):
+    return {
+        "dense": L,
+        "list": L.tolist(),
+        "float": L.astype(np.float64),
+        "csr": _sparse(L, "csr"),
+        "csc": _sparse(L, "csc"),
+        "coo": _sparse(L, "coo"),
+        "csr_array": sp.csr_array(_sparse(L, "csr")),
+        "dataframe": pd.DataFrame(L, columns=list("abcdef")[: L.shape[1]]),
+    }
+
+
+def test_hand_computed_statistics():
+    assert lf_polarities(L) == POLARITIES
+    assert_allclose(lf_coverages(L), COVERAGES)
+    assert_allclose(lf_overlaps(L), OVERLAPS)
+    assert_allclose(lf_overlaps(L, normalize_by_coverage=True), OVERLAPS_NORMALIZED)
+    assert_allclose(lf_conflicts(L), CONFLICTS)
+    assert_allclose(lf_conflicts(L, normalize_by_coverage=True), CONFLICTS_NORMALIZED)
+    assert_allclose(lf_empirical_accuracies(L, Y), ACCURACIES)
+
+
+def test_polarities_are_sorted_tuples_of_ints():
+    L3 = np.array([[2, -1], [0, -1], [2, 1]])
+    polarities = lf_polarities(L3, cardinality=4)
+    assert polarities == [(0, 2), (1,)]
+    assert all(type(c) is int for p in polarities for c in p)
+
+
+def test_conflicts_need_a_different_class_not_just_another_vote():
+    # Three sources agree on row 0; on row 1 sources 0 and 1 agree, 2 differs.
+    L3 = np.array([[1, 1, 1], [0, 0, 1]])
+    assert_allclose(lf_overlaps(L3), [1.0, 1.0, 1.0])
+    assert_allclose(lf_conflicts(L3), [0.5, 0.5, 0.5])
+
+
+def test_summary_columns_and_values():
+    summary = lf_summary(L, Y)
+    assert list(summary.columns) == [
+        "polarity",
+        "coverage",
+        "overlaps",
+        "conflicts",
+        "correct",
+        "incorrect",
+        "empirical_accuracy",
+    ]
+    assert list(summary.index) == ["source_0", "source_1", "source_2"]
+    assert summary.index.name == "source"
+    assert summary["polarity"].tolist() == POLARITIES
+    assert_allclose(summary["coverage"], COVERAGES)
+    assert_allclose(summary["overlaps"], OVERLAPS)
+    assert_allclose(summary["conflicts"], CONFLICTS)
+    assert_array_equal(summary["correct"], CORRECT)
+    assert_array_equal(summary["incorrect"], INCORRECT)
+    assert_allclose(summary["empirical_accuracy"], ACCURACIES)
+
+
+def test_summary_without_gold_has_only_label_matrix_columns():
+    summary = lf_summary(L)
+    assert list(summary.columns) == ["polarity", "coverage", "overlaps", "conflicts"]
+
+
+@pytest.mark.parametrize(
+    "fmt", ["list", "float", "csr", "csc", "coo", "csr_array", "dataframe"]
+)
+def test_input_formats_match_dense(fmt):
+    L_fmt = _all_formats(L)[fmt]
+    assert lf_polarities(L_fmt) == POLARITIES
+    assert_allclose(lf_coverages(L_fmt), COVERAGES)
+    assert_allclose(lf_overlaps(L_fmt), OVERLAPS)
+    assert_allclose(
+        lf_conflicts(L_fmt, normalize_by_coverage=True), CONFLICTS_NORMALIZED
+    )
+    assert_allclose(lf_empirical_accuracies(L_fmt, Y), ACCURACIES)
+    expected = lf_summary(L, Y)
+    summary = lf_summary(L_fmt, Y)
+    if fmt == "dataframe":
+        assert list(summary.index) == ["a", "b", "c"]
+        summary.index = expected.index
+    pd.testing.assert_frame_equal(summary, expected)
+
+
+def test_sparse_stored_minus_one_is_an_abstain():
+    S = _sparse(L).tolil()
+    S[2, 2] = -1  # stored, but still an abstain
+    S = S.tocsr()
+    assert S.nnz == np.count_nonzero(L != -1) + 1
+    pd.testing.assert_frame_equal(lf_summary(S, Y), lf_summary(L, Y))
+
+
+def test_gold_labels_ignore_unlabeled_rows():
+    # Only row 1 is labeled: source 1 votes 0 there, the others vote 1.
+    y = np.array([-1, 1, -1, -1])
+    assert_allclose(lf_empirical_accuracies(L, y), [1.0, 0.0, 1.0])
+    # No labeled row at all: no accuracy for anyone.
+    assert np.isnan(lf_empirical_accuracies(L, np.full(4, -1))).all()
+    summary = lf_summary(L, pd.Series(y))
+    assert_array_equal(summary["correct"], [1, 0, 1])
+    assert_array_equal(summary["incorrect"], [0, 1, 0])
+
+
+def test_gold_labels_may_name_a_class_no_source_votes():
+    # No source votes class 2, but the inferred cardinality covers y.
+    assert_allclose(lf_empirical_accuracies(L, [2, 1, 1, -1]), [1 / 2, 1 / 3, 1 / 1])
+
+
+def test_source_that_never_votes():
+    L_silent = np.column_stack([L, np.full(4, -1)])
+    assert lf_polarities(L_silent)[3] == ()
+    for fmt, L_fmt in _all_formats(L_silent).items():
+        assert_allclose(lf_coverages(L_fmt)[:3], COVERAGES, err_msg=fmt)
+        assert lf_coverages(L_fmt)[3] == 0.0
+        assert lf_overlaps(L_fmt)[3] == 0.0
+        assert lf_overlaps(L_fmt, normalize_by_coverage=True)[3] == 0.0
+        assert lf_conflicts(L_fmt, normalize_by_coverage=True)[3] == 0.0
+        assert np.isnan(lf_empirical_accuracies(L_fmt, Y)[3])
+    summary = lf_summary(L_silent, Y)
+    assert summary.loc["source_3", "polarity"] == ()
+    assert summary.loc["source_3", ["coverage", "overlaps", "conflicts"]].eq(0).all()
+    assert summary.loc["source_3", "correct"] == 0
+    assert np.isnan(summary.loc["source_3", "empirical_accuracy"])
+
+
+def test_no_source_votes_at_all():
+    summary = lf_summary(np.full((3, 2), -1), y=[0, 1, -1])
+    assert summary["polarity"].tolist() == [(), ()]
+    assert_allclose(summary["coverage"], [0.0, 0.0])
+    assert summary["empirical_accuracy"].isna().all()
+
+
+def _fitted_model(L_fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LabelModel(cardinality=2).fit(L_fit)
+
+
+def test_learned_accuracy_column():
+    model = _fitted_model(L)
+    summary = lf_summary(L, Y, label_model=model)
+    assert list(summary.columns)[-1] == "learned_accuracy"
+    assert_allclose(summary["learned_accuracy"], model.accuracies_)
+    assert list(summary.index) == ["source_0", "source_1", "source_2"]
+    # A sparse L over the same sources gives the same summary.
+    pd.testing.assert_frame_equal(lf_summary(_sparse(L), Y, label_model=model), summary)
+
+
+def test_learned_accuracy_uses_the_model_source_names():
+    df = pd.DataFrame(L, columns=["a", "b", "c"])
+    model = _fitted_model(df)
+    by_frame = lf_summary(df, label_model=model)
+    by_array = lf_summary(L, label_model=model)
+    assert list(by_frame.index) == ["a", "b", "c"]
+    pd.testing.assert_frame_equal(by_array, by_frame)
+    assert list(lf_summary(L, source_names=["x", "y", "z"]).index) == ["x", "y", "z"]
+
+
+def test_summary_rejects_a_model_over_other_sources():
+    model = _fitted_model(L)
+    with pytest.raises(ValueError, match="2 sources.*fitted on 3 sources"):
+        lf_summary(L[:, :2], label_model=model)
+    named = _fitted_model(pd.DataFrame(L, columns=["a", "b", "c"]))
+    with pytest.raises(ValueError, match="columns of L.*differ"):
+        lf_summary(pd.DataFrame(L, columns=["b", "a", "c"]), label_model=named)
+    with pytest.raises(ValueError, match="cardinality=3.*cardinality=2"):
+        lf_summary(L, label_model=model, cardinality=3)
+    # The model's cardinality validates L.
+    with pytest.raises(ValueError, match="value 2"):
+        lf_summary(np.array([[0, 1, 2]]), label_model=model)
+
+
+def test_summary_rejects_unfitted_or_foreign_models():
+    with pytest.raises(NotFittedError):
+        lf_summary(L, label_model=LabelModel())
+    other = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    with pytest.raises(ValueError, match="without accuracies_"):
+        lf_summary(L, label_model=other)
+    with pytest.raises(ValueError, match="label_model"):
+        lf_summary(L, label_model="not a model")
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.array([[0, -2]]), "column 1 holds the value -2 at row 0"),
+        (np.array([[0.5, 1]]), "non-integer value 0.5"),
+        (np.array([[0, np.nan]]), "holds nan"),
+        (np.array([0, 1]), "2-D"),
+        (np.array([["a", "b"]]), "dtype"),
+        (np.zeros((0, 3), dtype=int), "(?i)empty|no rows"),
+        (pd.DataFrame({"a": [0], "b": pd.Series(["x"], dtype=object)}), "'b'"),
+        (sp.csr_matrix(np.array([[0, -3]])), "-3"),
+    ],
+)
+def test_invalid_label_matrix(bad, match):
+    for func in (lf_polarities, lf_coverages, lf_overlaps, lf_conflicts, lf_summary):
+        with pytest.raises(ValueError, match=match):
+            func(bad)
+    with pytest.raises(ValueError, match=match):
+        lf_empirical_accuracies(bad, np.zeros(max(bad.shape[0], 1), dtype=int))
+
+
+def test_invalid_string_dataframe_column():
+    with pytest.raises(ValueError, match="'b'"):
+        lf_summary(pd.DataFrame({"a": [0], "b": pd.array(["x"], dtype="string")}))
+
+
+def test_cardinality_validates_votes():
+    assert lf_polarities(np.array([[0], [1]]), cardinality=2) == [(0, 1)]
+    with pytest.raises(ValueError, match="value 2 at row 1.*cardinality=2"):
+        lf_polarities(np.array([[0], [2]]), cardinality=2)
+    with pytest.raises(ValueError, match="cardinality"):
+        lf_polarities(L, cardinality=1)
+    # source_names name the offending column.
+    with pytest.raises(ValueError, match="'b'"):
+        lf_summary(np.array([[0, 5]]), cardinality=2, source_names=["a", "b"])
+
+
+def test_invalid_gold_labels():
+    with pytest.raises(ValueError, match="3 labels but the label matrix has 4 rows"):
+        lf_empirical_accuracies(L, [0, 1, 1])
+    with pytest.raises(ValueError, match="3 labels but the label matrix has 4 rows"):
+        lf_summary(L, [0, 1, 1])
+    with pytest.raises(ValueError, match="value -2 at row 0"):
+        lf_empirical_accuracies(L, [-2, 1, 1, 0])
+    with pytest.raises(ValueError, match="value 2 at row 0"):
+        lf_summary(L, [2, 1, 1, 0], cardinality=2)
+    with pytest.raises(ValueError, match="1-D"):
+        lf_empirical_accuracies(L, np.zeros((4, 2)))
+
+
+def test_invalid_source_names():
+    with pytest.raises(ValueError, match="2 names.*3 sources"):
+        lf_summary(L, source_names=["a", "b"])
+    with pytest.raises(ValueError, match="source_names"):
+        lf_summary(L, source_names="abc")
+    with pytest.raises(ValueError, match="differ from the column names"):
+        lf_summary(
+            pd.DataFrame(L, columns=["a", "b", "c"]), source_names=["x", "y", "z"]
+        )
+    # Matching names are accepted.
+    summary = lf_summary(
+        pd.DataFrame(L, columns=["a", "b", "c"]), source_names=["a", "b", "c"]
+    )
+    assert list(summary.index) == ["a", "b", "c"]
+
+
+def test_normalize_by_coverage_must_be_boolean():
+    with pytest.raises(ValueError, match="normalize_by_coverage"):
+        lf_overlaps(L, normalize_by_coverage="yes")

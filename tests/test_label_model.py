@@ -1,0 +1,282 @@
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_metal import LabelModel
+from sklearn_metal.datasets import make_label_matrix
+
+
+@pytest.fixture
+def votes():
+    L, y, acc = make_label_matrix(
+        3000, 8, 2, coverages=0.6, class_balance=[0.7, 0.3], random_state=0
+    )
+    return L, y, acc
+
+
+def test_predict_proba_is_a_distribution_and_all_abstain_gets_balance(votes):
+    L, y, _ = votes
+    L = L.copy()
+    L[:50] = -1
+    model = LabelModel().fit(L)
+    proba = model.predict_proba(L)
+    assert proba.shape == (len(L), 2)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(proba[:50], np.tile(model.class_balance_, (50, 1)))
+    assert set(np.unique(model.predict(L))) <= {0, 1}
+    assert model.score(L, y) > 0.85
+
+
+def test_class_balance_is_estimated_not_uniform(votes):
+    L, y, _ = votes
+    true_p0 = np.mean(y == 0)
+    # the closed-form estimate moves well off uniform toward the truth ...
+    model = LabelModel().fit(L)
+    assert 0.6 < model.class_balance_[0] <= true_p0 + 0.02
+    # ... and EM, which refines the source parameters too, recovers it
+    em = LabelModel(method="em").fit(L)
+    assert abs(em.class_balance_[0] - true_p0) < 0.02
+
+
+def test_class_balance_given_is_used_as_is(votes):
+    L, _, _ = votes
+    model = LabelModel(class_balance=[0.5, 0.5]).fit(L)
+    np.testing.assert_array_equal(model.class_balance_, [0.5, 0.5])
+    assert model.converged_
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_em_recovers_source_accuracies(k):
+    L, y, acc = make_label_matrix(100_000, 10, k, random_state=1)
+    model = LabelModel(cardinality=k, method="em").fit(L)
+    assert model.converged_
+    assert np.mean(np.abs(model.accuracies_ - acc)) < 0.02
+    assert model.loss_history_[-1] <= model.loss_history_[0]
+
+
+def test_moments_accuracies_better_than_random_and_ordered():
+    L, y, acc = make_label_matrix(20_000, 10, 3, random_state=2)
+    model = LabelModel(cardinality=3).fit(L)
+    assert np.all(model.accuracies_ > 1 / 3)
+    # the learned ranking of sources follows the true one
+    assert np.corrcoef(model.accuracies_, acc)[0, 1] > 0.9
+
+
+def test_dependencies_on_copied_sources_beat_independent_model():
+    rng = np.random.RandomState(0)
+    accs = [0.75, 0.75, 0.7, 0.7, 0.7, 0.6]
+    L, y, _ = make_label_matrix(
+        20_000, 6, 2, accuracies=accs, coverages=0.8, random_state=rng
+    )
+    # source 5 (the weakest) is copied three more times
+    copies = np.repeat(L[:, [5]], 3, axis=1)
+    L = np.hstack([L, copies])
+    independent = LabelModel().fit(L)
+    deps = [(5, 6), (5, 7), (5, 8)]
+    dependent = LabelModel(dependencies=deps).fit(L)
+    assert dependent.dependency_components_ == [(5, 6, 7, 8)]
+    loss_ind = log_loss(y, independent.predict_proba(L))
+    loss_dep = log_loss(y, dependent.predict_proba(L))
+    acc_ind = independent.score(L, y)
+    acc_dep = dependent.score(L, y)
+    assert loss_dep < loss_ind - 0.02
+    assert acc_dep > acc_ind + 0.01
+    # with the copies declared, the model matches the one without the copies
+    alone = LabelModel().fit(L[:, :6])
+    np.testing.assert_allclose(
+        dependent.predict_proba(L), alone.predict_proba(L[:, :6]), atol=0.05
+    )
+
+
+def test_dependencies_by_column_name():
+    L, _, _ = make_label_matrix(500, 4, random_state=0)
+    df = pd.DataFrame(L, columns=["a", "b", "c", "d"])
+    model = LabelModel(dependencies=[("a", "b")]).fit(df)
+    assert model.dependency_components_ == [(0, 1)]
+    with pytest.raises(ValueError, match="'zz'"):
+        LabelModel(dependencies=[("a", "zz")]).fit(df)
+    with pytest.raises(ValueError, match="index 7"):
+        LabelModel(dependencies=[(0, 7)]).fit(L)
+    with pytest.raises(ValueError, match="itself"):
+        LabelModel(dependencies=[(1, 1)]).fit(L)
+
+
+def test_semi_supervised_gold_rows_inform_the_fit(votes):
+    L, y, _ = votes
+    y_semi = np.full_like(y, -1)
+    y_semi[:300] = y[:300]
+    # where every source abstains, only gold labels tell the balance
+    L_sparse = L.copy()
+    L_sparse[: len(L) // 2] = -1
+    unsupervised = LabelModel().fit(L_sparse)
+    semi = LabelModel().fit(L_sparse, y_semi)
+    true_balance = np.bincount(y) / len(y)
+    assert (
+        np.abs(semi.class_balance_ - true_balance).max()
+        <= np.abs(unsupervised.class_balance_ - true_balance).max() + 1e-9
+    )
+    # fully labelled: gold overrides the vote shares
+    full = LabelModel().fit(L, y)
+    assert abs(full.class_balance_[0] - true_balance[0]) < 0.01
+
+
+def test_sparse_and_dataframe_inputs_match_dense(votes):
+    L, y, _ = votes
+    dense = LabelModel().fit(L)
+    # sparse convention: unstored entries abstain, stored entries are votes
+    rows, cols = np.nonzero(L != -1)
+    S = sp.csr_matrix((L[rows, cols], (rows, cols)), shape=L.shape)
+    S.data = S.data.astype(np.int64)
+    sparse = LabelModel().fit(S)
+    np.testing.assert_allclose(sparse.predict_proba(S), dense.predict_proba(L))
+    names = [f"lf_{j}" for j in range(L.shape[1])]
+    df = pd.DataFrame(L, columns=names)
+    framed = LabelModel().fit(df)
+    np.testing.assert_allclose(framed.predict_proba(df), dense.predict_proba(L))
+    assert list(framed.feature_names_in_) == names
+    params = framed.get_source_parameters()
+    assert list(params.index) == names
+    np.testing.assert_allclose(params["accuracy"], framed.accuracies_)
+
+
+def test_fit_is_deterministic_and_clone_pickle_roundtrip(votes):
+    L, _, _ = votes
+    a = LabelModel().fit(L).predict_proba(L)
+    b = LabelModel().fit(L).predict_proba(L)
+    np.testing.assert_array_equal(a, b)
+    model = LabelModel(prior_strength=2.0).fit(L)
+    unfitted = clone(model)
+    assert not hasattr(unfitted, "class_balance_")
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict_proba(L), model.predict_proba(L))
+
+
+def test_convergence_attributes_and_warning(votes):
+    L, _, _ = votes
+    model = LabelModel().fit(L)
+    assert model.converged_ and model.n_iter_ == len(model.loss_history_)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        stopped = LabelModel(max_iter=1, tol=0.0).fit(L)
+    assert not stopped.converged_
+
+
+def test_cond_probs_are_distributions(votes):
+    L, _, _ = votes
+    model = LabelModel().fit(L)
+    mu = model.cond_probs_
+    assert mu.shape == (L.shape[1], 3, 2)
+    assert np.all(mu >= 0)
+    np.testing.assert_allclose(mu.sum(axis=1), 1.0, atol=1e-9)
+    # abstain probability reflects coverage 0.6
+    np.testing.assert_allclose(mu[:, 0, :], 0.4, atol=0.05)
+
+
+def test_one_class_labeling_functions():
+    # Typical LFs: each votes one class or abstains; firing is the signal.
+    rng = np.random.RandomState(0)
+    n = 5000
+    y = rng.choice(2, size=n, p=[0.6, 0.4])
+    L = np.full((n, 6), -1)
+    for j in range(6):
+        cls = j % 2
+        fire = np.where(y == cls, 0.4, 0.05)
+        L[rng.random_sample(n) < fire, j] = cls
+    model = LabelModel().fit(L)
+    assert not model.coverage_independent_.any()
+    voted = (L != -1).any(axis=1)
+    assert model.score(L[voted], y[voted]) > 0.85
+
+
+def test_never_voting_source_is_allowed(votes):
+    L, y, _ = votes
+    L = np.hstack([L, np.full((len(L), 1), -1)])
+    model = LabelModel().fit(L)
+    assert model.coverages_[-1] == 0
+    assert model.score(L, y) > 0.85
+
+
+def test_grid_search_over_label_model(votes):
+    L, y, _ = votes
+    search = GridSearchCV(LabelModel(), {"prior_strength": [0.5, 5.0]}, cv=3)
+    search.fit(L, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_.score(L, y) > 0.85
+
+
+def test_verbose_prints_progress(votes, capsys):
+    L, _, _ = votes
+    LabelModel(verbose=1).fit(L)
+    assert "iteration 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "L, match",
+    [
+        (np.array([[0, 1], [-2, 0]]), r"column 0.*-2.*row 1"),
+        (np.array([[0, 1], [2, 0]]), r"column 0.*value 2.*cardinality=2"),
+        (np.array([[0.5, 1.0], [0.0, 1.0]]), r"non-integer value 0.5"),
+        (np.array([[0.0, np.nan], [0.0, 1.0]]), r"column 1.*nan"),
+        (np.array([[0.0, np.inf], [0.0, 1.0]]), r"column 1.*inf"),
+        (np.array([0, 1, 1]), r"2-D label matrix"),
+        (np.zeros((0, 3), dtype=int), r"0 sample"),
+        (np.zeros((3, 0), dtype=int), r"0 feature"),
+        (np.array([["a", "b"]]), r"dtype"),
+    ],
+)
+def test_bad_label_matrix_raises(L, match):
+    with pytest.raises(ValueError, match=match):
+        LabelModel().fit(L)
+
+
+def test_bad_dataframe_column_is_named():
+    df = pd.DataFrame({"good": [0, 1, -1], "bad": [0, 3, 1]})
+    with pytest.raises(ValueError, match=r"'bad'.*value 3"):
+        LabelModel().fit(df)
+
+
+def test_predict_with_other_number_of_sources_raises(votes):
+    L, _, _ = votes
+    model = LabelModel().fit(L)
+    with pytest.raises(ValueError, match="8 features as input"):
+        model.predict(L[:, :5])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(cardinality=1), "cardinality"),
+        (dict(prec_init=0.4), "prec_init"),
+        (dict(class_balance=[0.2, 0.2]), "class_balance"),
+        (dict(class_balance=[0.2, 0.3, 0.5]), "class_balance"),
+        (dict(method="sgd"), "method"),
+    ],
+)
+def test_bad_parameters_raise(params, match):
+    with pytest.raises(ValueError, match=match):
+        LabelModel(**params).fit(np.array([[0, 1], [1, 1]]))
+
+
+def test_bad_gold_labels_raise(votes):
+    L, y, _ = votes
+    with pytest.raises(ValueError, match="labels but the label matrix has"):
+        LabelModel().fit(L, y[:10])
+    y_bad = y.copy()
+    y_bad[3] = 5
+    with pytest.raises(ValueError, match="row 3"):
+        LabelModel().fit(L, y_bad)
+
+
+def test_fit_does_not_warn_on_clean_input(votes):
+    L, _, _ = votes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LabelModel().fit(L)
