@@ -43,11 +43,4 @@ def vote_counts(A, cardinality):
     [[0.0, 2.0]]
     """
     m = A.shape[1] // cardinality
-    G = sp.csr_matrix(
-        (
-            np.ones(m * cardinality),
-            (np.arange(m * cardinality), np.tile(np.arange(cardinality), m)),
-        ),
-        shape=(m * cardinality, cardinality),
-    )
-    return np.asarray((A @ G).todense())
+    return np.asarray(A @ np.tile(np.eye(cardinality), (m, 1)))

@@ -133,12 +133,10 @@ def check_label_matrix(L, cardinality, *, names=None):
                 "L.reshape(-1, 1) or a single sample with L.reshape(1, -1)."
             )
         shape = L.shape
-        if L.dtype.kind == "f":
-            nonabstain = L != -1
-        else:
-            nonabstain = L != -1
-        rows, cols = np.nonzero(nonabstain)
-        vals = L[rows, cols]
+        flat = L.ravel()
+        idx = np.flatnonzero(flat != -1)
+        rows, cols = np.divmod(idx, shape[1]) if shape[1] else (idx, idx)
+        vals = flat[idx]
     if shape[0] == 0:
         raise ValueError(
             f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 is "
@@ -149,11 +147,13 @@ def check_label_matrix(L, cardinality, *, names=None):
             f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 "
             "is required: the label matrix has no sources."
         )
-    if vals.dtype.kind == "f" or vals.dtype.kind not in "iu":
+    if vals.dtype.kind in "iu":
+        # integers: only the range can be wrong
+        if len(vals) and (vals.min() < -1 or vals.max() >= cardinality):
+            _check_values(vals.astype(np.float64), rows, cols, cardinality, names)
+    else:
         vals = vals.astype(np.float64, copy=False)
         _check_values(vals, rows, cols, cardinality, names)
-    else:
-        _check_values(vals.astype(np.float64), rows, cols, cardinality, names)
     keep = vals != -1
     if not keep.all():
         rows, cols, vals = rows[keep], cols[keep], vals[keep]

@@ -383,11 +383,14 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 S_free = self._scores(A, self._codes_train)[free]
                 S_max = S_free.max(axis=1, keepdims=True)
                 E_free = np.exp(S_free - S_max)
-            # posterior and log-likelihood of the free rows under balance p
-            joint = E_free * p
-            norm = joint.sum(axis=1, keepdims=True)
-            post = joint / norm
-            nll = -(np.log(norm) + S_max).sum()
+                s_max_total = S_max.sum()
+            # Likelihood of each free row under balance p, as matrix-vector
+            # products: norm_i = sum_y exp(S_iy) p_y.
+            norm = E_free @ p
+            inv = 1.0 / norm
+            nll = -(np.log(norm).sum() + s_max_total)
+            if self.method == "em":
+                post = E_free * (inv[:, None] * p)
             if is_gold.any():
                 nll -= np.sum(np.log(p)[gold[is_gold]])
             loss = nll / max(n_info, 1)
@@ -414,7 +417,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 if p_given is not None:
                     self.converged_ = True
                     break
-                post_sum = post.sum(axis=0)
+                post_sum = p * (inv @ E_free)
                 new_p = (post_sum + gold_counts + 1.0) / (n_info + k)
                 delta = np.max(np.abs(new_p - p))
                 p = new_p

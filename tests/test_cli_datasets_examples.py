@@ -36,7 +36,8 @@ def test_fit_command_writes_probabilities(tmp_path, capsys):
     out = tmp_path / "p.csv"
     assert main(["fit", str(src), "--output", str(out)]) == 0
     proba = pd.read_csv(out).to_numpy()
-    expected = LabelModel().fit(pd.DataFrame(L, columns=list("abcd"))).predict_proba(L)
+    df = pd.DataFrame(L, columns=list("abcd"))
+    expected = LabelModel().fit(df).predict_proba(df)
     np.testing.assert_allclose(proba, expected, atol=1e-12)
 
 
