@@ -25,9 +25,12 @@ def one_hot_votes(rows, cols, vals, shape, cardinality):
     """
     n, m = shape
     data = np.ones(len(rows), dtype=np.float64)
-    return sp.csr_matrix(
-        (data, (rows, cols * cardinality + vals)), shape=(n, m * cardinality)
-    )
+    indices = cols * cardinality + vals
+    if len(rows) and np.all(rows[1:] >= rows[:-1]):
+        # rows already sorted (dense input is read row by row): build CSR directly
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+        return sp.csr_matrix((data, indices, indptr), shape=(n, m * cardinality))
+    return sp.csr_matrix((data, (rows, indices)), shape=(n, m * cardinality))
 
 
 def vote_counts(A, cardinality):
