@@ -1,24 +1,10 @@
 """One validation path for label matrices and label vectors."""
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import column_or_1d
 
-__all__ = ["check_label_matrix", "check_gold_labels", "source_names"]
-
-
-def source_names(estimator_or_names, n_sources):
-    """Names of the sources: ``feature_names_in_`` if known, else ``source_j``."""
-    names = getattr(estimator_or_names, "feature_names_in_", estimator_or_names)
-    if (
-        names is None
-        or isinstance(names, type(estimator_or_names))
-        and not len(np.shape(names))
-    ):
-        return np.array([f"source_{j}" for j in range(n_sources)], dtype=object)
-    return np.asarray(names, dtype=object)
+__all__ = ["check_label_matrix", "check_gold_labels"]
 
 
 def _column_label(names, j):
@@ -228,7 +214,3 @@ def check_gold_labels(y, n_samples, cardinality):
             f"class in 0..{cardinality - 1} (cardinality={cardinality})."
         )
     return yf.astype(np.int64)
-
-
-def is_integral_number(x):
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)

@@ -365,7 +365,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         prior = np.full((k, k), (1.0 - self.prec_init) / (k - 1))
         np.fill_diagonal(prior, self.prec_init)
         self._prior = prior
-        self._A_train, self._in_comp = A, in_comp
+        self._in_comp = in_comp
 
         if p_given is not None:
             p = p_given
@@ -433,7 +433,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             )
         self.class_balance_ = p
         self._set_public_params(tot, n)
-        del self._A_train, self._codes_train
+        del self._codes_train
         return self
 
     def _estimate_factors(self, A, Q, informative):
