@@ -2,7 +2,7 @@
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import column_or_1d, validate_data
 
 __all__ = ["check_label_matrix", "check_gold_labels"]
 
@@ -214,3 +214,30 @@ def check_gold_labels(y, n_samples, cardinality):
             f"class in 0..{cardinality - 1} (cardinality={cardinality})."
         )
     return yf.astype(np.int64)
+
+
+class _LabelMatrixMixin:
+    """Shared validation of label matrices for the estimators in this package."""
+
+    def _validate_votes(self, L, *, reset):
+        names = None
+        if hasattr(L, "columns"):
+            names = [str(c) for c in L.columns]
+        elif not reset and getattr(self, "feature_names_in_", None) is not None:
+            names = list(self.feature_names_in_)
+        votes = check_label_matrix(L, self.cardinality, names=names)
+        if not reset and votes[3][1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {votes[3][1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input: L has "
+                f"{votes[3][1]} sources (columns) but the model was fitted on "
+                f"{self.n_features_in_}."
+            )
+        validate_data(self, L, reset=reset, skip_check_array=True)
+        return votes
+
+    def _source_names(self):
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return np.array([f"source_{j}" for j in range(self.n_features_in_)])
+        return np.asarray(names, dtype=object)

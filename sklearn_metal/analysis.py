@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from ._statistics import one_hot_votes, vote_counts
 from ._validation import check_gold_labels, check_label_matrix
 
 __all__ = [
@@ -60,14 +61,11 @@ def _votes(L, cardinality, y=None, names=None):
     return check_label_matrix(L, cardinality, names=names), cardinality
 
 
-def _row_stats(rows, vals, n_samples, cardinality):
+def _row_stats(rows, cols, vals, n_samples, n_sources, cardinality):
     """Per row: number of votes and number of distinct classes voted."""
-    n_votes = np.bincount(rows, minlength=n_samples)
-    per_class = sp.coo_matrix(
-        (np.ones(len(rows)), (rows, vals)), shape=(n_samples, cardinality)
-    ).tocsr()
-    per_class.sum_duplicates()
-    return n_votes, np.diff(per_class.indptr)
+    A = one_hot_votes(rows, cols, vals, (n_samples, n_sources), cardinality)
+    counts = vote_counts(A, cardinality)
+    return counts.sum(axis=1), (counts > 0).sum(axis=1)
 
 
 def _polarities(cols, vals, n_sources, cardinality):
@@ -217,7 +215,7 @@ def lf_overlaps(L, normalize_by_coverage=False):
     array([1.   , 0.667, 1.   ])
     """
     (rows, cols, vals, (n, m)), k = _votes(L, None)
-    n_votes, _ = _row_stats(rows, vals, n, k)
+    n_votes, _ = _row_stats(rows, cols, vals, n, m, k)
     return _per_source_fraction(cols, n_votes[rows] > 1, n, m, normalize_by_coverage)
 
 
@@ -265,7 +263,7 @@ def lf_conflicts(L, normalize_by_coverage=False):
     array([0.333, 0.333, 0.5  ])
     """
     (rows, cols, vals, (n, m)), k = _votes(L, None)
-    _, n_classes = _row_stats(rows, vals, n, k)
+    _, n_classes = _row_stats(rows, cols, vals, n, m, k)
     # The source votes one of the row's classes; another class means a conflict.
     return _per_source_fraction(cols, n_classes[rows] > 1, n, m, normalize_by_coverage)
 
@@ -468,7 +466,7 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
         )
     index = _source_index(L, source_names, label_model, m)
 
-    n_votes, n_classes = _row_stats(rows, vals, n, k)
+    n_votes, n_classes = _row_stats(rows, cols, vals, n, m, k)
     columns = {
         "polarity": _polarities(cols, vals, m, k),
         "coverage": np.bincount(cols, minlength=m) / n,

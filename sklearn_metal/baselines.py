@@ -8,8 +8,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._statistics import one_hot_votes, vote_counts
-from ._validation import check_gold_labels
-from .label_model import _LabelMatrixMixin
+from ._validation import _LabelMatrixMixin, check_gold_labels
 
 __all__ = ["MajorityClassVoter", "MajorityLabelVoter"]
 

@@ -9,41 +9,14 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._statistics import one_hot_votes, vote_counts
-from ._validation import check_gold_labels, check_label_matrix
+from ._validation import _LabelMatrixMixin, check_gold_labels
 
 __all__ = ["LabelModel"]
 
 _MAX_COMPONENT_TABLE = 2**20
-
-
-class _LabelMatrixMixin:
-    """Shared validation of label matrices for the estimators in this package."""
-
-    def _validate_votes(self, L, *, reset):
-        names = None
-        if hasattr(L, "columns"):
-            names = [str(c) for c in L.columns]
-        elif not reset and getattr(self, "feature_names_in_", None) is not None:
-            names = list(self.feature_names_in_)
-        votes = check_label_matrix(L, self.cardinality, names=names)
-        if not reset and votes[3][1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {votes[3][1]} features, but {type(self).__name__} is "
-                f"expecting {self.n_features_in_} features as input: L has "
-                f"{votes[3][1]} sources (columns) but the model was fitted on "
-                f"{self.n_features_in_}."
-            )
-        validate_data(self, L, reset=reset, skip_check_array=True)
-        return votes
-
-    def _source_names(self):
-        names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            return np.array([f"source_{j}" for j in range(self.n_features_in_)])
-        return np.asarray(names, dtype=object)
 
 
 def _components(dependencies, m, names):
@@ -356,7 +329,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         else:
             independent = np.full(m, self.coverage == "independent")
         self.coverage_independent_ = independent
-        self.coverages_ = np.bincount(cols, minlength=m) / n
+        self.coverages_ = tot.sum(axis=1) / n
         self._codes_train = [
             self._component_codes(rows, cols, vals, n, c)
             for c in self.dependency_components_
@@ -491,7 +464,6 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         k, m = self.cardinality, self.n_features_in_
         p = self.class_balance_
         mu = np.zeros((m, k + 1, k))
-        cov = tot.sum(axis=1) / n
         # Class-conditional sources: P(vote a | y) = cnt[j, a, y] / (n * P(y))
         # rescaled so that the marginal vote rates match the observed ones.
         share = self._cnt + 1e-12
@@ -499,7 +471,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         marg = (cc * p[None, None, :]).sum(axis=2)  # implied P(vote a), unscaled
         scale = np.where(marg > 0, (tot / n) / np.maximum(marg, 1e-300), 0.0)
         cc = cc * scale[:, :, None]
-        ind = cov[:, None, None] * self._conf
+        ind = self.coverages_[:, None, None] * self._conf
         mu[:, 1:, :] = np.where(self.coverage_independent_[:, None, None], ind, cc)
         over = mu[:, 1:, :].sum(axis=1)
         mu[:, 1:, :] /= np.maximum(over, 1.0)[:, None, :]
