@@ -79,7 +79,7 @@ def main(argv=None):
     fit = sub.add_parser("fit", help="fit a LabelModel on a CSV label matrix")
     fit.add_argument("label_matrix", help="CSV with one column per source, -1 abstains")
     fit.add_argument("--cardinality", type=int, default=2)
-    fit.add_argument("--method", choices=["moments", "em"], default="moments")
+    fit.add_argument("--method", choices=["auto", "moments", "em"], default="auto")
     fit.add_argument("--output", help="CSV for the probabilities (default: stdout)")
     fit.set_defaults(func=_fit)
     args = parser.parse_args(argv)

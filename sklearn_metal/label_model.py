@@ -95,12 +95,15 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         ``"auto"`` uses ``"class_conditional"`` for sources that vote a single
         class and ``"independent"`` for sources that vote two or more.
 
-    method : {"moments", "em"}, default="moments"
+    method : {"auto", "moments", "em"}, default="auto"
         ``"moments"`` estimates source parameters in closed form from the
         overlap statistics (each source's vote tallies against the other
         sources' vote shares) and then fits the class balance by maximum
         likelihood. ``"em"`` starts there and runs MAP expectation-maximization
-        over all parameters to convergence.
+        over all parameters to convergence. ``"auto"`` runs that EM over the
+        class balance and the sources with class-independent coverage only,
+        keeping one-class sources at their moment estimates (on real
+        labeling-function sets, EM over those lowered accuracy).
 
     prior_strength : float, default=1.0
         Pseudo-count of the Dirichlet prior on every source's parameters. The
@@ -112,8 +115,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     tol : float, default=1e-6
         Convergence tolerance on the largest change of the class balance
-        (``method="moments"``) or of the mean negative log-likelihood
-        (``method="em"``) between iterations.
+        when only the balance is iterated, or on the relative change of the
+        mean negative log-likelihood when EM refines source parameters.
 
     max_iter : int, default=100
         Maximum number of iterations.
@@ -182,7 +185,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     Both use Dirichlet pseudo-counts ``prior_strength`` centred on accuracy
     ``prec_init``. The class balance is then the maximum-likelihood mixture
-    weight given the source parameters, iterated to ``tol``. Anchoring the
+    weight given the source parameters, iterated to ``tol``; with the default
+    ``method="auto"``, sources with class-independent coverage are refined by
+    EM in the same loop. Anchoring the
     parameters on the sources' vote shares resolves the label-permutation
     symmetry in favour of sources that are better than random.
 
@@ -198,10 +203,13 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     >>> from sklearn_metal import LabelModel
     >>> L = np.array([[0, 0, -1], [1, 1, 1], [0, -1, 0], [1, 0, 1], [-1, -1, -1]])
     >>> model = LabelModel(cardinality=2).fit(L)
-    >>> model.predict(L)
-    array([0, 1, 0, 1, 0])
-    >>> model.predict_proba(L).shape
+    >>> model.predict(L[:4])
+    array([0, 1, 0, 1])
+    >>> proba = model.predict_proba(L)
+    >>> proba.shape
     (5, 2)
+    >>> bool(np.allclose(proba[4], model.class_balance_))  # every source abstains
+    True
     """
 
     _parameter_constraints: dict = {
@@ -209,7 +217,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         "dependencies": ["array-like", None],
         "class_balance": ["array-like", None],
         "coverage": [StrOptions({"auto", "class_conditional", "independent"})],
-        "method": [StrOptions({"moments", "em"})],
+        "method": [StrOptions({"auto", "moments", "em"})],
         "prior_strength": [Interval(Real, 0, None, closed="neither")],
         "prec_init": [Interval(Real, 0, 1, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -224,7 +232,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         dependencies=None,
         class_balance=None,
         coverage="auto",
-        method="moments",
+        method="auto",
         prior_strength=1.0,
         prec_init=0.7,
         tol=1e-6,
@@ -350,20 +358,35 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         gold_counts = np.bincount(gold[is_gold], minlength=k) if is_gold.any() else 0
         free = informative & ~is_gold
         n_info = informative.sum()
-        S_free = E_free = None
+        # EM refines every source ("em") or only the sources with
+        # class-independent coverage ("auto"); otherwise only the balance moves.
+        update = comp_update = None
+        if self.method == "auto":
+            update = independent & ~in_comp
+            comp_update = [
+                bool(independent[list(c)].all()) for c in self.dependency_components_
+            ]
+        refine = self.method == "em" or (
+            update is not None and (update.any() or any(comp_update))
+        )
+        A_free = A[free]
+        codes_free = [(code[free], comp) for code, comp in self._codes_train]
+        if refine:
+            # Gold rows keep their one-hot Q: their share of the tallies is fixed.
+            cnt_fixed = np.asarray(A[is_gold].T @ Q[is_gold])
+            q_fixed = Q[is_gold].sum(axis=0)
+        E = None
         for it in range(1, self.max_iter + 1):
-            if S_free is None or self.method == "em":
-                S_free = self._scores(A, self._codes_train)[free]
-                S_max = S_free.max(axis=1, keepdims=True)
-                E_free = np.exp(S_free - S_max)
+            if E is None or refine:
+                # Scores laid out (k, n_free) so every reduction runs over rows.
+                S = np.ascontiguousarray(self._scores(A_free, codes_free).T)
+                S_max = S.max(axis=0)
+                E = np.exp(S - S_max)
                 s_max_total = S_max.sum()
-            # Likelihood of each free row under balance p, as matrix-vector
-            # products: norm_i = sum_y exp(S_iy) p_y.
-            norm = E_free @ p
+            # Likelihood of each free row under balance p: norm_i = sum_y E_yi p_y.
+            norm = p @ E
             inv = 1.0 / norm
             nll = -(np.log(norm).sum() + s_max_total)
-            if self.method == "em":
-                post = E_free * (inv[:, None] * p)
             if is_gold.any():
                 nll -= np.sum(np.log(p)[gold[is_gold]])
             loss = nll / max(n_info, 1)
@@ -371,15 +394,22 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             if self.verbose:
                 print(f"LabelModel iteration {it}: loss {loss:.6f}")
             self.n_iter_ = it
-            if self.method == "em":
-                Q_new = Q.copy()
-                Q_new[free] = post
-                new_p = (
-                    p
-                    if p_given is not None
-                    else (Q_new[informative].sum(axis=0) + 1.0) / (n_info + k)
-                )
-                self._estimate_factors(A, Q_new, informative)
+            if p_given is not None and not refine:
+                self.converged_ = True
+                break
+            post_sum = p * (E @ inv)
+            new_p = (post_sum + gold_counts + 1.0) / (n_info + k)
+            if p_given is not None:
+                new_p = p
+            if refine:
+                post = E * inv * p[:, None]
+                if self._codes_train:
+                    Q_new = Q.copy()
+                    Q_new[free] = post.T
+                    self._estimate_factors(A, Q_new, informative, update, comp_update)
+                else:
+                    cnt = cnt_fixed + np.asarray(A_free.T @ post.T)
+                    self._set_factors(cnt, q_fixed + post.sum(axis=1), update)
                 p = new_p
                 if len(self.loss_history_) > 1 and abs(
                     self.loss_history_[-2] - loss
@@ -387,11 +417,6 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     self.converged_ = True
                     break
             else:
-                if p_given is not None:
-                    self.converged_ = True
-                    break
-                post_sum = p * (inv @ E_free)
-                new_p = (post_sum + gold_counts + 1.0) / (n_info + k)
                 delta = np.max(np.abs(new_p - p))
                 p = new_p
                 if delta <= self.tol:
@@ -409,12 +434,41 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         del self._codes_train
         return self
 
-    def _estimate_factors(self, A, Q, informative):
-        """Source log-factors ``log P(lambda_j = a | y)`` up to y-free constants."""
+    def _estimate_factors(self, A, Q, informative, update=None, comp_update=None):
+        """Source log-factors ``log P(lambda_j = a | y)`` up to y-free constants.
+
+        ``update`` (bool mask over sources) re-estimates only those sources and
+        keeps the others as they are; ``comp_update`` does the same for the
+        dependency groups.
+        """
+        cnt = np.asarray(A.T @ Q)
+        self._set_factors(cnt, Q[informative].sum(axis=0), update)
+        k, s = self.cardinality, self.prior_strength
+        q_tot = Q[informative].sum(axis=0) + s
+        if update is None:
+            self._comp_tables = [None] * len(self._codes_train)
+            comp_update = [True] * len(self._codes_train)
+        for i, codes in enumerate(self._codes_train):
+            if not comp_update[i]:
+                continue
+            size = (k + 1) ** len(codes[1])
+            table = np.stack(
+                [
+                    np.bincount(codes[0], weights=Q[:, y], minlength=size)
+                    for y in range(k)
+                ],
+                axis=1,
+            )
+            table = np.log(table + s * q_tot / q_tot.sum()) - np.log(q_tot)
+            table[0] = 0.0  # the whole group abstains: no evidence
+            self._comp_tables[i] = table
+
+    def _set_factors(self, cnt, q_sum, update=None):
+        """Source log-factors from the tallies ``cnt = A.T @ Q`` and ``sum_i Q``."""
         k, m = self.cardinality, self.n_features_in_
         s = self.prior_strength
-        cnt = np.asarray(A.T @ Q).reshape(m, k, k)
-        q_tot = Q[informative].sum(axis=0) + s
+        cnt = cnt.reshape(m, k, k)
+        q_tot = q_sum + s
         # Class-conditional coverage: P(vote a | y) proportional to
         # cnt[j, a, y] / sum_i Q[i, y]; the prior pseudo-counts spread s votes
         # as a source of accuracy prec_init would.
@@ -428,22 +482,14 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             self.coverage_independent_[:, None, None], np.log(conf), log_cc
         )
         log_w[self._in_comp] = 0.0
+        if update is not None:
+            self._log_w[update] = log_w[update]
+            self._conf[update] = conf[update]
+            self._cnt[update] = cnt[update]
+            return
         self._log_w = log_w
         self._conf = conf
         self._cnt, self._q_tot = cnt, q_tot
-        self._comp_tables = []
-        for codes in self._codes_train:
-            size = (k + 1) ** len(codes[1])
-            table = np.stack(
-                [
-                    np.bincount(codes[0], weights=Q[:, y], minlength=size)
-                    for y in range(k)
-                ],
-                axis=1,
-            )
-            table = np.log(table + s * q_tot / q_tot.sum()) - np.log(q_tot)
-            table[0] = 0.0  # the whole group abstains: no evidence
-            self._comp_tables.append(table)
 
     def _component_codes(self, rows, cols, vals, n, comp):
         k = self.cardinality
