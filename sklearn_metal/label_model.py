@@ -321,8 +321,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         counts = vote_counts(Aw, k)
         n_votes = counts.sum(axis=1)
         voted = n_votes > 0
-        Q = np.zeros((n, k))
-        Q[voted] = counts[voted] / n_votes[voted, None]
+        Q = np.divide(
+            counts, n_votes[:, None], out=np.zeros((n, k)), where=voted[:, None]
+        )
         is_gold = np.zeros(n, dtype=bool)
         if gold is not None:
             is_gold = gold >= 0
@@ -369,8 +370,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         refine = self.method == "em" or (
             update is not None and (update.any() or any(comp_update))
         )
-        A_free = A[free]
-        codes_free = [(code[free], comp) for code, comp in self._codes_train]
+        all_free = bool(free.all())
+        A_free = A if all_free else A[free]
+        codes_free = [
+            (code if all_free else code[free], comp) for code, comp in self._codes_train
+        ]
         if refine:
             # Gold rows keep their one-hot Q: their share of the tallies is fixed.
             cnt_fixed = np.asarray(A[is_gold].T @ Q[is_gold])
@@ -417,6 +421,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     self.converged_ = True
                     break
             else:
+                newton_p = self._newton_balance(p, E, inv, gold_counts + 1.0)
+                if newton_p is not None:
+                    new_p = newton_p
                 delta = np.max(np.abs(new_p - p))
                 p = new_p
                 if delta <= self.tol:
@@ -433,6 +440,33 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self._set_public_params(tot, n)
         del self._codes_train
         return self
+
+    @staticmethod
+    def _newton_balance(p, E, inv, c):
+        """One Newton step for the balance maximizing
+        ``sum_i log(E[:, i] @ p) + sum_y c_y log p_y`` on the simplex.
+
+        Returns None where the step is not usable; the caller then takes the
+        fixed-point (EM) step, which has the same maximizer.
+        """
+        k = len(p)
+        g = E @ inv + c / p
+        H = -(E * inv**2) @ E.T - np.diag(c / p**2)
+        kkt = np.zeros((k + 1, k + 1))
+        kkt[:k, :k] = H
+        kkt[:k, k] = kkt[k, :k] = 1.0
+        try:
+            d = np.linalg.solve(kkt, np.concatenate([-g, [0.0]]))[:k]
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(d)):
+            return None
+        shrinking = d < 0
+        step = 1.0
+        if shrinking.any():
+            step = min(1.0, 0.9 * np.min(-p[shrinking] / d[shrinking]))
+        new_p = p + step * d
+        return new_p / new_p.sum()
 
     def _estimate_factors(self, A, Q, informative, update=None, comp_update=None):
         """Source log-factors ``log P(lambda_j = a | y)`` up to y-free constants.
