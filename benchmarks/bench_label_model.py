@@ -283,7 +283,7 @@ def main(argv=None):
         help=f"data sets to run (default: all of {', '.join(DATASETS)})",
     )
     parser.add_argument(
-        "--repeats", type=int, default=5, help="timed fits per case (default: 5)"
+        "--repeats", type=int, default=20, help="timed fits per case (default: 20)"
     )
     parser.add_argument(
         "--threads",

@@ -331,7 +331,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             Q[is_gold, gold[is_gold]] = 1.0
         informative = voted | is_gold
 
-        tot = np.asarray(A.sum(axis=0)).reshape(m, k)
+        tot = np.bincount(cols * k + vals, minlength=m * k).reshape(m, k)
         polarity = (tot > 0).sum(axis=1)
         if self.coverage == "auto":
             independent = polarity >= 2
@@ -352,8 +352,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         if p_given is not None:
             p = p_given
         else:
-            p = (Q[informative].sum(axis=0) + 1.0) / (informative.sum() + k)
-        self._estimate_factors(A, Q, informative)
+            # rows of Q outside `informative` are zero
+            p = (Q.sum(axis=0) + 1.0) / (informative.sum() + k)
+        self._estimate_factors(A, Q)
         self.loss_history_ = []
         self.converged_ = False
         gold_counts = np.bincount(gold[is_gold], minlength=k) if is_gold.any() else 0
@@ -371,10 +372,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             update is not None and (update.any() or any(comp_update))
         )
         all_free = bool(free.all())
-        A_free = A if all_free else A[free]
         codes_free = [
             (code if all_free else code[free], comp) for code, comp in self._codes_train
         ]
+        A_free = A if all_free or not refine else A[free]
         if refine:
             # Gold rows keep their one-hot Q: their share of the tallies is fixed.
             cnt_fixed = np.asarray(A[is_gold].T @ Q[is_gold])
@@ -383,7 +384,12 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         for it in range(1, self.max_iter + 1):
             if E is None or refine:
                 # Scores laid out (k, n_free) so every reduction runs over rows.
-                S = np.ascontiguousarray(self._scores(A_free, codes_free).T)
+                if refine:
+                    S = self._scores(A_free, codes_free)
+                else:
+                    S = self._scores(A, self._codes_train)
+                    S = S if all_free else S[free]
+                S = np.ascontiguousarray(S.T)
                 S_max = S.max(axis=0)
                 E = np.exp(S - S_max)
                 s_max_total = S_max.sum()
@@ -410,7 +416,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 if self._codes_train:
                     Q_new = Q.copy()
                     Q_new[free] = post.T
-                    self._estimate_factors(A, Q_new, informative, update, comp_update)
+                    self._estimate_factors(A, Q_new, update, comp_update)
                 else:
                     cnt = cnt_fixed + np.asarray(A_free.T @ post.T)
                     self._set_factors(cnt, q_fixed + post.sum(axis=1), update)
@@ -468,7 +474,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         new_p = p + step * d
         return new_p / new_p.sum()
 
-    def _estimate_factors(self, A, Q, informative, update=None, comp_update=None):
+    def _estimate_factors(self, A, Q, update=None, comp_update=None):
         """Source log-factors ``log P(lambda_j = a | y)`` up to y-free constants.
 
         ``update`` (bool mask over sources) re-estimates only those sources and
@@ -476,9 +482,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         dependency groups.
         """
         cnt = np.asarray(A.T @ Q)
-        self._set_factors(cnt, Q[informative].sum(axis=0), update)
+        q_sum = Q.sum(axis=0)  # rows outside `informative` are zero
+        self._set_factors(cnt, q_sum, update)
         k, s = self.cardinality, self.prior_strength
-        q_tot = Q[informative].sum(axis=0) + s
+        q_tot = q_sum + s
         if update is None:
             self._comp_tables = [None] * len(self._codes_train)
             comp_update = [True] * len(self._codes_train)
