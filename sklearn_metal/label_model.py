@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._statistics import one_hot_votes, vote_counts
+from ._statistics import one_hot_votes
 from ._validation import _LabelMatrixMixin, check_gold_labels
 
 __all__ = ["LabelModel"]
@@ -317,9 +317,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         for comp in self.dependency_components_:
             weight[list(comp)] = 1.0 / len(comp)
             in_comp[list(comp)] = True
-        Aw = A.multiply(np.repeat(weight, k)[None, :]).tocsr() if in_comp.any() else A
-        counts = vote_counts(Aw, k)
-        n_votes = counts.sum(axis=1)
+        vote_weight = weight[cols] if in_comp.any() else None
+        counts = np.bincount(
+            rows * k + vals, weights=vote_weight, minlength=n * k
+        ).reshape(n, k)
+        n_votes = np.bincount(rows, weights=vote_weight, minlength=n)
         voted = n_votes > 0
         Q = np.divide(
             counts, n_votes[:, None], out=np.zeros((n, k)), where=voted[:, None]
