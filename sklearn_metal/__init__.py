@@ -2,11 +2,13 @@
 
 from .analysis import lf_summary
 from .baselines import MajorityClassVoter, MajorityLabelVoter
+from .end_model import EndModel
 from .label_model import LabelModel
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "EndModel",
     "LabelModel",
     "MajorityClassVoter",
     "MajorityLabelVoter",

@@ -1,0 +1,105 @@
+"""skorch callbacks for the end models: validation scoring and early stopping."""
+
+import warnings
+
+import numpy as np
+from sklearn.metrics import check_scoring
+from skorch.callbacks import Callback, EarlyStopping
+
+__all__ = ["ValidationEarlyStopping", "ValidationScoring"]
+
+
+class ValidationScoring(Callback):
+    """Score the validation set with any scikit-learn scorer after each epoch.
+
+    Soft validation labels are scored against their argmax, so accuracy-like
+    scorers work whether the net was trained on hard or soft labels. Epochs
+    without validation (see ``valid_every`` of the net) record nothing.
+
+    Parameters
+    ----------
+    scoring : str or callable, default="accuracy"
+        A scikit-learn scorer name or a callable ``scorer(estimator, X, y)``.
+    name : str, default="valid_score"
+        Key under which the score is recorded in the history.
+
+    Examples
+    --------
+    >>> from sklearn_metal.callbacks import ValidationScoring
+    >>> ValidationScoring("f1_macro").name
+    'valid_score'
+    """
+
+    def __init__(self, scoring="accuracy", name="valid_score"):
+        self.scoring = scoring
+        self.name = name
+
+    def initialize(self):
+        self.best_score_ = -np.inf
+        return self
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None or "valid_batch_count" not in net.history[-1]:
+            return
+        y = dataset_valid.y
+        idx = np.argmax(y, axis=1) if y.ndim == 2 else y
+        y_true = net.classes_[idx]
+        scorer = check_scoring(net, scoring=self.scoring)
+        with warnings.catch_warnings():
+            # the stored validation rows are arrays, whatever the fit input was
+            warnings.filterwarnings("ignore", message="X does not have valid feature")
+            score = float(scorer(net, dataset_valid.X, y_true))
+        is_best = score > self.best_score_
+        if is_best:
+            self.best_score_ = score
+        net.history.record(self.name, score)
+        net.history.record(self.name + "_best", bool(is_best))
+
+
+class ValidationEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` that waits while no validation score exists.
+
+    It monitors ``valid_score`` (higher is better) by default, skips epochs
+    without validation, and with ``load_best=True`` restores the weights of
+    the best epoch at the end of training.
+
+    Parameters
+    ----------
+    monitor : str, default="valid_score"
+        History key to watch.
+    patience : int, default=5
+        Validated epochs without improvement before stopping.
+    lower_is_better : bool, default=False
+        Whether smaller values of ``monitor`` are better.
+    load_best : bool, default=True
+        Restore the best epoch's weights when training ends.
+    **kwargs
+        Passed to :class:`skorch.callbacks.EarlyStopping`.
+
+    Examples
+    --------
+    >>> from sklearn_metal.callbacks import ValidationEarlyStopping
+    >>> ValidationEarlyStopping(patience=3).patience
+    3
+    """
+
+    def __init__(
+        self,
+        monitor="valid_score",
+        patience=5,
+        lower_is_better=False,
+        load_best=True,
+        **kwargs,
+    ):
+        super().__init__(
+            monitor=monitor,
+            patience=patience,
+            lower_is_better=lower_is_better,
+            load_best=load_best,
+            **kwargs,
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.monitor not in net.history[-1]:
+            return
+        super().on_epoch_end(net, **kwargs)

@@ -1,0 +1,670 @@
+"""The end model: a skorch classifier that trains on hard or soft labels."""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+from skorch import NeuralNet
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+
+from .callbacks import ValidationEarlyStopping, ValidationScoring
+from .modules import MLP
+
+__all__ = ["ArrayDataset", "BatchIterator", "EndModel", "check_targets"]
+
+
+def check_targets(y, n_samples=None):
+    """Validate hard labels ``(n,)`` or soft labels ``(n, k)``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Hard class labels, or soft labels whose rows are probability
+        distributions.
+    n_samples : int, default=None
+        Expected number of rows.
+
+    Returns
+    -------
+    y : ndarray
+        The labels as an array (float64 for soft labels).
+    soft : bool
+        Whether ``y`` holds soft labels.
+
+    Examples
+    --------
+    >>> from sklearn_metal.end_model import check_targets
+    >>> check_targets([[0.2, 0.8], [1.0, 0.0]])[1]
+    True
+    """
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None."
+        )
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if n_samples is not None and y.shape[0] != n_samples:
+        raise ValueError(
+            f"y has {y.shape[0]} rows but X has {n_samples}; they must match."
+        )
+    if y.ndim == 1:
+        if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+            i = int(np.flatnonzero(~np.isfinite(y))[0])
+            raise ValueError(f"y holds {y[i]} at row {i}; labels must be finite.")
+        if y.dtype.kind == "f" and np.any(y != np.round(y)):
+            i = int(np.flatnonzero(y != np.round(y))[0])
+            raise ValueError(
+                f"Unknown label type: y holds the continuous value {y[i]} at row "
+                f"{i}; pass class labels (n,) or soft labels (n, k)."
+            )
+        check_classification_targets(y)
+        return y, False
+    if y.ndim != 2:
+        raise ValueError(
+            f"y must be hard labels (n,) or soft labels (n, k); got shape {y.shape}."
+        )
+    if y.dtype.kind not in "fiu" or y.dtype == bool:
+        raise ValueError(f"Soft labels must be numeric, got dtype {y.dtype}.")
+    y = y.astype(np.float64)
+    if y.shape[1] < 2:
+        raise ValueError("Soft labels need at least 2 columns (classes).")
+    bad = ~np.isfinite(y).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"Soft label row {i} holds NaN or inf: {y[i].tolist()}.")
+    bad = (y < 0).any(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"Soft label row {i} holds a negative value: {y[i].tolist()}; rows "
+            "must be probability distributions."
+        )
+    sums = y.sum(axis=1)
+    bad = np.abs(sums - 1.0) > 1e-4
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"Soft label row {i} sums to {sums[i]:.6g}, not 1: {y[i].tolist()}."
+        )
+    return y, True
+
+
+class _ForkedSeed:
+    """Seed torch inside a forked generator state; the global state is restored."""
+
+    def __init__(self, seed, devices):
+        self.seed, self.devices = seed, devices
+
+    def __enter__(self):
+        self._fork = torch.random.fork_rng(devices=self.devices)
+        self._fork.__enter__()
+        torch.manual_seed(self.seed)
+
+    def __exit__(self, *exc):
+        return self._fork.__exit__(*exc)
+
+
+class ArrayDataset(torch.utils.data.Dataset):
+    """Rows of a dense float32 array or a CSR matrix, with optional targets.
+
+    Parameters
+    ----------
+    X : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features)
+        Inputs, float32.
+    y : ndarray of shape (n_samples,) or (n_samples, n_classes), default=None
+        Class indices (int64) or soft labels (float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.end_model import ArrayDataset
+    >>> len(ArrayDataset(np.zeros((3, 2), dtype=np.float32)))
+    3
+    """
+
+    def __init__(self, X, y=None):
+        self.X = X
+        self.y = y
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def rows(self, idx):
+        """A batch ``(X, y)`` of tensors for the row indices (or slice) ``idx``."""
+        Xb = self.X[idx]
+        if sp.issparse(Xb):
+            Xb = Xb.toarray()
+        Xb = torch.from_numpy(np.ascontiguousarray(Xb))
+        yb = None if self.y is None else torch.from_numpy(self.y[idx])
+        return Xb, yb
+
+    def __getitem__(self, i):
+        Xb, yb = self.rows(slice(i, i + 1))
+        return Xb[0], (torch.tensor(0) if yb is None else yb[0])
+
+    def subset(self, idx):
+        """The dataset restricted to rows ``idx``."""
+        return ArrayDataset(self.X[idx], None if self.y is None else self.y[idx])
+
+
+class BatchIterator:
+    """Mini-batches sliced from an :class:`ArrayDataset`, whole batches at a time.
+
+    Much faster than a ``DataLoader`` that collates one row at a time; sparse
+    rows are densified per batch only.
+
+    Parameters
+    ----------
+    dataset : ArrayDataset
+        The data.
+    batch_size : int, default=128
+        Rows per batch.
+    shuffle : bool, default=False
+        Draw a new permutation of the rows for every pass.
+    random_state : int, RandomState instance or None, default=None
+        Generator of the permutations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.end_model import ArrayDataset, BatchIterator
+    >>> data = ArrayDataset(np.zeros((5, 2), dtype=np.float32))
+    >>> [len(X) for X, _ in BatchIterator(data, batch_size=2)]
+    [2, 2, 1]
+    """
+
+    def __init__(self, dataset, batch_size=128, shuffle=False, random_state=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        n, bs = len(self.dataset), self.batch_size
+        if self.shuffle:
+            order = check_random_state(self.random_state).permutation(n)
+            for start in range(0, n, bs):
+                yield self.dataset.rows(np.sort(order[start : start + bs]))
+        else:
+            for start in range(0, n, bs):
+                yield self.dataset.rows(slice(start, start + bs))
+
+
+class EndModel(ClassifierMixin, NeuralNet):
+    """A skorch classifier that trains on hard or probabilistic (soft) labels.
+
+    With soft labels ``y`` of shape ``(n, k)`` it minimizes the cross-entropy
+    against the target distribution, the noise-aware loss of Ratner et al.
+    (2016, 2019), so a label model's ``predict_proba`` output is a training
+    target as it is. The default module is an :class:`~sklearn_metal.modules.MLP`
+    built at fit time from ``hidden_layer_sizes``, ``activation``, ``dropout``
+    and ``batch_norm``, with input and output sizes taken from the data; any
+    ``torch.nn.Module`` (class or instance) returning logits can replace it,
+    configured through ``module__*`` parameters as in skorch.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=None
+        The network; None builds an MLP.
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Hidden layer widths of the default MLP.
+    activation : str, default="relu"
+        Activation of the default MLP.
+    dropout : float, default=0.0
+        Dropout of the default MLP.
+    batch_norm : bool, default=False
+        Batch normalization in the default MLP.
+    criterion : torch loss class, default=torch.nn.CrossEntropyLoss
+        Loss on logits; ``CrossEntropyLoss`` takes class indices and soft
+        targets alike.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Optimizer; its arguments go in ``optimizer__*``.
+    lr : float, default=1e-3
+        Learning rate.
+    max_epochs : int, default=20
+        Number of epochs.
+    batch_size : int, default=128
+        Mini-batch size.
+    train_split : float, callable or None, default=0.2
+        Internal validation split: the fraction of rows held out (stratified
+        by the argmax of the labels), a skorch-style callable
+        ``(dataset, y) -> (train, valid)``, or None for no validation. A
+        ``valid_data`` passed to :meth:`fit` replaces it.
+    scoring : str or callable, default="accuracy"
+        Scikit-learn scorer for the validation set, recorded as
+        ``valid_score``; it drives early stopping and the restored epoch.
+    early_stopping : bool, default=True
+        Stop after ``patience`` validated epochs without a better
+        ``valid_score`` and restore the best epoch's weights (only when there
+        is validation data).
+    patience : int, default=5
+        See ``early_stopping``.
+    valid_every : int, default=1
+        Validate every this many epochs.
+    random_state : int or None, default=None
+        Seeds the weight initialization, dropout, the validation split and the
+        batch order inside a forked torch generator: the global generators are
+        left untouched.
+    callbacks : list of (str, Callback) or None, default=None
+        Extra skorch callbacks, e.g. ``("lr", LRScheduler(...))``,
+        ``("clip", GradientNormClipping(1.0))`` or skorch's ``TensorBoard``.
+    verbose : int, default=1
+        Print a progress table per epoch when positive.
+    device : str, default="cpu"
+        Torch device, e.g. ``"cuda"``.
+    **kwargs
+        Other skorch parameters (``module__*``, ``optimizer__*``,
+        ``callbacks__*``, ``iterator_train__*``, ...).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels; ``np.arange(k)`` for soft labels.
+    soft_labels_ : bool
+        Whether :meth:`fit` received soft labels.
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` was a DataFrame with string columns.
+    module_ : torch.nn.Module
+        The trained network.
+    history_ : skorch.History
+        Per-epoch losses and scores.
+
+    See Also
+    --------
+    LabelModel : Produces the soft labels this model trains on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal import EndModel
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(60, 4).astype(np.float32)
+    >>> p = 1 / (1 + np.exp(-3 * X[:, 0]))
+    >>> soft = np.column_stack([1 - p, p])
+    >>> model = EndModel(max_epochs=5, verbose=0, random_state=0).fit(X, soft)
+    >>> model.classes_
+    array([0, 1])
+    >>> model.predict_proba(X).shape
+    (60, 2)
+    """
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=20,
+        batch_size=128,
+        train_split=0.2,
+        scoring="accuracy",
+        early_stopping=True,
+        patience=5,
+        valid_every=1,
+        random_state=None,
+        iterator_train=BatchIterator,
+        iterator_valid=BatchIterator,
+        dataset=ArrayDataset,
+        callbacks=None,
+        verbose=1,
+        device="cpu",
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            dataset=dataset,
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=verbose,
+            device=device,
+            **kwargs,
+        )
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.scoring = scoring
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.valid_every = valid_every
+        self.random_state = random_state
+
+    # ------------------------------------------------------------ skorch hooks
+    @property
+    def _default_callbacks(self):
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("valid_score", ValidationScoring(self.scoring)),
+        ]
+        if self.early_stopping:
+            callbacks.append(
+                ("early_stopping", ValidationEarlyStopping(patience=self.patience))
+            )
+        callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def initialize_module(self):
+        """Build the module: the default MLP sized from the data, or the user's."""
+        kwargs = self.get_params_for("module")
+        if self.module is None:
+            module = MLP(
+                self.n_features_in_,
+                len(self.classes_),
+                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                activation=self.activation,
+                dropout=self.dropout,
+                batch_norm=self.batch_norm,
+                **kwargs,
+            )
+        else:
+            module = self.initialized_instance(self.module, kwargs)
+        self.module_ = module
+        return self
+
+    def get_dataset(self, X, y=None):
+        """Wrap validated arrays in an :class:`ArrayDataset`."""
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        return self.dataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        """Batch iterator; training batches are shuffled with the model's seed."""
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = self.get_params_for(prefix)
+        iterator = getattr(self, prefix)
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        if iterator is BatchIterator and training:
+            kwargs.setdefault("shuffle", True)
+            kwargs.setdefault("random_state", self._batch_rng)
+        return iterator(dataset, **kwargs)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Training and validation datasets (``valid_data`` or ``train_split``)."""
+        dataset = self.get_dataset(X, y)
+        if self._valid_dataset is not None:
+            return dataset, self._valid_dataset
+        split = self.train_split
+        if split is None or split is False:
+            return dataset, None
+        if callable(split):
+            return split(dataset, y, **fit_params)
+        labels = np.argmax(y, axis=1) if y.ndim == 2 else y
+        splitter = StratifiedShuffleSplit(
+            n_splits=1, test_size=split, random_state=self._split_seed
+        )
+        try:
+            train_idx, valid_idx = next(splitter.split(np.zeros(len(labels)), labels))
+        except ValueError:
+            # a class too small to stratify: fall back to a plain random split
+            rng = check_random_state(self._split_seed)
+            order = rng.permutation(len(labels))
+            n_valid = max(1, int(round(split * len(labels))))
+            valid_idx, train_idx = order[:n_valid], order[n_valid:]
+        return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(valid_idx))
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """One pass; validation runs only every ``valid_every`` epochs."""
+        if not training and iterator is not None and self.valid_every > 1:
+            if len(self.history) % self.valid_every:
+                return
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+
+    # ---------------------------------------------------------------- fit
+    def _prepare_X(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse="csr",
+            dtype=(np.float32, np.float64),
+            ensure_all_finite=True,
+        )
+        return X.astype(np.float32, copy=False)
+
+    def _prepare_fit(self, X, y, reset, classes=None):
+        """Validate ``X`` and ``y``; on ``reset`` also set ``classes_``."""
+        X = self._prepare_X(X, reset=reset)
+        y, soft = check_targets(y, X.shape[0])
+        check_consistent_length(X, y)
+        if reset:
+            self.soft_labels_ = soft
+            if soft:
+                self.classes_ = np.arange(y.shape[1])
+            elif classes is not None:
+                self.classes_ = np.unique(classes)
+            else:
+                self.classes_ = np.unique(y)
+        if soft != self.soft_labels_:
+            kind = "soft" if self.soft_labels_ else "hard"
+            raise ValueError(f"The model was fitted on {kind} labels; pass {kind}.")
+        if soft:
+            if y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y has {y.shape[1]} columns but the model has "
+                    f"{len(self.classes_)} classes."
+                )
+            return X, y.astype(np.float32)
+        unknown = np.setdiff1d(y, self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"y holds labels {unknown.tolist()} that are not among the classes "
+                f"{self.classes_.tolist()}."
+            )
+        return X, np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _seeded(self, seed):
+        devices = [torch.cuda.current_device()] if self._uses_cuda() else []
+        return _ForkedSeed(seed, devices)
+
+    def fit(self, X, y, valid_data=None, **fit_params):
+        """Train on hard labels ``(n,)`` or soft labels ``(n, k)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Inputs; sparse matrices are densified one batch at a time.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Hard class labels or soft labels (rows summing to 1).
+        valid_data : tuple (X_valid, y_valid), default=None
+            Explicit (gold) validation set, used instead of ``train_split`` for
+            ``valid_score``, early stopping and the restored epoch.
+        **fit_params
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        self : EndModel
+            The fitted model.
+        """
+        self._check_params()
+        X, y_enc = self._prepare_fit(X, y, reset=True)
+        self._valid_dataset = None
+        if valid_data is not None:
+            self._valid_dataset = self._valid_dataset_from(valid_data)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self._split_seed = seed
+        self._batch_rng = np.random.RandomState(seed)
+        with self._seeded(seed):
+            if not self.warm_start or not self.initialized_:
+                self.initialize()
+            NeuralNet.partial_fit(self, X, y_enc, **fit_params)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initializing.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Hard or soft labels.
+        classes : array-like, default=None
+            All hard class labels, needed on the first call when ``y`` does not
+            show every class.
+        **fit_params
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        self : EndModel
+            The model.
+        """
+        first = not (self.initialized_ and hasattr(self, "classes_"))
+        if first:
+            self._check_params()
+        X, y_enc = self._prepare_fit(X, y, reset=first, classes=classes)
+        if first:
+            self._valid_dataset = None
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            self._split_seed = seed
+            self._batch_rng = np.random.RandomState(seed)
+        else:
+            seed = self._batch_rng.randint(np.iinfo(np.int32).max)
+        with self._seeded(seed):
+            if first:
+                self.initialize()
+            NeuralNet.partial_fit(self, X, y_enc, **fit_params)
+        return self
+
+    def _valid_dataset_from(self, valid_data):
+        soft = self.soft_labels_
+        if not isinstance(valid_data, (tuple, list)) or len(valid_data) != 2:
+            raise ValueError("valid_data must be a pair (X_valid, y_valid).")
+        X_valid = self._prepare_X(valid_data[0], reset=False)
+        y_valid, soft_valid = check_targets(valid_data[1], X_valid.shape[0])
+        if soft_valid:
+            if y_valid.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"valid_data soft labels have {y_valid.shape[1]} columns; the "
+                    f"training labels have {len(self.classes_)} classes."
+                )
+            return self.dataset(X_valid, y_valid.astype(np.float32))
+        unknown = np.setdiff1d(y_valid, self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"valid_data holds labels {unknown.tolist()} that are not among "
+                f"the training classes {self.classes_.tolist()}."
+            )
+        y_enc = np.searchsorted(self.classes_, y_valid).astype(np.int64)
+        if soft:
+            # score hard gold labels against soft training targets: one-hot
+            y_enc = np.eye(len(self.classes_), dtype=np.float32)[y_enc]
+        return self.dataset(X_valid, y_enc)
+
+    def _uses_cuda(self):
+        return str(self.device).startswith("cuda")
+
+    def _check_params(self):
+        if self._uses_cuda() and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested but torch finds no CUDA "
+                "device; use device='cpu'."
+            )
+        split = self.train_split
+        if not (split is None or split is False or callable(split)):
+            if not (isinstance(split, numbers.Real) and 0 < split < 1):
+                raise ValueError(
+                    f"train_split={split!r} must be a fraction in (0, 1), a "
+                    "callable (dataset, y) -> (train, valid), or None."
+                )
+        for name in ("patience", "valid_every"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive integer.")
+
+    # ------------------------------------------------------------ predict
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Softmax of the module's logits.
+        """
+        check_is_fitted(self, "classes_")
+        X = self._prepare_X(X, reset=False)
+        return super().predict_proba(X)
+
+    def predict(self, X):
+        """Most probable class, ``classes_[argmax]``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "classes_")
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy against hard labels, or against the argmax of soft labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Hard or soft labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        score : float
+        """
+        y, soft = check_targets(y)
+        if soft:
+            y = self.classes_[np.argmax(y, axis=1)]
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = False
+        tags.non_deterministic = self.random_state is None
+        return tags
