@@ -409,14 +409,14 @@ class EndModel(ClassifierMixin, NeuralNet):
             kwargs["batch_size"] = len(dataset)
         if iterator is BatchIterator and training:
             kwargs.setdefault("shuffle", True)
-            kwargs.setdefault("random_state", self._batch_rng)
+            kwargs.setdefault("random_state", self._batch_rng_)
         return iterator(dataset, **kwargs)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Training and validation datasets (``valid_data`` or ``train_split``)."""
         dataset = self.get_dataset(X, y)
-        if self._valid_dataset is not None:
-            return dataset, self._valid_dataset
+        if self._valid_dataset_ is not None:
+            return dataset, self._valid_dataset_
         split = self.train_split
         if split is None or split is False:
             return dataset, None
@@ -424,13 +424,13 @@ class EndModel(ClassifierMixin, NeuralNet):
             return split(dataset, y, **fit_params)
         labels = np.argmax(y, axis=1) if y.ndim == 2 else y
         splitter = StratifiedShuffleSplit(
-            n_splits=1, test_size=split, random_state=self._split_seed
+            n_splits=1, test_size=split, random_state=self._split_seed_
         )
         try:
             train_idx, valid_idx = next(splitter.split(np.zeros(len(labels)), labels))
         except ValueError:
             # a class too small to stratify: fall back to a plain random split
-            rng = check_random_state(self._split_seed)
+            rng = check_random_state(self._split_seed_)
             order = rng.permutation(len(labels))
             n_valid = max(1, int(round(split * len(labels))))
             valid_idx, train_idx = order[:n_valid], order[n_valid:]
@@ -512,12 +512,12 @@ class EndModel(ClassifierMixin, NeuralNet):
         """
         self._check_params()
         X, y_enc = self._prepare_fit(X, y, reset=True)
-        self._valid_dataset = None
+        self._valid_dataset_ = None
         if valid_data is not None:
-            self._valid_dataset = self._valid_dataset_from(valid_data)
+            self._valid_dataset_ = self._valid_dataset_from(valid_data)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        self._split_seed = seed
-        self._batch_rng = np.random.RandomState(seed)
+        self._split_seed_ = seed
+        self._batch_rng_ = np.random.RandomState(seed)
         with self._seeded(seed):
             if not self.warm_start or not self.initialized_:
                 self.initialize()
@@ -549,12 +549,12 @@ class EndModel(ClassifierMixin, NeuralNet):
             self._check_params()
         X, y_enc = self._prepare_fit(X, y, reset=first, classes=classes)
         if first:
-            self._valid_dataset = None
+            self._valid_dataset_ = None
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            self._split_seed = seed
-            self._batch_rng = np.random.RandomState(seed)
+            self._split_seed_ = seed
+            self._batch_rng_ = np.random.RandomState(seed)
         else:
-            seed = self._batch_rng.randint(np.iinfo(np.int32).max)
+            seed = self._batch_rng_.randint(np.iinfo(np.int32).max)
         with self._seeded(seed):
             if first:
                 self.initialize()

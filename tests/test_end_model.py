@@ -1,0 +1,270 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from skorch.callbacks import GradientNormClipping, LRScheduler
+
+from sklearn_metal import EndModel, LabelModel
+from sklearn_metal.datasets import load_youtube_votes
+
+
+def _soft_data(n=600, d=10, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d).astype(np.float32)
+    p = 1 / (1 + np.exp(-3 * (X[:, 0] + 0.5 * X[:, 1])))
+    soft = np.column_stack([1 - p, p])
+    return X, soft, (p > 0.5).astype(int)
+
+
+@pytest.fixture(scope="module")
+def texts_and_soft_labels():
+    """Spam-like texts with soft labels from a LabelModel over keyword votes."""
+    rng = np.random.RandomState(0)
+    spam_words = ["subscribe", "check", "channel", "free", "click", "http"]
+    ham_words = ["song", "love", "great", "voice", "beautiful", "music"]
+    texts, y = [], []
+    for i in range(300):
+        spam = i % 2
+        words = rng.choice(spam_words if spam else ham_words, size=4)
+        noise = rng.choice(spam_words + ham_words, size=2)
+        texts.append(" ".join(np.concatenate([words, noise])))
+        y.append(spam)
+    L = np.array(
+        [
+            [1 if w in t else -1 for w in ("subscribe", "check", "http")]
+            + [0 if w in t else -1 for w in ("song", "love")]
+            for t in texts
+        ]
+    )
+    soft = LabelModel().fit(L).predict_proba(L)
+    return np.array(texts), soft, np.array(y)
+
+
+def test_soft_labels_give_arange_classes_and_learn(texts_and_soft_labels):
+    X, soft, y = _soft_data()
+    model = EndModel(max_epochs=30, lr=0.01, verbose=0, random_state=0).fit(X, soft)
+    np.testing.assert_array_equal(model.classes_, [0, 1])
+    assert model.soft_labels_
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    assert model.score(X, soft) > 0.9
+    assert model.score(X, y) > 0.9
+    assert "valid_score" in model.history[-1]
+
+
+def test_hard_string_labels_predict_classes():
+    X, _, y = _soft_data()
+    labels = np.array(["ham", "spam"])[y]
+    model = EndModel(max_epochs=20, lr=0.01, verbose=0, random_state=0).fit(X, labels)
+    np.testing.assert_array_equal(model.classes_, ["ham", "spam"])
+    assert set(model.predict(X)) <= {"ham", "spam"}
+    assert model.score(X, labels) > 0.9
+
+
+def test_pipeline_grid_search_on_soft_labels(texts_and_soft_labels):
+    texts, soft, y = texts_and_soft_labels
+    pipe = make_pipeline(
+        TfidfVectorizer(),
+        EndModel(max_epochs=30, lr=0.01, verbose=0, random_state=0),
+    )
+    pipe.fit(texts, soft)
+    # the soft labels' own argmax is right on 82% of rows; the end model
+    # generalizes past the keyword votes
+    label_model_acc = np.mean(soft.argmax(axis=1) == y)
+    assert pipe.score(texts, y) >= label_model_acc
+    search = GridSearchCV(
+        pipe,
+        {
+            "endmodel__hidden_layer_sizes": [(16,), (32, 16)],
+            "endmodel__lr": [1e-3, 1e-2],
+        },
+        cv=3,
+    )
+    search.fit(texts, soft)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 4 and np.all(np.isfinite(scores))
+    assert search.best_estimator_.score(texts, y) > 0.75
+    cv = cross_val_score(pipe, texts, soft, cv=3)
+    assert np.all(np.isfinite(cv)) and cv.mean() > 0.7
+
+
+def test_clone_and_pickle_roundtrip():
+    X, soft, _ = _soft_data()
+    model = EndModel(hidden_layer_sizes=(8,), max_epochs=3, verbose=0, random_state=0)
+    model.fit(X, soft)
+    twin = clone(model)
+    assert twin.hidden_layer_sizes == (8,) and not hasattr(twin, "classes_")
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(restored.predict_proba(X), model.predict_proba(X))
+
+
+def test_nested_params_reachable():
+    model = EndModel(
+        optimizer=torch.optim.SGD, optimizer__momentum=0.9, callbacks__print_log=None
+    )
+    params = model.get_params()
+    assert params["optimizer__momentum"] == 0.9
+    model.set_params(hidden_layer_sizes=(4,), module__dropout=0.0)
+    assert model.hidden_layer_sizes == (4,)
+
+
+def test_random_state_reproducible_and_global_rng_untouched():
+    X, soft, _ = _soft_data()
+    torch.manual_seed(123)
+    np.random.seed(123)
+    before_torch, before_np = torch.rand(1), np.random.rand()
+    torch.manual_seed(123)
+    np.random.seed(123)
+    a = EndModel(max_epochs=3, dropout=0.2, verbose=0, random_state=7).fit(X, soft)
+    after_torch, after_np = torch.rand(1), np.random.rand()
+    assert torch.equal(before_torch, after_torch) and before_np == after_np
+    b = EndModel(max_epochs=3, dropout=0.2, verbose=0, random_state=7).fit(X, soft)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_sparse_dataframe_and_float64_inputs():
+    X, soft, y = _soft_data()
+    dense = EndModel(max_epochs=3, verbose=0, random_state=0).fit(X, soft)
+    Xs = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0))
+    model = EndModel(max_epochs=3, verbose=0, random_state=0).fit(Xs, soft)
+    assert model.predict_proba(Xs).shape == (len(X), 2)
+    df = pd.DataFrame(X.astype(np.float64), columns=[f"f{i}" for i in range(10)])
+    framed = EndModel(max_epochs=3, verbose=0, random_state=0).fit(df, soft)
+    assert list(framed.feature_names_in_) == list(df.columns)
+    np.testing.assert_allclose(
+        framed.predict_proba(df), dense.predict_proba(X), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_valid_data_drives_early_stopping_and_best_epoch():
+    X, soft, y = _soft_data(n=800)
+    X_dev, _, y_dev = _soft_data(n=200, seed=1)
+    model = EndModel(
+        max_epochs=200, lr=0.05, patience=3, verbose=0, random_state=0
+    ).fit(X, soft, valid_data=(X_dev, y_dev))
+    history = model.history
+    assert len(history) < 200  # stopped early
+    scores = history[:, "valid_score"]
+    best = int(np.argmax(scores))
+    # the restored weights are those of the best validated epoch
+    assert model.score(X_dev, y_dev) == pytest.approx(scores[best])
+    assert len(history) - 1 - best == 3
+
+
+def test_train_split_none_and_valid_every():
+    X, soft, _ = _soft_data()
+    model = EndModel(train_split=None, max_epochs=4, verbose=0, random_state=0)
+    model.fit(X, soft)
+    assert "valid_loss" not in model.history[-1]
+    model = EndModel(valid_every=2, max_epochs=4, verbose=0, random_state=0)
+    model.fit(X, soft)
+    validated = ["valid_score" in row for row in model.history]
+    assert validated == [False, True, False, True]
+
+
+def test_lr_schedule_and_gradient_clipping_callbacks():
+    X, soft, _ = _soft_data()
+    model = EndModel(
+        max_epochs=3,
+        verbose=0,
+        random_state=0,
+        callbacks=[
+            ("lr", LRScheduler(policy="StepLR", step_size=1, gamma=0.5)),
+            ("clip", GradientNormClipping(1.0)),
+        ],
+    ).fit(X, soft)
+    lr = model.optimizer_.param_groups[0]["lr"]
+    assert lr == pytest.approx(1e-3 * 0.5**3)
+
+
+def test_user_module_and_user_scorer():
+    X, soft, y = _soft_data()
+
+    class Linear(torch.nn.Module):
+        def __init__(self, d=10):
+            super().__init__()
+            self.lin = torch.nn.Linear(d, 2)
+
+        def forward(self, X):
+            return self.lin(X)
+
+    def balanced(estimator, X, y):
+        from sklearn.metrics import balanced_accuracy_score
+
+        return balanced_accuracy_score(y, estimator.predict(X))
+
+    model = EndModel(
+        Linear, module__d=10, scoring=balanced, max_epochs=20, lr=0.05, verbose=0
+    ).fit(X, soft)
+    assert isinstance(model.module_, Linear)
+    assert model.history[-1, "valid_score"] > 0.8
+
+
+def test_progress_printing_can_be_turned_off(capsys):
+    X, soft, _ = _soft_data()
+    EndModel(max_epochs=2, verbose=0).fit(X, soft)
+    assert capsys.readouterr().out == ""
+    EndModel(max_epochs=2, verbose=1).fit(X, soft)
+    assert "valid_score" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.array([[0.5, 0.6]] * 5), "sums to 1.1"),
+        (np.array([[1.5, -0.5]] * 5), "negative"),
+        (np.array([[np.nan, 1.0]] * 5), "NaN"),
+        (np.array([0.5, 1, 0, 1, 0]), "Unknown label type"),
+        (np.array([0, 1, 0]), "rows but X has"),
+    ],
+)
+def test_bad_targets_raise(y, match):
+    X = np.zeros((5, 2), dtype=np.float32)
+    with pytest.raises(ValueError, match=match):
+        EndModel(max_epochs=1, verbose=0).fit(X, y)
+
+
+def test_bad_inputs_raise():
+    X, soft, _ = _soft_data()
+    X_nan = X.copy()
+    X_nan[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        EndModel(max_epochs=1, verbose=0).fit(X_nan, soft)
+    model = EndModel(max_epochs=1, verbose=0).fit(X, soft)
+    with pytest.raises(ValueError, match="10 features"):
+        model.predict(X[:, :5])
+    with pytest.raises(ValueError, match="train_split"):
+        EndModel(train_split=1.5, verbose=0).fit(X, soft)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
+def test_cuda_without_gpu_is_a_clear_error():
+    X, soft, _ = _soft_data()
+    with pytest.raises(ValueError, match="no CUDA device"):
+        EndModel(device="cuda", verbose=0).fit(X, soft)
+
+
+@pytest.mark.gpu
+def test_fit_predict_on_gpu():
+    X, soft, y = _soft_data()
+    model = EndModel(device="cuda", max_epochs=20, lr=0.01, verbose=0, random_state=0)
+    model.fit(X, soft)
+    assert next(model.module_.parameters()).is_cuda
+    assert model.score(X, y) > 0.9
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(restored.predict_proba(X), model.predict_proba(X))
+
+
+def test_youtube_votes_to_end_model_smoke():
+    data = load_youtube_votes()
+    soft = LabelModel().fit(data.L_train).predict_proba(data.L_train)
+    X = (data.L_train + 1).astype(np.float32)
+    model = EndModel(max_epochs=3, verbose=0, random_state=0).fit(X, soft)
+    assert model.predict(X).shape == (len(X),)
