@@ -112,3 +112,14 @@ def score(metric, y_true, y_pred):
     if metric == "f1":
         return f1_score(y_true, y_pred, pos_label=1, zero_division=0.0)
     return accuracy_score(y_true, y_pred)
+
+
+def load_texts(name):
+    """Texts (``data.text``) of a WRENCH text set, per split, in file order."""
+    folder = SHARED_DATA / name
+    out = {}
+    for split in ("train", "valid", "test"):
+        with open(folder / f"{split}.json") as f:
+            raw = json.load(f)
+        out[split] = [raw[i]["data"]["text"] for i in raw]
+    return out
