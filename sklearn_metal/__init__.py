@@ -4,12 +4,16 @@ from .analysis import lf_summary
 from .baselines import MajorityClassVoter, MajorityLabelVoter
 from .end_model import EndModel
 from .label_model import LabelModel
+from .labeling import LabelingFunction, LFApplier, labeling_function
 
 __version__ = "0.1.0"
 
 __all__ = [
     "EndModel",
     "LabelModel",
+    "LabelingFunction",
+    "LFApplier",
+    "labeling_function",
     "MajorityClassVoter",
     "MajorityLabelVoter",
     "lf_summary",

@@ -7,8 +7,13 @@ import pytest
 
 from sklearn_metal import LabelModel
 from sklearn_metal.cli import main
-from sklearn_metal.datasets import load_youtube_votes, make_label_matrix
+from sklearn_metal.datasets import (
+    load_youtube_spam,
+    load_youtube_votes,
+    make_label_matrix,
+)
 
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").rglob("plot_*.py"))
 
 
@@ -21,12 +26,55 @@ def test_load_youtube_votes():
     assert list(framed.L_test.columns) == data.feature_names
 
 
-def test_demo_beats_majority_vote(capsys):
-    assert main(["demo"]) == 0
+def test_demo_runs_the_whole_pipeline(capsys):
+    assert main(["demo", "--epochs", "5"]) == 0
     out = capsys.readouterr().out
-    line = next(x for x in out.splitlines() if x.startswith("Test accuracy"))
-    acc_lm, acc_mv = (float(t) for t in line.replace(":", " ").split() if "." in t)
+    line = next(x for x in out.splitlines() if x.startswith("2. LabelModel"))
+    acc_lm = float(line.split("test accuracy ")[1].split(";")[0])
+    acc_mv = float(line.split("majority vote: ")[1])
     assert acc_lm > acc_mv
+    assert "3. EndModel" in out and "Timings" in out
+
+
+def test_fit_command_formats_and_errors(tmp_path, capsys):
+    L, _, _ = make_label_matrix(100, 3, random_state=0)
+    np.save(tmp_path / "L.npy", L)
+    assert main(["fit", str(tmp_path / "L.npy"), "-o", str(tmp_path / "p.npy")]) == 0
+    proba = np.load(tmp_path / "p.npy")
+    np.testing.assert_allclose(proba, LabelModel().fit(L).predict_proba(L))
+    bad = L.copy()
+    bad[0, 0] = 7
+    np.save(tmp_path / "bad.npy", bad)
+    assert main(["fit", str(tmp_path / "bad.npy")]) == 2
+    assert "value 7" in capsys.readouterr().err
+    assert main(["fit", str(tmp_path / "L.json")]) == 2
+
+
+def test_fit_help_explains_abstain(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    assert "-1 when the source abstains" in capsys.readouterr().out
+
+
+def test_load_youtube_spam_and_wrench():
+    data = load_youtube_spam()
+    assert len(data.text) == 1956 and set(data.target) == {0, 1}
+    assert (data.split == "test").sum() == 370
+    from sklearn_metal.datasets import load_wrench
+
+    wrench = load_wrench(SHARED / "youtube")
+    assert wrench.train.L.shape == (1686, 10)
+    assert wrench.target_names == ["HAM", "SPAM"]
+    assert len(wrench.labeled_ids) == 100
+    assert wrench.test.data[0]["text"]
+
+
+def test_make_label_matrix_dependencies():
+    L, y, _ = make_label_matrix(5000, 4, dependencies=[(0, 3)], random_state=0)
+    agree = np.mean(L[:, 0] == L[:, 3])
+    assert agree > 0.9
+    with pytest.raises(ValueError, match="distinct"):
+        make_label_matrix(10, 3, dependencies=[(1, 1)])
 
 
 def test_fit_command_writes_probabilities(tmp_path, capsys):

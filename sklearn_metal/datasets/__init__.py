@@ -7,7 +7,15 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-__all__ = ["load_youtube_votes", "make_label_matrix"]
+from ._youtube_lfs import youtube_spam_lfs
+
+__all__ = [
+    "load_wrench",
+    "load_youtube_spam",
+    "load_youtube_votes",
+    "make_label_matrix",
+    "youtube_spam_lfs",
+]
 
 YOUTUBE_LF_NAMES = [
     "keyword_my",
@@ -69,6 +77,143 @@ def load_youtube_votes(*, as_frame=False):
     return out
 
 
+def load_youtube_spam(*, as_frame=True):
+    """Load the UCI YouTube Spam Collection (1,956 comments, bundled).
+
+    Comments from five music videos, labeled ham (0) or spam (1) by the
+    collection's authors (Alberto, Lochter and Almeida, ICMLA 2015; CC BY 4.0).
+    The split follows the Snorkel spam tutorial: the first four videos are
+    ``"train"``, the fifth (Shakira) is ``"test"``.
+
+    Parameters
+    ----------
+    as_frame : bool, default=True
+        Also return the table as a DataFrame in ``frame``, with a ``text``
+        column (the comment) and a ``video`` column.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``text`` (ndarray of str), ``target`` (ndarray of int), ``split``
+        (ndarray of ``"train"`` / ``"test"``), ``video`` (1..5), ``frame``
+        (DataFrame, when ``as_frame``), ``target_names`` and ``DESCR``.
+
+    Examples
+    --------
+    >>> from sklearn_metal.datasets import load_youtube_spam
+    >>> data = load_youtube_spam()
+    >>> len(data.text), int((data.split == "test").sum())
+    (1956, 370)
+    """
+    import pandas as pd
+
+    folder = resources.files(__name__) / "data" / "youtube_spam"
+    frames = []
+    for video in range(1, 6):
+        path = next(
+            p for p in folder.iterdir() if p.name.startswith(f"Youtube0{video}")
+        )
+        with resources.as_file(path) as f:
+            frame = pd.read_csv(f)
+        frame["video"] = video
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame.rename(columns={"CONTENT": "text"})
+    split = np.where(frame["video"].to_numpy() == 5, "test", "train")
+    out = Bunch(
+        text=frame["text"].to_numpy(dtype=object),
+        target=frame["CLASS"].to_numpy(dtype=np.int64),
+        split=split,
+        video=frame["video"].to_numpy(),
+        target_names=["ham", "spam"],
+        DESCR=(resources.files(__name__) / "data" / "README.txt").read_text(),
+    )
+    if as_frame:
+        out.frame = frame
+    return out
+
+
+def load_wrench(path):
+    """Read a local WRENCH dataset folder into label matrices and raw data.
+
+    The folder holds ``train.json``, ``valid.json`` and ``test.json``, each
+    ``{"<id>": {"data": {...}, "label": int, "weak_labels": [m ints]}}``, and
+    optionally ``label.json`` (class names) and ``labeled_ids.json``. A folder
+    holding only a ``*.tar.gz`` of those files is unpacked to a temporary
+    directory first.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The dataset folder.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``train``, ``valid``, ``test`` (each a Bunch with ``L``, ``y``, ``ids``
+        and ``data``, the list of raw ``data`` dicts), ``target_names`` and
+        ``labeled_ids`` (train ids of the small gold subset, possibly empty).
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> from sklearn_metal.datasets import load_wrench
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> rows = {"0": {"data": {"text": "hi"}, "label": 0, "weak_labels": [0, -1]}}
+    >>> for split in ("train", "valid", "test"):
+    ...     _ = (folder / f"{split}.json").write_text(json.dumps(rows))
+    >>> load_wrench(folder).train.L
+    array([[ 0, -1]])
+    """
+    import json
+    import tarfile
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a directory.")
+    root = folder
+    if not (folder / "train.json").exists():
+        archives = sorted(folder.glob("*.tar.gz"))
+        if not archives:
+            raise ValueError(f"{folder} holds neither train.json nor a *.tar.gz.")
+        tmp = Path(tempfile.mkdtemp(prefix="sklearn_metal_wrench_"))
+        with tarfile.open(archives[0]) as tar:
+            tar.extractall(tmp, filter="data")
+        candidates = sorted(tmp.rglob("train.json"))
+        if not candidates:
+            raise ValueError(f"{archives[0]} holds no train.json.")
+        root = candidates[0].parent
+    out = Bunch(target_names=None, labeled_ids=[])
+    for split in ("train", "valid", "test"):
+        file = root / f"{split}.json"
+        if not file.exists():
+            raise ValueError(f"{folder} has no {split}.json.")
+        with open(file) as f:
+            raw = json.load(f)
+        ids = list(raw)
+        out[split] = Bunch(
+            ids=ids,
+            L=np.array([raw[i]["weak_labels"] for i in ids], dtype=np.int64),
+            y=np.array([raw[i]["label"] for i in ids], dtype=np.int64),
+            data=[raw[i]["data"] for i in ids],
+        )
+    for name in ("label.json",):
+        if (folder / name).exists() or (root / name).exists():
+            with open(folder / name if (folder / name).exists() else root / name) as f:
+                labels = json.load(f)
+            out.target_names = [labels[str(c)] for c in range(len(labels))]
+    if (folder / "labeled_ids.json").exists():
+        with open(folder / "labeled_ids.json") as f:
+            ids = json.load(f)
+        out.labeled_ids = [
+            str(i)
+            for i in (ids.get("labeled_ids", []) if isinstance(ids, dict) else ids)
+        ]
+    return out
+
+
 @validate_params(
     {
         "n_samples": [Interval(Integral, 1, None, closed="left")],
@@ -77,6 +222,8 @@ def load_youtube_votes(*, as_frame=False):
         "accuracies": ["array-like", None],
         "coverages": ["array-like", Interval(Real, 0, 1, closed="right")],
         "class_balance": ["array-like", None],
+        "dependencies": ["array-like", None],
+        "copy_prob": [Interval(Real, 0, 1, closed="both")],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
@@ -89,13 +236,18 @@ def make_label_matrix(
     accuracies=None,
     coverages=0.5,
     class_balance=None,
+    dependencies=None,
+    copy_prob=0.9,
     random_state=None,
 ):
-    """Generate conditionally independent sources with known accuracies.
+    """Generate sources with known accuracies, optionally correlated in pairs.
 
     Each source votes on a row with probability ``coverages[j]`` (independent
     of the class); when it votes it names the true class with probability
-    ``accuracies[j]`` and otherwise a wrong class chosen uniformly.
+    ``accuracies[j]`` and otherwise a wrong class chosen uniformly. For every
+    pair ``(i, j)`` in ``dependencies``, source ``j`` copies source ``i``'s
+    vote (abstain included) on each row with probability ``copy_prob``, so the
+    two are correlated given the class.
 
     Parameters
     ----------
@@ -112,6 +264,10 @@ def make_label_matrix(
         Probability that each source votes.
     class_balance : array-like of shape (cardinality,), default=None
         Class prior; uniform when None.
+    dependencies : list of (int, int), default=None
+        Pairs ``(i, j)``: source ``j`` copies source ``i``.
+    copy_prob : float, default=0.9
+        Probability that a dependent source copies its parent on a row.
     random_state : int, RandomState instance or None, default=None
         Seed of the local generator.
 
@@ -122,7 +278,7 @@ def make_label_matrix(
     y : ndarray of shape (n_samples,)
         True classes.
     accuracies : ndarray of shape (n_sources,)
-        The accuracies used.
+        The accuracies used (of each source's own votes, before copying).
 
     Examples
     --------
@@ -147,4 +303,13 @@ def make_label_matrix(
     wrong = (y[:, None] + rng.randint(1, k, size=(n_samples, n_sources))) % k
     L = np.where(correct, y[:, None], wrong)
     L[rng.random_sample((n_samples, n_sources)) >= coverages] = -1
+    for pair in dependencies or ():
+        i, j = (int(v) for v in pair)
+        if not (0 <= i < n_sources and 0 <= j < n_sources) or i == j:
+            raise ValueError(
+                f"dependency {pair!r} must pair two distinct sources in "
+                f"0..{n_sources - 1}."
+            )
+        copy = rng.random_sample(n_samples) < copy_prob
+        L[copy, j] = L[copy, i]
     return L, y, accuracies

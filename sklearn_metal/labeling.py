@@ -1,0 +1,342 @@
+"""Labeling functions and the transformer that applies them to raw rows."""
+
+import functools
+import numbers
+import sys
+import types
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["LFApplier", "LabelingFunction", "labeling_function"]
+
+
+class LabelingFunction:
+    """A named function that votes a class (``0..k-1``) or abstains (``-1``).
+
+    Parameters
+    ----------
+    name : str
+        Name of the labeling function; it names the column of ``L``.
+    f : callable
+        ``f(x, **resources) -> int``, called on one (preprocessed) row.
+    resources : dict, default=None
+        Keyword arguments passed to ``f`` on every call (word lists, models).
+    pre : list of callable, default=None
+        Preprocessors applied in order to the row before ``f``: ``x = p(x)``.
+
+    Examples
+    --------
+    >>> from sklearn_metal.labeling import LabelingFunction
+    >>> lf = LabelingFunction("has_link", lambda x: 1 if "http" in x else -1)
+    >>> lf("see http://spam"), lf("nice song")
+    (1, -1)
+    """
+
+    def __init__(self, name, f, resources=None, pre=None):
+        if not isinstance(name, str) or not name:
+            raise ValueError(
+                f"A labeling function needs a non-empty name, got {name!r}."
+            )
+        if not callable(f):
+            raise ValueError(f"Labeling function {name!r}: f must be callable.")
+        self.name = name
+        self.f = f
+        self.resources = dict(resources or {})
+        self.pre = list(pre or [])
+
+    def __call__(self, x):
+        for p in self.pre:
+            x = p(x)
+        return self.f(x, **self.resources)
+
+    def __repr__(self):
+        return f"LabelingFunction({self.name!r})"
+
+
+def labeling_function(name=None, resources=None, pre=None):
+    """Decorator that turns a function into a :class:`LabelingFunction`.
+
+    Parameters
+    ----------
+    name : str, default=None
+        Name of the labeling function; the function's ``__name__`` when None.
+    resources : dict, default=None
+        Keyword arguments passed to the function on every call.
+    pre : list of callable, default=None
+        Preprocessors applied to the row first.
+
+    Returns
+    -------
+    decorator : callable
+        Wraps a function ``f(x, **resources) -> int`` into a ``LabelingFunction``.
+
+    Examples
+    --------
+    >>> from sklearn_metal.labeling import labeling_function
+    >>> @labeling_function(resources={"words": ["subscribe"]})
+    ... def keyword_subscribe(x, words):
+    ...     return 1 if any(w in x.lower() for w in words) else -1
+    >>> keyword_subscribe.name, keyword_subscribe("Please SUBSCRIBE")
+    ('keyword_subscribe', 1)
+    """
+
+    def decorate(f):
+        lf = LabelingFunction(name or f.__name__, f, resources=resources, pre=pre)
+        functools.update_wrapper(lf, f, updated=())
+        return lf
+
+    return decorate
+
+
+def _rows(X):
+    """The rows of ``X`` as the objects labeling functions receive, and their count.
+
+    DataFrame rows come as namedtuples (``x.text``), dicts as namespaces
+    (``x.text``), strings as strings, 2-D arrays as 1-D rows.
+    """
+    if hasattr(X, "itertuples") and hasattr(X, "columns"):
+        return list(X.itertuples(index=False)), len(X)
+    if isinstance(X, np.ndarray):
+        if X.ndim == 1:
+            return list(X), len(X)
+        if X.ndim == 2:
+            return list(X), X.shape[0]
+        raise ValueError(f"Expected 1-D or 2-D rows, got an array of shape {X.shape}.")
+    if isinstance(X, str) or not hasattr(X, "__len__"):
+        raise ValueError(
+            "LFApplier expects a sequence of rows (DataFrame, list of dicts or "
+            f"texts, numpy array), got {type(X).__name__}."
+        )
+    rows = [types.SimpleNamespace(**r) if isinstance(r, dict) else r for r in X]
+    return rows, len(rows)
+
+
+def _apply_chunk(lfs, rows, start, on_error):
+    """Votes of every labeling function on ``rows``; failures are recorded."""
+    L = np.full((len(rows), len(lfs)), -1, dtype=np.int64)
+    failures = []
+    for i, x in enumerate(rows):
+        for j, lf in enumerate(lfs):
+            try:
+                vote = lf(x)
+            except Exception as exc:  # noqa: BLE001 - reported with LF and row
+                if on_error == "raise":
+                    raise ValueError(
+                        f"Labeling function {lf.name!r} raised "
+                        f"{type(exc).__name__}: {exc} on row {start + i}: {x!r}"
+                    ) from exc
+                failures.append((lf.name, start + i, repr(exc)))
+                continue
+            if vote is None:
+                vote = -1
+            if not isinstance(vote, (numbers.Integral, np.integer)) or isinstance(
+                vote, bool
+            ):
+                raise ValueError(
+                    f"Labeling function {lf.name!r} returned {vote!r} on row "
+                    f"{start + i}; it must return an int: -1 (abstain) or a class "
+                    "0..k-1."
+                )
+            if vote < -1:
+                raise ValueError(
+                    f"Labeling function {lf.name!r} returned {vote} on row "
+                    f"{start + i}; votes are -1 (abstain) or classes 0..k-1."
+                )
+            L[i, j] = vote
+    return L, failures
+
+
+class LFApplier(TransformerMixin, BaseEstimator):
+    """Apply labeling functions to raw rows, producing the label matrix ``L``.
+
+    Parameters
+    ----------
+    lfs : list of LabelingFunction
+        The labeling functions; their names become the output feature names.
+    n_jobs : int, default=None
+        Parallel workers (joblib); rows are split into equal chunks.
+    on_error : {"raise", "abstain"}, default="raise"
+        When a labeling function raises: ``"raise"`` a ``ValueError`` that names
+        the function and the row, or ``"abstain"`` record ``-1``, keep the
+        failures in ``failures_`` and warn.
+    progress : bool or "auto", default="auto"
+        Show a progress bar (tqdm, on stderr); ``"auto"`` shows one for inputs
+        of 10,000 rows or more.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Number of labeling functions.
+    failures_ : list of (str, int, str)
+        ``(lf name, row, error)`` for each failure of the last ``transform``
+        with ``on_error="abstain"``.
+
+    See Also
+    --------
+    LabelModel : Learns the accuracies of the labeling functions from ``L``.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_metal import LabelModel
+    >>> from sklearn_metal.labeling import LFApplier, labeling_function
+    >>> @labeling_function()
+    ... def has_link(x):
+    ...     return 1 if "http" in x else -1
+    >>> @labeling_function()
+    ... def short(x):
+    ...     return 0 if len(x) < 15 else -1
+    >>> texts = ["nice song", "visit http://x", "love it", "free http://y now"]
+    >>> LFApplier([has_link, short]).fit_transform(texts)
+    array([[-1,  0],
+           [ 1,  0],
+           [-1,  0],
+           [ 1, -1]])
+    """
+
+    def __init__(self, lfs, *, n_jobs=None, on_error="raise", progress="auto"):
+        self.lfs = lfs
+        self.n_jobs = n_jobs
+        self.on_error = on_error
+        self.progress = progress
+
+    def _check_lfs(self):
+        if not isinstance(self.lfs, (list, tuple)) or not self.lfs:
+            raise ValueError("lfs must be a non-empty list of LabelingFunction.")
+        names = []
+        for lf in self.lfs:
+            if not isinstance(lf, LabelingFunction):
+                raise ValueError(
+                    f"{lf!r} is not a LabelingFunction; wrap it with "
+                    "@labeling_function() or LabelingFunction(name, f)."
+                )
+            names.append(lf.name)
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"Labeling function names must be unique: {dupes}.")
+        if self.on_error not in ("raise", "abstain"):
+            raise ValueError(
+                f"on_error={self.on_error!r} must be 'raise' or 'abstain'."
+            )
+        return names
+
+    def fit(self, X=None, y=None):
+        """Check the labeling functions; no learning happens.
+
+        Parameters
+        ----------
+        X : ignored
+        y : ignored
+
+        Returns
+        -------
+        self : LFApplier
+        """
+        names = self._check_lfs()
+        self._names = np.asarray(names, dtype=object)
+        self.n_features_out_ = len(names)
+        return self
+
+    def transform(self, X):
+        """Votes of every labeling function on every row.
+
+        Parameters
+        ----------
+        X : DataFrame, list of dicts or texts, or ndarray
+            Raw rows. DataFrame rows reach the functions as namedtuples and
+            dicts as namespaces (both with attribute access, ``x.text``).
+
+        Returns
+        -------
+        L : ndarray of shape (n_samples, n_lfs)
+            ``-1`` where a function abstained.
+        """
+        check_is_fitted(self, "n_features_out_")
+        rows, n = _rows(X)
+        show = self.progress is True or (self.progress == "auto" and n >= 10_000)
+        n_jobs = 1 if self.n_jobs is None else self.n_jobs
+        if n_jobs == 1:
+            chunks = _chunks(n, 1000 if show else max(n, 1))
+            parts = []
+            bar = _progress_bar(n, show)
+            for start, stop in chunks:
+                parts.append(
+                    _apply_chunk(self.lfs, rows[start:stop], start, self.on_error)
+                )
+                bar.update(stop - start)
+            bar.close()
+        else:
+            from joblib import Parallel, delayed, effective_n_jobs
+
+            workers = effective_n_jobs(n_jobs)
+            size = max(1, -(-n // (workers * 4)))
+            chunks = _chunks(n, size)
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+            jobs = parallel(
+                delayed(_apply_chunk)(self.lfs, rows[a:b], a, self.on_error)
+                for a, b in chunks
+            )
+            parts = []
+            bar = _progress_bar(n, show)
+            for (a, b), part in zip(chunks, jobs, strict=True):
+                parts.append(part)
+                bar.update(b - a)
+            bar.close()
+        if parts:
+            L = np.vstack([p[0] for p in parts])
+        else:
+            L = np.empty((0, len(self.lfs)), dtype=np.int64)
+        self.failures_ = [f for p in parts for f in p[1]]
+        if self.failures_:
+            by_lf = {}
+            for name, _, _ in self.failures_:
+                by_lf[name] = by_lf.get(name, 0) + 1
+            warnings.warn(
+                f"{len(self.failures_)} labeling-function calls raised and were "
+                f"recorded as abstains: {by_lf}; see failures_.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return L
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the labeling functions, the columns of ``L``.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self, "n_features_out_")
+        return self._names.copy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        return tags
+
+
+def _chunks(n, size):
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+
+class _NoBar:
+    def update(self, k):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress_bar(total, show):
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="labeling functions", unit="row", file=sys.stderr)
