@@ -7,8 +7,9 @@ import types
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["LFApplier", "LabelingFunction", "labeling_function"]
 
@@ -97,12 +98,32 @@ def _rows(X):
     DataFrame rows come as namedtuples (``x.text``), dicts as namespaces
     (``x.text``), strings as strings, 2-D arrays as 1-D rows.
     """
+    if sp.issparse(X):
+        raise ValueError(
+            "Sparse input is not supported: LFApplier passes raw rows to the "
+            "labeling functions; pass a DataFrame, a list or a dense array."
+        )
     if hasattr(X, "itertuples") and hasattr(X, "columns"):
         return list(X.itertuples(index=False)), len(X)
+    if not isinstance(X, np.ndarray) and hasattr(X, "__array__"):
+        X = np.asarray(X)
     if isinstance(X, np.ndarray):
+        if X.dtype.kind == "c":
+            raise ValueError("Complex data not supported as labeling-function rows.")
+        if X.ndim == 1 and X.dtype.kind in "biuf":
+            raise ValueError(
+                "Expected 2D array, got a 1-D numeric array: Reshape your data, "
+                "e.g. X.reshape(-1, 1) for one feature per row; 1-D input must be "
+                "texts or objects."
+            )
         if X.ndim == 1:
             return list(X), len(X)
         if X.ndim == 2:
+            if X.shape[1] == 0:
+                raise ValueError(
+                    f"Found array with 0 feature(s) (shape={X.shape}) while a "
+                    "minimum of 1 is required."
+                )
             return list(X), X.shape[0]
         raise ValueError(f"Expected 1-D or 2-D rows, got an array of shape {X.shape}.")
     if isinstance(X, str) or not hasattr(X, "__len__"):
@@ -160,8 +181,8 @@ class LFApplier(TransformerMixin, BaseEstimator):
         Parallel workers (joblib); rows are split into equal chunks.
     on_error : {"raise", "abstain"}, default="raise"
         When a labeling function raises: ``"raise"`` a ``ValueError`` that names
-        the function and the row, or ``"abstain"`` record ``-1``, keep the
-        failures in ``failures_`` and warn.
+        the function and the row, or ``"abstain"`` record ``-1`` and warn
+        (:meth:`apply` returns the full list of failures).
     progress : bool or "auto", default="auto"
         Show a progress bar (tqdm, on stderr); ``"auto"`` shows one for inputs
         of 10,000 rows or more.
@@ -170,9 +191,11 @@ class LFApplier(TransformerMixin, BaseEstimator):
     ----------
     n_features_out_ : int
         Number of labeling functions.
-    failures_ : list of (str, int, str)
-        ``(lf name, row, error)`` for each failure of the last ``transform``
-        with ``on_error="abstain"``.
+    n_features_in_ : int
+        Number of columns of ``X`` in :meth:`fit`, when it was a DataFrame or a
+        2-D array.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a DataFrame ``X`` in :meth:`fit`.
 
     See Also
     --------
@@ -228,7 +251,9 @@ class LFApplier(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : ignored
+        X : DataFrame, list of dicts or texts, ndarray, or None
+            Raw rows. For a DataFrame or 2-D array the number of columns (and
+            their names) is recorded and checked by :meth:`transform`.
         y : ignored
 
         Returns
@@ -236,6 +261,12 @@ class LFApplier(TransformerMixin, BaseEstimator):
         self : LFApplier
         """
         names = self._check_lfs()
+        if X is not None:
+            _, n = _rows(X)
+            if n == 0:
+                raise ValueError("Found array with 0 sample(s); LFApplier needs rows.")
+            if _is_tabular(X):
+                validate_data(self, X, reset=True, skip_check_array=True)
         self._names = np.asarray(names, dtype=object)
         self.n_features_out_ = len(names)
         return self
@@ -254,53 +285,66 @@ class LFApplier(TransformerMixin, BaseEstimator):
         L : ndarray of shape (n_samples, n_lfs)
             ``-1`` where a function abstained.
         """
-        check_is_fitted(self, "n_features_out_")
-        rows, n = _rows(X)
-        show = self.progress is True or (self.progress == "auto" and n >= 10_000)
-        n_jobs = 1 if self.n_jobs is None else self.n_jobs
-        if n_jobs == 1:
-            chunks = _chunks(n, 1000 if show else max(n, 1))
-            parts = []
-            bar = _progress_bar(n, show)
-            for start, stop in chunks:
-                parts.append(
-                    _apply_chunk(self.lfs, rows[start:stop], start, self.on_error)
-                )
-                bar.update(stop - start)
-            bar.close()
-        else:
-            from joblib import Parallel, delayed, effective_n_jobs
-
-            workers = effective_n_jobs(n_jobs)
-            size = max(1, -(-n // (workers * 4)))
-            chunks = _chunks(n, size)
-            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-            jobs = parallel(
-                delayed(_apply_chunk)(self.lfs, rows[a:b], a, self.on_error)
-                for a, b in chunks
-            )
-            parts = []
-            bar = _progress_bar(n, show)
-            for (a, b), part in zip(chunks, jobs, strict=True):
-                parts.append(part)
-                bar.update(b - a)
-            bar.close()
-        if parts:
-            L = np.vstack([p[0] for p in parts])
-        else:
-            L = np.empty((0, len(self.lfs)), dtype=np.int64)
-        self.failures_ = [f for p in parts for f in p[1]]
-        if self.failures_:
+        L, failures = self.apply(X)
+        if failures:
             by_lf = {}
-            for name, _, _ in self.failures_:
+            for name, _, _ in failures:
                 by_lf[name] = by_lf.get(name, 0) + 1
+            first = failures[0]
             warnings.warn(
-                f"{len(self.failures_)} labeling-function calls raised and were "
-                f"recorded as abstains: {by_lf}; see failures_.",
+                f"{len(failures)} labeling-function calls raised and were recorded "
+                f"as abstains: {by_lf}; first: {first[0]!r} on row {first[1]}: "
+                f"{first[2]}. Call apply(X) for the full list.",
                 UserWarning,
                 stacklevel=2,
             )
         return L
+
+    def apply(self, X):
+        """Votes and the failures recorded with ``on_error="abstain"``.
+
+        Parameters
+        ----------
+        X : DataFrame, list of dicts or texts, or ndarray
+            Raw rows.
+
+        Returns
+        -------
+        L : ndarray of shape (n_samples, n_lfs)
+            The label matrix.
+        failures : list of (str, int, str)
+            ``(labeling function, row, error)`` of every call that raised.
+        """
+        check_is_fitted(self, "n_features_out_")
+        rows, n = _rows(X)
+        if n == 0:
+            raise ValueError("Found array with 0 sample(s); LFApplier needs rows.")
+        if hasattr(self, "n_features_in_") and _is_tabular(X):
+            validate_data(self, X, reset=False, skip_check_array=True)
+        show = self.progress is True or (self.progress == "auto" and n >= 10_000)
+        n_jobs = 1 if self.n_jobs is None else self.n_jobs
+        bar = _progress_bar(n, show)
+        if n_jobs == 1:
+            chunks = _chunks(n, 1000 if show else n)
+            results = (
+                _apply_chunk(self.lfs, rows[a:b], a, self.on_error) for a, b in chunks
+            )
+        else:
+            from joblib import Parallel, delayed, effective_n_jobs
+
+            size = max(1, -(-n // (effective_n_jobs(n_jobs) * 4)))
+            chunks = _chunks(n, size)
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_apply_chunk)(self.lfs, rows[a:b], a, self.on_error)
+                for a, b in chunks
+            )
+        parts = []
+        for (a, b), part in zip(chunks, results, strict=True):
+            parts.append(part)
+            bar.update(b - a)
+        bar.close()
+        L = np.vstack([p[0] for p in parts])
+        return L, [f for p in parts for f in p[1]]
 
     def get_feature_names_out(self, input_features=None):
         """Names of the labeling functions, the columns of ``L``.
@@ -320,6 +364,12 @@ class LFApplier(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
+
+
+def _is_tabular(X):
+    if hasattr(X, "columns") and hasattr(X, "itertuples"):
+        return True
+    return isinstance(X, np.ndarray) and X.ndim == 2
 
 
 def _chunks(n, size):

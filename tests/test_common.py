@@ -3,7 +3,23 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_metal import EndModel, LabelModel, MajorityClassVoter, MajorityLabelVoter
+from sklearn_metal import (
+    EndModel,
+    LabelingFunction,
+    LabelModel,
+    LFApplier,
+    MajorityClassVoter,
+    MajorityLabelVoter,
+)
+
+
+def _first_feature_positive(x):
+    return 1 if x[0] > 0 else -1
+
+
+def _last_feature_negative(x):
+    return 0 if x[-1] < 0 else -1
+
 
 # The common checks feed continuous data; with the ``categorical`` input tag
 # they round it to non-negative integers, which we read as votes. A cardinality
@@ -13,6 +29,12 @@ ESTIMATORS = [
     MajorityLabelVoter(cardinality=40),
     MajorityClassVoter(cardinality=40),
     EndModel(max_epochs=10, lr=0.01, verbose=0, random_state=0),
+    LFApplier(
+        [
+            LabelingFunction("first_positive", _first_feature_positive),
+            LabelingFunction("last_negative", _last_feature_negative),
+        ]
+    ),
 ]
 
 _SKORCH_FAILURES = {
@@ -37,6 +59,16 @@ _VOTES_NOT_FEATURES = (
 
 
 def _expected_failed_checks(estimator):
+    if isinstance(estimator, LFApplier):
+        return {
+            "check_transformer_preserve_dtypes": (
+                "the output is integer votes whatever the dtype of the raw rows"
+            ),
+            "check_estimators_nan_inf": (
+                "raw rows may hold NaN (missing values) that the labeling "
+                "functions handle themselves, so NaN is passed through"
+            ),
+        }
     if isinstance(estimator, EndModel):
         return dict(_SKORCH_FAILURES)
     failures = {
