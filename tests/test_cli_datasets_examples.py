@@ -95,5 +95,6 @@ def test_make_label_matrix_rejects_bad_accuracies():
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_example_runs(path):
+def test_example_runs(path, monkeypatch):
+    monkeypatch.setenv("SKLEARN_METAL_EXAMPLES_FAST", "1")
     runpy.run_path(str(path), run_name="__main__")
