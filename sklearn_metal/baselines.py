@@ -86,7 +86,7 @@ class MajorityLabelVoter(_BaseVoter):
         ``np.arange(cardinality)``.
     n_features_in_ : int
         Number of sources seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_sources,)
         Source names, defined only when ``L`` is a DataFrame.
 
     See Also
@@ -146,7 +146,7 @@ class MajorityClassVoter(_BaseVoter):
         The predicted distribution.
     n_features_in_ : int
         Number of sources seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_sources,)
         Source names, defined only when ``L`` is a DataFrame.
 
     See Also

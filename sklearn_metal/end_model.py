@@ -280,7 +280,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         Whether :meth:`fit` received soft labels.
     n_features_in_ : int
         Number of input features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` was a DataFrame with string columns.
     module_ : torch.nn.Module
         The trained network.

@@ -132,17 +132,17 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     class_balance_ : ndarray of shape (cardinality,)
         Estimated (or given) ``P(Y)``.
 
-    cond_probs_ : ndarray of shape (n_features_in_, cardinality + 1, cardinality)
+    cond_probs_ : ndarray of shape (n_sources, cardinality + 1, cardinality)
         ``cond_probs_[j, a + 1, y] = P(lambda_j = a | Y = y)``; index 0 holds
         the abstain probability ``P(lambda_j = -1 | Y = y)``.
 
-    accuracies_ : ndarray of shape (n_features_in_,)
+    accuracies_ : ndarray of shape (n_sources,)
         ``P(lambda_j = Y | lambda_j != -1)`` for every source.
 
-    coverages_ : ndarray of shape (n_features_in_,)
+    coverages_ : ndarray of shape (n_sources,)
         Fraction of training rows on which each source voted.
 
-    coverage_independent_ : ndarray of bool, shape (n_features_in_,)
+    coverage_independent_ : ndarray of bool, shape (n_sources,)
         Which sources were modelled with class-independent coverage.
 
     dependency_components_ : list of tuple of int
@@ -160,7 +160,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of sources seen during :meth:`fit`.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_sources,)
         Source names, defined only when ``L`` is a DataFrame with string
         column names.
 

@@ -194,7 +194,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of columns of ``X`` in :meth:`fit`, when it was a DataFrame or a
         2-D array.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Column names of a DataFrame ``X`` in :meth:`fit`.
 
     See Also
