@@ -24,6 +24,8 @@ __all__ = [
     "lf_overlaps",
     "lf_polarities",
     "lf_summary",
+    "plot_calibration",
+    "plot_lf_summary",
 ]
 
 
@@ -484,3 +486,125 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
             label_model.accuracies_, dtype=np.float64
         )
     return pd.DataFrame(columns, index=index)
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "Plotting needs matplotlib: pip install 'sklearn_metal[plot]'."
+        ) from exc
+    return plt
+
+
+def plot_lf_summary(L, y=None, *, label_model=None, ax=None):
+    """Bar chart of each source's coverage, overlaps, conflicts and accuracies.
+
+    Parameters
+    ----------
+    L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+        Votes: ``-1`` abstains.
+    y : array-like of shape (n_samples,), default=None
+        Gold labels (``-1`` unlabeled); adds the empirical accuracy.
+    label_model : LabelModel, default=None
+        A fitted label model; adds its learned accuracy.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.analysis import plot_lf_summary
+    >>> ax = plot_lf_summary(np.array([[0, 1], [1, -1], [-1, 1]]))
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['coverage', 'overlaps', 'conflicts']
+    """
+    plt = _pyplot()
+    table = lf_summary(L, y, label_model=label_model)
+    columns = [
+        c
+        for c in (
+            "coverage",
+            "overlaps",
+            "conflicts",
+            "empirical_accuracy",
+            "learned_accuracy",
+        )
+        if c in table
+    ]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6, 0.5 * len(table)), 4))
+    width = 0.8 / len(columns)
+    x = np.arange(len(table))
+    for i, column in enumerate(columns):
+        ax.bar(x + i * width, table[column].to_numpy(), width, label=column)
+    ax.set_xticks(x + 0.4 - width / 2)
+    ax.set_xticklabels([str(s) for s in table.index], rotation=60, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("fraction")
+    ax.legend()
+    return ax
+
+
+def plot_calibration(y_true, proba, *, n_bins=10, ax=None):
+    """Reliability diagram: predicted probability against observed frequency.
+
+    For binary problems the positive class's probability is binned; for more
+    classes, the probability of the predicted (argmax) class against its
+    accuracy.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Gold classes ``0..k-1``.
+    proba : array-like of shape (n_samples, k)
+        Predicted probabilities (e.g. a label model's ``predict_proba``).
+    n_bins : int, default=10
+        Number of equal-width bins.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.analysis import plot_calibration
+    >>> proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    >>> ax = plot_calibration([0, 1, 0, 1], proba, n_bins=2)
+    >>> ax.get_xlabel()
+    'predicted probability'
+    """
+    plt = _pyplot()
+    y_true = np.asarray(y_true)
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[0] != y_true.shape[0]:
+        raise ValueError(
+            f"proba must have shape (n_samples, k) with n_samples={len(y_true)}, "
+            f"got {proba.shape}."
+        )
+    if proba.shape[1] == 2:
+        conf, hit = proba[:, 1], (y_true == 1).astype(float)
+    else:
+        conf, hit = proba.max(axis=1), (proba.argmax(axis=1) == y_true).astype(float)
+    edges = np.linspace(0, 1, n_bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, n_bins - 1)
+    counts = np.bincount(which, minlength=n_bins)
+    used = counts > 0
+    mean_conf = np.bincount(which, weights=conf, minlength=n_bins)[used] / counts[used]
+    freq = np.bincount(which, weights=hit, minlength=n_bins)[used] / counts[used]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
+    ax.plot(mean_conf, freq, marker="o", label="model")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.legend()
+    return ax

@@ -1,5 +1,8 @@
+import matplotlib
 import pytest
 import torch
+
+matplotlib.use("Agg")
 
 
 def pytest_collection_modifyitems(config, items):

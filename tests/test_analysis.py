@@ -298,3 +298,21 @@ def test_invalid_source_names():
 def test_normalize_by_coverage_must_be_boolean():
     with pytest.raises(ValueError, match="normalize_by_coverage"):
         lf_overlaps(L, normalize_by_coverage="yes")
+
+
+def test_plots_draw_summary_and_calibration():
+    from sklearn_metal import LabelModel
+    from sklearn_metal.analysis import plot_calibration, plot_lf_summary
+    from sklearn_metal.datasets import make_label_matrix
+
+    L, y, _ = make_label_matrix(500, 4, random_state=0)
+    model = LabelModel().fit(L)
+    ax = plot_lf_summary(L, y, label_model=model)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[-2:] == ["empirical_accuracy", "learned_accuracy"]
+    assert len(ax.patches) == 5 * 4
+    ax = plot_calibration(y, model.predict_proba(L), n_bins=5)
+    x, freq = ax.lines[1].get_data()
+    assert np.all((freq >= 0) & (freq <= 1)) and np.all(np.diff(x) > 0)
+    with pytest.raises(ValueError, match="shape"):
+        plot_calibration(y, model.predict_proba(L)[:10])

@@ -17,6 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from sklearn_metal import EndModel, LabelModel, LFApplier, labeling_function, lf_summary
+from sklearn_metal.analysis import plot_calibration, plot_lf_summary
 from sklearn_metal.datasets import load_youtube_spam
 
 FAST = os.environ.get("SKLEARN_METAL_EXAMPLES_FAST") == "1"
@@ -59,6 +60,7 @@ lfs = [spammy_words, has_link, talks_about_the_song, short]
 applier = LFApplier(lfs).set_output(transform="pandas")
 L = applier.fit_transform(frame)
 print(lf_summary(L[train], data.target[train]).round(3))
+plot_lf_summary(L[train], data.target[train])
 
 # %%
 # Labeling functions and label model in one pipeline: votes in, soft labels out.
@@ -66,6 +68,10 @@ weak_labeler = Pipeline([("lfs", LFApplier(lfs)), ("label_model", LabelModel())]
 weak_labeler.fit(frame[train])
 soft = weak_labeler.predict_proba(frame[train])
 print("label model test accuracy:", weak_labeler.score(frame[test], data.target[test]))
+
+# %%
+# Are the soft labels calibrated? Probabilities against observed spam frequency.
+plot_calibration(data.target[test], weak_labeler.predict_proba(frame[test]), n_bins=5)
 
 # %%
 # An end model on the comment text, trained on the soft labels of the rows that
