@@ -5,6 +5,7 @@ from .baselines import MajorityClassVoter, MajorityLabelVoter
 from .end_model import EndModel
 from .label_model import LabelModel
 from .labeling import LabelingFunction, LFApplier, labeling_function
+from .multitask_label_model import MultitaskLabelModel, TaskGraph
 
 __version__ = "0.1.0"
 
@@ -14,6 +15,8 @@ __all__ = [
     "LabelingFunction",
     "LFApplier",
     "labeling_function",
+    "MultitaskLabelModel",
+    "TaskGraph",
     "MajorityClassVoter",
     "MajorityLabelVoter",
     "lf_summary",

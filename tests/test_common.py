@@ -10,6 +10,8 @@ from sklearn_metal import (
     LFApplier,
     MajorityClassVoter,
     MajorityLabelVoter,
+    MultitaskLabelModel,
+    TaskGraph,
 )
 
 
@@ -29,6 +31,7 @@ ESTIMATORS = [
     MajorityLabelVoter(cardinality=40),
     MajorityClassVoter(cardinality=40),
     EndModel(max_epochs=10, lr=0.01, verbose=0, random_state=0),
+    MultitaskLabelModel(TaskGraph([40])),
     LFApplier(
         [
             LabelingFunction("first_positive", _first_feature_positive),
@@ -59,6 +62,23 @@ _VOTES_NOT_FEATURES = (
 
 
 def _expected_failed_checks(estimator):
+    if isinstance(estimator, MultitaskLabelModel):
+        list_output = (
+            "predict_proba returns a list with one array per task (the "
+            "MultiOutputClassifier convention), which the check cannot index"
+        )
+        return {
+            "check_methods_sample_order_invariance": list_output,
+            "check_estimator_sparse_array": list_output,
+            "check_estimator_sparse_matrix": list_output,
+            "check_positive_only_tag_during_fit": (
+                "votes below -1 are invalid by design and rejected with a ValueError"
+            ),
+            "check_estimators_nan_inf": (
+                "the categorical input tag makes the check round X to int32, which "
+                "erases the NaN and inf it inserts; tests cover them"
+            ),
+        }
     if isinstance(estimator, LFApplier):
         return {
             "check_transformer_preserve_dtypes": (

@@ -1,0 +1,657 @@
+"""Task graphs and a label model over several related tasks."""
+
+import itertools
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._statistics import one_hot_votes
+from ._validation import check_label_matrix
+
+__all__ = ["MultitaskLabelModel", "TaskGraph"]
+
+_MAX_STATES = 100_000
+
+
+class TaskGraph:
+    """Tasks, their cardinalities, and which joint labels are feasible.
+
+    A child task may be defined only for some values of its parent task (task
+    2 "which kind of person" exists only when task 1 is "person"). Where a
+    child is not defined its value is "not applicable" (``-1`` in
+    predictions). Tasks without edges are independent (multi-label).
+
+    Parameters
+    ----------
+    cardinalities : dict of {str: int} or list of int
+        Number of classes per task; a list names the tasks ``task_0``, ...
+    edges : list of (parent, child, parent_values), default=None
+        The child task is defined only when the parent task takes one of
+        ``parent_values`` (and the parent itself is defined). Each task has at
+        most one parent; the graph must be a forest (no cycles).
+
+    Attributes
+    ----------
+    tasks : list of str
+        Task names, in order.
+    components : list of list of int
+        Groups of task indices connected by edges; each is modelled jointly and
+        independently of the others.
+
+    Examples
+    --------
+    >>> from sklearn_metal import TaskGraph
+    >>> graph = TaskGraph(
+    ...     {"entity": 2, "person_kind": 3}, edges=[("entity", "person_kind", [0])]
+    ... )
+    >>> graph.feasible_states(graph.components[0]).tolist()
+    [[0, 0], [0, 1], [0, 2], [1, -1]]
+    >>> TaskGraph.independent(3).components
+    [[0], [1], [2]]
+    """
+
+    def __init__(self, cardinalities, edges=None):
+        if isinstance(cardinalities, dict):
+            names = [str(t) for t in cardinalities]
+            cards = list(cardinalities.values())
+        else:
+            cards = list(cardinalities)
+            names = [f"task_{t}" for t in range(len(cards))]
+        if not cards:
+            raise ValueError("A task graph needs at least one task.")
+        for name, k in zip(names, cards, strict=True):
+            if not isinstance(k, (Integral, np.integer)) or k < 2:
+                raise ValueError(
+                    f"Task {name!r} has cardinality {k!r}; each task needs an "
+                    "integer cardinality of at least 2."
+                )
+        self.tasks = names
+        self.cardinalities = [int(k) for k in cards]
+        self.edges = []
+        self.parent = [None] * len(names)
+        self._parent_values = [None] * len(names)
+        for edge in edges or ():
+            if len(edge) != 3:
+                raise ValueError(
+                    f"Each edge must be (parent, child, parent_values), got {edge!r}."
+                )
+            p, c = self.task_index(edge[0]), self.task_index(edge[1])
+            if p == c:
+                raise ValueError(f"Task {names[p]!r} cannot be its own parent.")
+            if self.parent[c] is not None:
+                raise ValueError(
+                    f"Task {names[c]!r} has two parents ({names[self.parent[c]]!r} "
+                    f"and {names[p]!r}); each task may have at most one."
+                )
+            values = sorted({int(v) for v in edge[2]})
+            bad = [v for v in values if not 0 <= v < self.cardinalities[p]]
+            if not values or bad:
+                raise ValueError(
+                    f"Edge {edge!r}: parent_values must be a non-empty subset of "
+                    f"0..{self.cardinalities[p] - 1} (task {names[p]!r})."
+                )
+            self.parent[c] = p
+            self._parent_values[c] = values
+            self.edges.append((names[p], names[c], values))
+        for t in range(len(names)):  # cycle check: walk up from every task
+            seen, node = set(), t
+            while node is not None:
+                if node in seen:
+                    raise ValueError(
+                        f"The task graph has a cycle through task {names[t]!r}."
+                    )
+                seen.add(node)
+                node = self.parent[node]
+        roots = {}
+        for t in range(len(names)):
+            root = t
+            while self.parent[root] is not None:
+                root = self.parent[root]
+            roots.setdefault(root, []).append(t)
+        self.components = [sorted(g) for g in roots.values()]
+
+    @classmethod
+    def independent(cls, cardinalities):
+        """Independent tasks (multi-label): an int gives that many binary tasks.
+
+        Parameters
+        ----------
+        cardinalities : int, list of int or dict
+            Tasks and their cardinalities.
+
+        Returns
+        -------
+        graph : TaskGraph
+
+        Examples
+        --------
+        >>> from sklearn_metal import TaskGraph
+        >>> TaskGraph.independent([2, 3]).cardinalities
+        [2, 3]
+        """
+        if isinstance(cardinalities, (Integral, np.integer)):
+            cardinalities = [2] * int(cardinalities)
+        return cls(cardinalities)
+
+    def task_index(self, task):
+        """Index of a task given by name or index.
+
+        Parameters
+        ----------
+        task : str or int
+
+        Returns
+        -------
+        index : int
+        """
+        if isinstance(task, (Integral, np.integer)) and not isinstance(task, bool):
+            if 0 <= task < len(self.tasks):
+                return int(task)
+        elif task in self.tasks:
+            return self.tasks.index(task)
+        raise ValueError(f"Unknown task {task!r}; the tasks are {self.tasks}.")
+
+    def feasible_states(self, component):
+        """Joint labels of a component's tasks that the graph allows.
+
+        Parameters
+        ----------
+        component : list of int
+            Task indices (one of ``components``).
+
+        Returns
+        -------
+        states : ndarray of shape (n_states, len(component))
+            One row per feasible joint label; ``-1`` marks a task that is not
+            defined in that state.
+        """
+        order = sorted(component, key=self._depth)
+        ranges = [range(-1, self.cardinalities[t]) for t in order]
+        size = int(np.prod([len(r) for r in ranges], dtype=np.float64))
+        if size > _MAX_STATES * 10:
+            raise ValueError(
+                f"The tasks {[self.tasks[t] for t in component]} are connected "
+                f"and span {size} joint labels; split them into smaller groups."
+            )
+        states = []
+        for combo in itertools.product(*ranges):
+            value = dict(zip(order, combo, strict=True))
+            if all(self._consistent(t, value) for t in order):
+                states.append([value[t] for t in component])
+        return np.array(states, dtype=np.int64)
+
+    def _depth(self, t):
+        depth = 0
+        while self.parent[t] is not None:
+            t, depth = self.parent[t], depth + 1
+        return depth
+
+    def _consistent(self, t, value):
+        p = self.parent[t]
+        defined = p is None or (value[p] >= 0 and value[p] in self._parent_values[t])
+        return (value[t] >= 0) == defined
+
+    def __repr__(self):
+        cards = dict(zip(self.tasks, self.cardinalities, strict=True))
+        return f"TaskGraph({cards}, edges={self.edges})"
+
+
+class MultitaskLabelModel(BaseEstimator):
+    """Learn source accuracies jointly over several related tasks.
+
+    Every column of ``L`` is a source voting on one task (``source_tasks``
+    says which; a labeling function that labels two tasks is two columns).
+    The latent variable is the joint label of each connected group of tasks in
+    ``task_graph``, restricted to the joint labels the graph allows; groups
+    are independent, so many unrelated tasks (multi-label) cost time linear in
+    their number, and the product of all label sets is never enumerated.
+
+    Each source has class-conditional vote probabilities
+    ``P(lambda_j = a | Y_t = v)`` for every value ``v`` of its task, plus one
+    for "task not defined" (a source that fires on rows its task does not
+    apply to). They are fitted by MAP expectation-maximization from a
+    vote-share initialization, as in :class:`LabelModel`; inference uses the
+    votes that were cast.
+
+    Parameters
+    ----------
+    task_graph : TaskGraph
+        Tasks, cardinalities and feasibility constraints.
+    source_tasks : array-like of shape (n_sources,) or None, default=None
+        Task (name or index) of each column of ``L``; None is allowed when the
+        graph has a single task.
+    prior_strength : float, default=1.0
+        Dirichlet pseudo-count on every source's vote distribution.
+    prec_init : float, default=0.7
+        Accuracy at which the prior is centred.
+    tol : float, default=1e-6
+        Convergence tolerance on the relative change of the mean negative
+        log-likelihood.
+    max_iter : int, default=100
+        Maximum EM iterations per task group.
+    verbose : int, default=0
+        Print the loss per iteration.
+
+    Attributes
+    ----------
+    source_task_index_ : ndarray of shape (n_sources,)
+        Task index of each column.
+    state_balance_ : list of ndarray
+        Prior over the feasible joint labels of each task group.
+    cond_probs_ : list of ndarray
+        Per source, ``cond_probs_[j][a + 1, v]`` is ``P(lambda_j = a | Y_t = v)``
+        for ``v`` in ``0..k_t-1`` and ``v = k_t`` meaning "task not defined";
+        row 0 is the abstain probability.
+    accuracies_ : ndarray of shape (n_sources,)
+        ``P(lambda_j = Y_t | lambda_j votes, task t defined)``.
+    n_iter_ : list of int
+        EM iterations per task group.
+    converged_ : bool
+        Whether every group converged.
+    loss_history_ : list of list of float
+        Mean negative log-likelihood per iteration, per task group.
+    n_features_in_ : int
+        Number of sources.
+    feature_names_in_ : ndarray of shape (n_sources,)
+        Source names when ``L`` is a DataFrame.
+
+    See Also
+    --------
+    LabelModel : One task.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal import MultitaskLabelModel, TaskGraph
+    >>> graph = TaskGraph({"a": 2, "b": 2}, edges=[("a", "b", [0])])
+    >>> L = np.array([[0, 0, 1, 1], [1, 1, -1, -1], [0, 0, 0, 0], [1, -1, -1, 1]])
+    >>> model = MultitaskLabelModel(graph, source_tasks=["a", "a", "b", "b"]).fit(L)
+    >>> [p.shape for p in model.predict_proba(L)]
+    [(4, 2), (4, 2)]
+    >>> model.predict(L)[1]  # task b is not defined when a = 1
+    array([ 1, -1])
+    """
+
+    _parameter_constraints: dict = {
+        "task_graph": [HasMethods(["feasible_states"])],
+        "source_tasks": ["array-like", None],
+        "prior_strength": [Interval(Real, 0, None, closed="neither")],
+        "prec_init": [Interval(Real, 0, 1, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        task_graph,
+        source_tasks=None,
+        *,
+        prior_strength=1.0,
+        prec_init=0.7,
+        tol=1e-6,
+        max_iter=100,
+        verbose=0,
+    ):
+        self.task_graph = task_graph
+        self.source_tasks = source_tasks
+        self.prior_strength = prior_strength
+        self.prec_init = prec_init
+        self.tol = tol
+        self.max_iter = max_iter
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ helpers
+    def _resolve_sources(self, m):
+        graph = self.task_graph
+        if self.source_tasks is None:
+            if len(graph.tasks) != 1:
+                raise ValueError(
+                    "source_tasks is required when the graph has several tasks: "
+                    "give the task of every column of L."
+                )
+            return np.zeros(m, dtype=np.int64)
+        tasks = list(self.source_tasks)
+        if len(tasks) != m:
+            raise ValueError(
+                f"source_tasks names {len(tasks)} sources but L has {m} columns."
+            )
+        return np.array([graph.task_index(t) for t in tasks], dtype=np.int64)
+
+    def _votes(self, L, reset):
+        names = [str(c) for c in L.columns] if hasattr(L, "columns") else None
+        k_max = max(self.task_graph.cardinalities)
+        rows, cols, vals, (n, m) = check_label_matrix(L, k_max, names=names)
+        if not reset and m != self.n_features_in_:
+            raise ValueError(
+                f"X has {m} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input (sources of L)."
+            )
+        validate_data(self, L, reset=reset, skip_check_array=True)
+        task_of = self._resolve_sources(m) if reset else self.source_task_index_
+        k_of = np.array(self.task_graph.cardinalities)[task_of]
+        bad = vals >= k_of[cols]
+        if bad.any():
+            i = np.flatnonzero(bad)[0]
+            j = cols[i]
+            label = f"{names[j]!r}" if names else str(j)
+            raise ValueError(
+                f"Source {label} votes {vals[i]} at row {rows[i]}, but its task "
+                f"{self.task_graph.tasks[task_of[j]]!r} has classes "
+                f"0..{k_of[j] - 1}; the graph makes this vote infeasible."
+            )
+        return rows, cols, vals, n, m, task_of
+
+    # ---------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, L, y=None):
+        """Fit every task group's sources and joint label prior by EM.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+            Votes; ``-1`` abstains, column ``j`` votes on task
+            ``source_tasks[j]`` with classes ``0..k_t-1``.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : MultitaskLabelModel
+        """
+        if self.prec_init <= 1.0 / min(self.task_graph.cardinalities):
+            raise ValueError(
+                f"prec_init={self.prec_init} must exceed 1 / cardinality of every task."
+            )
+        rows, cols, vals, n, m, task_of = self._votes(L, reset=True)
+        self.source_task_index_ = task_of
+        graph = self.task_graph
+        self._groups = []
+        self.state_balance_, self.n_iter_, self.loss_history_ = [], [], []
+        self.converged_ = True
+        cond = [None] * m
+        for comp in graph.components:
+            group = self._fit_group(comp, rows, cols, vals, n, task_of)
+            self._groups.append(group)
+            self.state_balance_.append(group["pi"])
+            self.n_iter_.append(group["n_iter"])
+            self.loss_history_.append(group["loss"])
+            self.converged_ &= group["converged"]
+            for idx, j in enumerate(group["sources"]):
+                cond[j] = group["mu"][idx]
+        self.cond_probs_ = cond
+        self.accuracies_ = np.array(
+            [self._accuracy(j) for j in range(m)], dtype=np.float64
+        )
+        if not self.converged_:
+            warnings.warn(
+                f"MultitaskLabelModel did not converge in max_iter={self.max_iter} "
+                "iterations for every task group.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _group_votes(self, comp, rows, cols, vals, n, task_of):
+        sources = np.flatnonzero(np.isin(task_of, comp))
+        keep = np.isin(cols, sources)
+        local = np.searchsorted(sources, cols[keep])
+        k_max = max(self.task_graph.cardinalities[t] for t in comp)
+        A = one_hot_votes(rows[keep], local, vals[keep], (n, len(sources)), k_max)
+        return sources, A, k_max
+
+    def _value_maps(self, comp, states, sources, task_of):
+        """For every source, a (n_states, k_t + 1) 0/1 map state -> task value."""
+        graph = self.task_graph
+        maps = []
+        for j in sources:
+            t = task_of[j]
+            k = graph.cardinalities[t]
+            values = states[:, comp.index(t)]
+            M = np.zeros((len(states), k + 1))
+            M[np.arange(len(states)), np.where(values >= 0, values, k)] = 1.0
+            maps.append(M)
+        return maps
+
+    def _fit_group(self, comp, rows, cols, vals, n, task_of):
+        graph = self.task_graph
+        states = graph.feasible_states(comp)
+        sources, A, k_max = self._group_votes(comp, rows, cols, vals, n, task_of)
+        maps = self._value_maps(comp, states, sources, task_of)
+        n_states = len(states)
+        s = self.prior_strength
+        # Initialization: each task's vote shares, combined over feasible states.
+        Q = np.ones((n, n_states))
+        for pos, t in enumerate(comp):
+            k = graph.cardinalities[t]
+            mask = task_of[sources] == t
+            counts = np.zeros((n, k))
+            if mask.any():
+                cols_t = (np.flatnonzero(mask)[:, None] * k_max + np.arange(k)).ravel()
+                counts = np.asarray(A[:, cols_t].toarray()).reshape(n, -1, k).sum(1)
+            share = (counts + 0.5) / (counts.sum(axis=1, keepdims=True) + 0.5 * k)
+            defined = states[:, pos] >= 0
+            factor = np.where(defined, share[:, np.clip(states[:, pos], 0, None)], 1.0)
+            # an undefined task is likelier where its sources are silent
+            voted = counts.sum(axis=1) > 0
+            factor[:, ~defined] = np.where(voted, 0.5, 1.0)[:, None]
+            Q *= factor
+        Q /= Q.sum(axis=1, keepdims=True)
+        loss, converged = [], False
+        mu = None
+        for it in range(1, self.max_iter + 1):
+            pi, mu, log_w = self._m_step(A, Q, sources, maps, k_max, task_of, s)
+            S = np.asarray(A @ log_w) + np.log(pi)
+            S_max = S.max(axis=1, keepdims=True)
+            E = np.exp(S - S_max)
+            norm = E.sum(axis=1, keepdims=True)
+            Q = E / norm
+            loss.append(float(-(np.log(norm) + S_max).mean()))
+            if self.verbose:
+                print(
+                    f"MultitaskLabelModel group {comp} iteration {it}: {loss[-1]:.6f}"
+                )
+            if len(loss) > 1 and abs(loss[-2] - loss[-1]) <= self.tol * max(
+                1.0, abs(loss[-1])
+            ):
+                converged = True
+                break
+        pi, mu, log_w = self._m_step(A, Q, sources, maps, k_max, task_of, s)
+        return dict(
+            comp=comp,
+            states=states,
+            sources=sources,
+            k_max=k_max,
+            pi=pi,
+            mu=mu,
+            log_w=log_w,
+            n_iter=it,
+            loss=loss,
+            converged=converged,
+        )
+
+    def _m_step(self, A, Q, sources, maps, k_max, task_of, s):
+        graph = self.task_graph
+        n_states = Q.shape[1]
+        q_sum = Q.sum(axis=0)
+        pi = (q_sum + 1.0) / (q_sum.sum() + n_states)
+        cnt = np.asarray(A.T @ Q)  # (n_sources * k_max, n_states)
+        log_w = np.zeros((A.shape[1], n_states))
+        mus = []
+        for idx, j in enumerate(sources):
+            k = graph.cardinalities[task_of[j]]
+            M = maps[idx]
+            c = cnt[idx * k_max : idx * k_max + k] @ M  # (k, k + 1) vote x value
+            q_v = q_sum @ M  # rows per task value (k + 1,)
+            prior = np.full((k, k + 1), (1 - self.prec_init) / (k - 1))
+            prior[np.arange(k), np.arange(k)] = self.prec_init
+            prior[:, k] = 1.0 / k  # not defined: no preferred vote
+            rate = (c.sum(axis=1) + s) / (q_v.sum() + s)  # marginal vote rates
+            pseudo = s * prior * rate[:, None] / max(rate.sum(), 1e-12)
+            votes = (c + pseudo) / (q_v + s)[None, :]
+            votes = np.minimum(votes, 1.0)
+            total = votes.sum(axis=0)
+            votes = votes / np.maximum(total, 1.0)[None, :]
+            mu = np.vstack([1.0 - votes.sum(axis=0, keepdims=True), votes])
+            mus.append(mu)
+            log_w[idx * k_max : idx * k_max + k] = np.log(votes) @ M.T
+        return pi, mus, log_w
+
+    def _accuracy(self, j):
+        t = self.source_task_index_[j]
+        k = self.task_graph.cardinalities[t]
+        group = next(g for g in self._groups if t in g["comp"])
+        pos = group["comp"].index(t)
+        values = group["states"][:, pos]
+        p_v = np.array([group["pi"][values == v].sum() for v in range(k)])
+        mu = self.cond_probs_[j][1:, :k]
+        vote_rate = (mu * p_v).sum()
+        return float((np.diag(mu) * p_v).sum() / vote_rate) if vote_rate > 0 else np.nan
+
+    # ------------------------------------------------------------ predict
+    def _state_posteriors(self, L):
+        check_is_fitted(self)
+        rows, cols, vals, n, m, task_of = self._votes(L, reset=False)
+        out = []
+        for g in self._groups:
+            keep = np.isin(cols, g["sources"])
+            local = np.searchsorted(g["sources"], cols[keep])
+            A = one_hot_votes(
+                rows[keep], local, vals[keep], (n, len(g["sources"])), g["k_max"]
+            )
+            S = np.asarray(A @ g["log_w"]) + np.log(g["pi"])
+            S -= S.max(axis=1, keepdims=True)
+            E = np.exp(S)
+            out.append(E / E.sum(axis=1, keepdims=True))
+        return out
+
+    def predict_proba(self, L):
+        """Per-task class probabilities, given that the task is defined.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+            Votes.
+
+        Returns
+        -------
+        proba : list of ndarray
+            One ``(n_samples, k_t)`` array per task, rows summing to 1:
+            ``P(Y_t = v | votes, task t defined)``. See
+            :meth:`predict_defined_proba` for the probability that a task is
+            defined at all.
+        """
+        graph = self.task_graph
+        post = self._state_posteriors(L)
+        out = [None] * len(graph.tasks)
+        for g, Q in zip(self._groups, post, strict=True):
+            for pos, t in enumerate(g["comp"]):
+                k = graph.cardinalities[t]
+                values = g["states"][:, pos]
+                P = np.stack([Q[:, values == v].sum(axis=1) for v in range(k)], 1)
+                total = P.sum(axis=1, keepdims=True)
+                uniform = np.full_like(P, 1.0 / k)
+                out[t] = np.divide(P, total, out=uniform, where=total > 1e-300)
+        return out
+
+    def predict_defined_proba(self, L):
+        """Probability that each task is defined (applies) for each row.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+            Votes.
+
+        Returns
+        -------
+        defined : ndarray of shape (n_samples, n_tasks)
+        """
+        post = self._state_posteriors(L)
+        n = post[0].shape[0]
+        out = np.ones((n, len(self.task_graph.tasks)))
+        for g, Q in zip(self._groups, post, strict=True):
+            for pos, t in enumerate(g["comp"]):
+                out[:, t] = Q[:, g["states"][:, pos] >= 0].sum(axis=1)
+        return out
+
+    def predict(self, L):
+        """Most probable feasible joint label per task group.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+            Votes.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_tasks)
+            ``-1`` where the predicted joint label leaves a task undefined; a
+            prediction never violates the graph. Exact ties go to the first
+            feasible state.
+        """
+        post = self._state_posteriors(L)
+        n = post[0].shape[0]
+        out = np.full((n, len(self.task_graph.tasks)), -1, dtype=np.int64)
+        for g, Q in zip(self._groups, post, strict=True):
+            best = g["states"][np.argmax(Q, axis=1)]
+            out[:, g["comp"]] = best
+        return out
+
+    def score(self, L, y):
+        """Mean over tasks of the accuracy on the entries of ``y`` that are set.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+            Votes.
+        y : array-like of shape (n_samples, n_tasks)
+            Gold labels; ``-1`` where a task has no label (or is not defined).
+            With a single task, shape ``(n_samples,)`` is accepted.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.nanmean(self.score_tasks(L, y)))
+
+    def score_tasks(self, L, Y):
+        """Per-task accuracy on the entries of ``Y`` that are set.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+            Votes.
+        Y : array-like of shape (n_samples, n_tasks)
+            Gold labels; ``-1`` for missing entries.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_tasks,)
+            NaN for a task without any gold label.
+        """
+        Y = np.asarray(Y)
+        pred = self.predict(L)
+        if Y.ndim == 1 and pred.shape[1] == 1:
+            Y = Y[:, None]
+        if Y.shape != pred.shape:
+            raise ValueError(
+                f"Y has shape {Y.shape}; expected {pred.shape} (one column per task)."
+            )
+        scores = np.full(Y.shape[1], np.nan)
+        for t in range(Y.shape[1]):
+            known = Y[:, t] >= 0
+            if known.any():
+                scores[t] = np.mean(pred[known, t] == Y[known, t])
+        return scores
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.categorical = True
+        tags.target_tags.required = False
+        return tags

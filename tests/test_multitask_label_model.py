@@ -1,0 +1,125 @@
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from sklearn_metal import LabelModel, MultitaskLabelModel, TaskGraph
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_multitask_label_model import make_hierarchy  # noqa: E402
+
+
+def test_task_graph_feasible_states_and_components():
+    graph = TaskGraph(
+        {"entity": 2, "person": 3, "org": 2},
+        edges=[("entity", "person", [0]), ("entity", "org", [1])],
+    )
+    assert graph.components == [[0, 1, 2]]
+    states = graph.feasible_states([0, 1, 2])
+    expected = [[0, 0, -1], [0, 1, -1], [0, 2, -1], [1, -1, 0], [1, -1, 1]]
+    assert sorted(states.tolist()) == expected
+    assert TaskGraph.independent(4).components == [[0], [1], [2], [3]]
+
+
+@pytest.mark.parametrize(
+    "cards, edges, match",
+    [
+        ({"a": 2, "b": 2}, [("a", "b", [0]), ("b", "a", [0])], "two parents|cycle"),
+        (
+            {"a": 2, "b": 2, "c": 2},
+            [("a", "b", [0]), ("b", "c", [0]), ("c", "a", [1])],
+            "cycle|two parents",
+        ),
+        ({"a": 2, "b": 2}, [("a", "zz", [0])], "Unknown task 'zz'"),
+        ({"a": 2, "b": 2}, [("a", "b", [5])], "parent_values"),
+        ({"a": 1}, None, "cardinality"),
+        ({"a": 2, "b": 2, "c": 2}, [("a", "c", [0]), ("b", "c", [0])], "two parents"),
+    ],
+)
+def test_bad_graphs_raise(cards, edges, match):
+    with pytest.raises(ValueError, match=match):
+        TaskGraph(cards, edges)
+
+
+def test_cycle_is_detected():
+    with pytest.raises(ValueError, match="cycle"):
+        TaskGraph({"a": 2, "b": 2}, edges=[("a", "b", [0]), ("b", "a", [1])])
+
+
+# the independent per-task baselines may stop at max_iter on the child tasks,
+# whose stray votes no single-task model can explain
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_hierarchy_joint_beats_independent_and_recovers_accuracies():
+    L, Y, graph, source_tasks, accuracies = make_hierarchy(100_000, random_state=1)
+    model = MultitaskLabelModel(graph, source_tasks).fit(L)
+    assert model.converged_
+    assert np.mean(np.abs(model.accuracies_ - accuracies)) < 0.03
+    proba = model.predict_proba(L)
+    task_of = model.source_task_index_
+    for t in (1, 2):  # the child tasks
+        cols = np.flatnonzero(task_of == t)
+        single = LabelModel(cardinality=graph.cardinalities[t]).fit(L[:, cols])
+        defined = Y[:, t] >= 0
+        joint_acc = np.mean(proba[t][defined].argmax(axis=1) == Y[defined, t])
+        single_acc = np.mean(single.predict(L[defined][:, cols]) == Y[defined, t])
+        assert joint_acc > single_acc + 0.02
+
+
+def test_predictions_respect_the_graph_and_probabilities_sum_to_one():
+    L, Y, graph, source_tasks, _ = make_hierarchy(5000)
+    model = MultitaskLabelModel(graph, source_tasks).fit(L)
+    pred = model.predict(L)
+    feasible = {tuple(s) for s in graph.feasible_states([0, 1, 2])}
+    assert all(tuple(row) in feasible for row in pred)
+    for t, p in enumerate(model.predict_proba(L)):
+        assert p.shape == (len(L), graph.cardinalities[t])
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    defined = model.predict_defined_proba(L)
+    np.testing.assert_allclose(defined[:, 0], 1.0)
+    np.testing.assert_allclose(defined[:, 1] + defined[:, 2], 1.0)
+    scores = model.score_tasks(L, Y)
+    assert scores.shape == (3,) and np.all(scores > 0.6)
+    assert model.score(L, Y) == pytest.approx(scores.mean())
+
+
+def test_multilabel_independent_tasks_and_dataframe_names():
+    rng = np.random.RandomState(0)
+    n, n_tasks = 3000, 5
+    Y = rng.randint(0, 2, size=(n, n_tasks))
+    L = np.full((n, 2 * n_tasks), -1)
+    for t in range(n_tasks):
+        for s in range(2):
+            fires = rng.random_sample(n) < 0.7
+            vote = np.where(rng.random_sample(n) < 0.8, Y[:, t], 1 - Y[:, t])
+            L[fires, 2 * t + s] = vote[fires]
+    names = [f"lf{j}" for j in range(2 * n_tasks)]
+    graph = TaskGraph.independent(n_tasks)
+    model = MultitaskLabelModel(graph, np.repeat(graph.tasks, 2))
+    model.fit(pd.DataFrame(L, columns=names))
+    assert list(model.feature_names_in_) == names
+    assert len(model.state_balance_) == n_tasks
+    # two sources of accuracy 0.8 and coverage 0.7 per label: 0.773 is the
+    # Bayes-optimal accuracy
+    assert model.score(pd.DataFrame(L, columns=names), Y) > 0.75
+    assert repr(clone(model).get_params()["task_graph"]) == repr(graph)
+
+
+def test_bad_votes_and_sources_raise():
+    graph = TaskGraph({"a": 2, "b": 3}, edges=[("a", "b", [0])])
+    L = np.array([[0, 2], [1, -1], [0, 1]])
+    with pytest.raises(ValueError, match=r"Source 0 votes 2 at row 0.*task 'a'"):
+        MultitaskLabelModel(graph, ["a", "b"]).fit(L[:, ::-1])
+    with pytest.raises(ValueError, match="names 3 sources"):
+        MultitaskLabelModel(graph, ["a", "b", "b"]).fit(L)
+    with pytest.raises(ValueError, match="Unknown task 'c'"):
+        MultitaskLabelModel(graph, ["a", "c"]).fit(L)
+    with pytest.raises(ValueError, match="source_tasks is required"):
+        MultitaskLabelModel(graph).fit(L)
+    model = MultitaskLabelModel(graph, ["a", "b"]).fit(L)
+    with pytest.raises(ValueError, match="expecting 2 features"):
+        model.predict(L[:, :1])
+    with pytest.raises(ValueError, match="shape"):
+        model.score(L, np.zeros((3, 5)))
