@@ -5,6 +5,7 @@ from .baselines import MajorityClassVoter, MajorityLabelVoter
 from .end_model import EndModel
 from .label_model import LabelModel
 from .labeling import LabelingFunction, LFApplier, labeling_function
+from .multitask import MultitaskClassifier, MultitaskTrainer, Votes, task_labels
 from .multitask_label_model import MultitaskLabelModel, TaskGraph
 
 __version__ = "0.1.0"
@@ -15,8 +16,12 @@ __all__ = [
     "LabelingFunction",
     "LFApplier",
     "labeling_function",
+    "MultitaskClassifier",
     "MultitaskLabelModel",
+    "MultitaskTrainer",
     "TaskGraph",
+    "Votes",
+    "task_labels",
     "MajorityClassVoter",
     "MajorityLabelVoter",
     "lf_summary",

@@ -1,0 +1,1173 @@
+"""Multi-task learning: a shared-trunk skorch net and a meta-estimator."""
+
+import json
+import numbers
+import os
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+
+from .end_model import _ForkedSeed
+from .modules import _ACTIVATIONS
+
+__all__ = [
+    "MultitaskClassifier",
+    "MultitaskModule",
+    "MultitaskTrainer",
+    "Votes",
+    "task_labels",
+]
+
+_OPTIMIZERS = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamax": torch.optim.Adamax,
+    "adamw": torch.optim.AdamW,
+}
+
+
+# --------------------------------------------------------------------------
+# Per-task label sets as one row-indexable table
+# --------------------------------------------------------------------------
+class Votes:
+    """Marks a task's labels as a weak label matrix (votes, ``-1`` abstains).
+
+    Parameters
+    ----------
+    L : array-like of shape (n_samples, n_sources)
+        The task's votes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.multitask import Votes
+    >>> Votes(np.array([[0, -1], [1, 1]])).L.shape
+    (2, 2)
+    """
+
+    def __init__(self, L):
+        self.L = np.asarray(L)
+
+
+def task_labels(**tasks):
+    """Pack per-task label sets into one DataFrame that survives row splitting.
+
+    Each keyword is a task: hard labels ``(n,)`` with ``-1`` for rows the task
+    does not label, soft labels ``(n, k)`` with NaN rows for unlabeled rows,
+    token labels ``(n, seq_len)`` wrapped in a dict ``{"tokens": array}``
+    (``-1`` for padding), or votes wrapped in :class:`Votes`. Columns are
+    named ``task`` (hard), ``task:c`` (soft, class ``c``), ``task#i`` (token
+    ``i``) and ``task|j`` (source ``j``), so ``GridSearchCV`` and
+    ``cross_val_score`` can split the rows like any DataFrame.
+
+    Parameters
+    ----------
+    **tasks : array-like, dict or Votes
+        Label set of each task, all with the same number of rows.
+
+    Returns
+    -------
+    y : pandas.DataFrame of shape (n_samples, n_columns)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal.multitask import Votes, task_labels
+    >>> y = task_labels(
+    ...     spam=np.array([1, -1, 0]),
+    ...     topic=np.array([[0.2, 0.8], [np.nan, np.nan], [1.0, 0.0]]),
+    ...     sentiment=Votes(np.array([[0, -1], [1, 1], [-1, -1]])),
+    ... )
+    >>> list(y.columns)
+    ['spam', 'topic:0', 'topic:1', 'sentiment|0', 'sentiment|1']
+    """
+    columns, n = {}, None
+    for task, value in tasks.items():
+        for sep in (":", "|", "#"):
+            if sep in task:
+                raise ValueError(f"Task name {task!r} must not contain {sep!r}.")
+        if isinstance(value, Votes):
+            arr, kind = value.L, "|"
+        elif isinstance(value, dict) and "tokens" in value:
+            arr, kind = np.asarray(value["tokens"]), "#"
+        else:
+            arr = np.asarray(value)
+            kind = "" if arr.ndim == 1 else ":"
+        if arr.ndim not in (1, 2):
+            raise ValueError(f"Labels of task {task!r} must be 1-D or 2-D.")
+        if n is not None and arr.shape[0] != n:
+            raise ValueError(
+                f"Task {task!r} has {arr.shape[0]} rows but the first task has {n}."
+            )
+        n = arr.shape[0]
+        if kind == "":
+            columns[task] = arr
+        else:
+            for i in range(arr.shape[1]):
+                columns[f"{task}{kind}{i}"] = arr[:, i]
+    return pd.DataFrame(columns)
+
+
+def _parse_task_labels(y, tasks):
+    """Split a task-label table into ``{task: (kind, array)}``."""
+    if isinstance(y, dict):
+        y = task_labels(**y)
+    if not hasattr(y, "columns"):
+        y = np.asarray(y)
+        if y.ndim == 1 and len(tasks) == 1:
+            y = pd.DataFrame({next(iter(tasks)): y})
+        elif y.ndim == 2 and y.shape[1] == len(tasks) and y.dtype.kind in "iu":
+            y = pd.DataFrame(y, columns=list(tasks))
+        else:
+            raise ValueError(
+                "y must be a task-label DataFrame (see task_labels), a dict of "
+                "per-task labels, or an (n, n_tasks) integer array."
+            )
+    groups = {}
+    for col in y.columns:
+        col = str(col)
+        task, kind = col, "hard"
+        for sep, name in ((":", "soft"), ("|", "votes"), ("#", "tokens")):
+            if sep in col:
+                task, kind = col.split(sep)[0], name
+        if task not in tasks:
+            raise ValueError(
+                f"y has labels for the unknown task {task!r}; the model's tasks "
+                f"are {list(tasks)}."
+            )
+        prev = groups.setdefault(task, (kind, []))
+        if prev[0] != kind:
+            raise ValueError(f"Task {task!r} mixes label kinds in y's columns.")
+        prev[1].append(col)
+    parsed = {}
+    for task, (kind, cols) in groups.items():
+        values = y[cols].to_numpy(dtype=np.float64)
+        parsed[task] = (kind, values[:, 0] if kind == "hard" else values)
+    return parsed
+
+
+def _targets(parsed, tasks, token_tasks):
+    """Soft targets ``(n, k)`` (or hard token targets) and row masks per task."""
+    out = {}
+    for task, k in tasks.items():
+        if task not in parsed:
+            continue
+        kind, values = parsed[task]
+        if (kind == "tokens") != (task in token_tasks):
+            raise ValueError(
+                f"Task {task!r} is {'a token' if task in token_tasks else 'a row'}-"
+                f"level task but y gives it {kind} labels."
+            )
+        if kind == "votes":
+            raise ValueError(
+                f"Task {task!r} has votes; MultitaskTrainer turns votes into soft "
+                "labels with its label_model."
+            )
+        if kind in ("hard", "tokens"):
+            if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+                raise ValueError(f"Task {task!r}: hard labels must be integers.")
+            bad = (values < -1) | (values >= k)
+            if bad.any():
+                raise ValueError(
+                    f"Task {task!r} has the label {values[bad][0]:g}; expected -1 "
+                    f"(no label) or a class in 0..{k - 1}."
+                )
+            hard = values.astype(np.int64)
+            mask = hard >= 0 if kind == "hard" else (hard >= 0).any(axis=1)
+            out[task] = (hard, mask)
+        else:
+            if values.shape[1] != k:
+                raise ValueError(
+                    f"Task {task!r} has soft labels with {values.shape[1]} columns; "
+                    f"its cardinality is {k}."
+                )
+            mask = ~np.isnan(values).any(axis=1)
+            v = values[mask]
+            if np.any(v < 0) or np.any(np.abs(v.sum(axis=1) - 1) > 1e-4):
+                raise ValueError(
+                    f"Task {task!r}: soft-label rows must be non-negative and sum "
+                    "to 1 (NaN rows mark unlabeled rows)."
+                )
+            out[task] = (np.nan_to_num(values).astype(np.float32), mask)
+    for task, (_, mask) in out.items():
+        if not mask.any():
+            raise ValueError(f"Task {task!r} has no labelled rows.")
+    if not out:
+        raise ValueError("y labels none of the model's tasks.")
+    return out
+
+
+# --------------------------------------------------------------------------
+# The torch module
+# --------------------------------------------------------------------------
+class MultitaskModule(torch.nn.Module):
+    """A shared MLP trunk with one head per task.
+
+    Parameters
+    ----------
+    input_dim : int
+        Input features (per token for sequence input).
+    tasks : dict of {str: int}
+        Task names and cardinalities.
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Trunk widths.
+    activation : str, default="relu"
+        Trunk and head activation.
+    dropout : float, default=0.0
+        Dropout after each trunk layer.
+    head_hidden_sizes : tuple of int, default=()
+        Hidden widths of every head (an MLP head); ``()`` is a linear head.
+    task_head_layers : dict of {str: int}, default=None
+        Trunk layer (0 = the input, ``len(hidden_layer_sizes)`` = the top,
+        the default) each task's head reads.
+    token_tasks : tuple of str, default=()
+        Token-level tasks: the input is ``(n, seq_len, input_dim)`` and these
+        heads label every token; the other tasks read the mean over the
+        non-padding (non all-zero) tokens.
+    trunk : torch.nn.Module, default=None
+        A user trunk (e.g. a pretrained encoder) mapping the input to
+        ``(..., trunk_dim)``; it replaces the MLP and heads read its output.
+    trunk_dim : int, default=None
+        Output width of ``trunk``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_metal.multitask import MultitaskModule
+    >>> net = MultitaskModule(4, {"a": 2, "b": 3}, hidden_layer_sizes=(8,))
+    >>> {t: out.shape for t, out in net(torch.zeros(5, 4)).items()}
+    {'a': torch.Size([5, 2]), 'b': torch.Size([5, 3])}
+    """
+
+    def __init__(
+        self,
+        input_dim,
+        tasks,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
+        head_hidden_sizes=(),
+        task_head_layers=None,
+        token_tasks=(),
+        trunk=None,
+        trunk_dim=None,
+    ):
+        super().__init__()
+        act = _ACTIVATIONS[activation]
+        self.tasks = dict(tasks)
+        self.token_tasks = tuple(token_tasks)
+        self.head_layer = {}
+        if trunk is not None:
+            if trunk_dim is None:
+                raise ValueError("trunk_dim is required with a user trunk.")
+            self.layers = torch.nn.ModuleList([trunk])
+            widths = [input_dim, trunk_dim]
+        else:
+            layers, widths, width = [], [input_dim], input_dim
+            for size in hidden_layer_sizes:
+                block = [torch.nn.Linear(width, size), act()]
+                if dropout > 0:
+                    block.append(torch.nn.Dropout(dropout))
+                layers.append(torch.nn.Sequential(*block))
+                widths.append(size)
+                width = size
+            self.layers = torch.nn.ModuleList(layers)
+        top = len(widths) - 1
+        heads = {}
+        for task, k in self.tasks.items():
+            level = (task_head_layers or {}).get(task, top)
+            if not 0 <= level <= top:
+                raise ValueError(
+                    f"task_head_layers[{task!r}]={level} is outside 0..{top}."
+                )
+            self.head_layer[task] = level
+            head, width = [], widths[level]
+            for size in head_hidden_sizes:
+                head += [torch.nn.Linear(width, size), act()]
+                width = size
+            head.append(torch.nn.Linear(width, k))
+            heads[task] = torch.nn.Sequential(*head)
+        self.heads = torch.nn.ModuleDict(heads)
+
+    def forward(self, X):
+        """Logits per task: ``{task: (n, k)}``, or ``(n, seq_len, k)`` for tokens."""
+        outputs = [X]
+        h = X
+        for layer in self.layers:
+            h = layer(h)
+            outputs.append(h)
+        pad = None
+        if X.dim() == 3:
+            pad = (X != 0).any(dim=-1, keepdim=True).float()  # (n, seq, 1)
+        logits = {}
+        for task, head in self.heads.items():
+            rep = outputs[self.head_layer[task]]
+            if rep.dim() == 3 and task not in self.token_tasks:
+                rep = (rep * pad).sum(1) / pad.sum(1).clamp(min=1.0)
+            logits[task] = head(rep)
+        return logits
+
+
+# --------------------------------------------------------------------------
+# Data and batches
+# --------------------------------------------------------------------------
+class _MultitaskDataset(torch.utils.data.Dataset):
+    def __init__(self, X, targets=None):
+        self.X = X
+        self.targets = targets or {}
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, i):
+        return self.batch(np.array([i]))
+
+    def batch(self, idx, task=None):
+        Xb = torch.from_numpy(np.ascontiguousarray(self.X[idx]))
+        yb = {
+            t: (torch.from_numpy(v[idx]), torch.from_numpy(m[idx]))
+            for t, (v, m) in self.targets.items()
+        }
+        return Xb, {"targets": yb, "task": task}
+
+    def subset(self, idx):
+        return _MultitaskDataset(
+            self.X[idx], {t: (v[idx], m[idx]) for t, (v, m) in self.targets.items()}
+        )
+
+
+class _TaskBatches:
+    """Batches of each task's labelled rows, shuffled together or task by task."""
+
+    def __init__(self, dataset, batch_size, scheduler, training, random_state):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.scheduler = scheduler
+        self.training = training
+        self.random_state = random_state
+
+    def _plan(self):
+        bs = self.batch_size
+        if not self.training or not self.dataset.targets:
+            n = len(self.dataset)
+            return [(np.arange(a, min(a + bs, n)), None) for a in range(0, n, bs)]
+        rng = check_random_state(self.random_state)
+        plan = []
+        for task, (_, mask) in self.dataset.targets.items():
+            rows = rng.permutation(np.flatnonzero(mask))
+            plan += [(np.sort(rows[a : a + bs]), task) for a in range(0, len(rows), bs)]
+        if self.scheduler == "shuffled":
+            order = rng.permutation(len(plan))
+            plan = [plan[i] for i in order]
+        return plan
+
+    def __iter__(self):
+        for idx, task in self._plan():
+            yield self.dataset.batch(idx, task)
+
+    def __len__(self):
+        return len(self._plan())
+
+
+# --------------------------------------------------------------------------
+# Callbacks: per-task validation scores, best checkpoint, LR schedule, log
+# --------------------------------------------------------------------------
+class _TaskScoring(Callback):
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None or not dataset_valid.targets:
+            return
+        scores = net._score_dataset(dataset_valid)
+        for task, score in scores.items():
+            net.history.record(f"valid_{task}_score", score)
+        net.history.record("valid_score", float(np.mean(list(scores.values()))))
+
+
+class _BestCheckpoint(Callback):
+    def initialize(self):
+        self.best_ = -np.inf
+        self.best_state_ = None
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        key = (
+            "valid_score"
+            if net.checkpoint_task == "mean"
+            else f"valid_{net.checkpoint_task}_score"
+        )
+        if key not in net.history[-1]:
+            return
+        score = net.history[-1, key]
+        is_best = score > self.best_
+        net.history.record("checkpoint", bool(is_best))
+        if is_best:
+            self.best_ = score
+            self.best_state_ = {
+                k: v.detach().clone() for k, v in net.module_.state_dict().items()
+            }
+            if net.checkpoint_dir:
+                os.makedirs(net.checkpoint_dir, exist_ok=True)
+                torch.save(
+                    self.best_state_, os.path.join(net.checkpoint_dir, "best_model.pt")
+                )
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)
+
+
+class _LRSchedule(Callback):
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history) - 1  # the row for this epoch already exists
+        factor = net._lr_factor(epoch)
+        for group in net.optimizer_.param_groups:
+            group["lr"] = net.lr * factor
+        net.history.record("lr", net.lr * factor)
+
+
+class _GradClip(Callback):
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        if net.gradient_clip:
+            torch.nn.utils.clip_grad_norm_(
+                [p for _, p in named_parameters], net.gradient_clip
+            )
+
+
+class _LogWriter(Callback):
+    def initialize(self):
+        self.writer_ = None
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        if not net.log_writer:
+            return
+        os.makedirs(net.log_dir or ".", exist_ok=True)
+        row = {
+            k: v
+            for k, v in net.history[-1].items()
+            if k != "batches" and isinstance(v, (int, float, bool, np.floating))
+        }
+        if net.log_writer == "json":
+            path = os.path.join(net.log_dir or ".", "history.jsonl")
+            with open(path, "a") as f:
+                f.write(json.dumps({k: float(v) for k, v in row.items()}) + "\n")
+        elif net.log_writer == "tensorboard":
+            if self.writer_ is None:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer_ = SummaryWriter(net.log_dir)
+            for k, v in row.items():
+                if k != "epoch":
+                    self.writer_.add_scalar(k, float(v), row["epoch"])
+
+    def on_train_end(self, net, **kwargs):
+        if self.writer_ is not None:
+            self.writer_.flush()
+
+
+# --------------------------------------------------------------------------
+# The multi-task net
+# --------------------------------------------------------------------------
+class MultitaskClassifier(NeuralNet):
+    """A skorch net with a shared trunk and one classification head per task.
+
+    ``fit(X, y)`` takes a task-label table (see :func:`task_labels`) with hard
+    or soft labels per task; every task is masked to the rows it labels, so
+    tasks may label disjoint or overlapping rows. The loss is the sum over
+    tasks of ``task_weights[t]`` times the cross-entropy against the task's
+    (soft) targets. One optimizer updates the shared trunk and all heads.
+
+    Parameters
+    ----------
+    tasks : dict of {str: int} or None, default=None
+        Task names and cardinalities; None infers one task from ``y``.
+    module : torch.nn.Module, default=None
+        A user trunk mapping inputs to ``(..., trunk_dim)``; None builds an MLP.
+    trunk_dim : int, default=None
+        Output width of a user trunk.
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Widths of the MLP trunk.
+    activation : str, default="relu"
+        Activation of trunk and heads.
+    dropout : float, default=0.0
+        Dropout in the trunk.
+    head_hidden_sizes : tuple of int, default=()
+        Hidden widths of every head.
+    task_head_layers : dict of {str: int}, default=None
+        Trunk layer each head reads (MeTaL's ``task_head_layers``).
+    token_tasks : tuple of str, default=()
+        Token-level tasks (input ``(n, seq_len, d)``, labels per token).
+    task_weights : dict of {str: float}, default=None
+        Loss weight per task (1.0 for tasks not listed).
+    batch_scheduler : {"shuffled", "sequential"}, default="shuffled"
+        ``"shuffled"`` interleaves the batches of all tasks at random;
+        ``"sequential"`` trains on one task's batches after the other's.
+    optimizer : {"sgd", "adam", "adamax", "adamw"} or class, default="adam"
+        The shared optimizer.
+    lr : float, default=1e-3
+        Base learning rate.
+    weight_decay : float, default=0.0
+        L2 penalty.
+    gradient_clip : float or None, default=None
+        Clip the gradient norm to this value.
+    lr_schedule : {"constant", "linear", "exponential", "step"}, default="constant"
+        Learning-rate schedule over epochs (after warmup).
+    lr_gamma : float, default=0.9
+        Decay factor of the exponential and step schedules.
+    lr_step_size : int, default=10
+        Epochs between steps of the step schedule.
+    warmup_epochs : int, default=0
+        Epochs of linear warmup from ``lr / (warmup_epochs + 1)``.
+    max_epochs : int, default=20
+        Epochs.
+    batch_size : int, default=128
+        Rows per batch.
+    train_split : float or None, default=None
+        Fraction of rows held out for validation (``valid_score`` and the
+        per-task ``valid_<task>_score``); ``fit(..., valid_data=...)`` gives an
+        explicit set instead.
+    scoring : str or callable, default="accuracy"
+        Scikit-learn scorer applied per task on the validation rows.
+    checkpoint_task : str, default="mean"
+        Task whose validation score picks the checkpoint kept at the end
+        (``"mean"``: the mean over tasks).
+    checkpoint_dir : str or None, default=None
+        Directory where the best model's state dict is saved.
+    log_writer : {"json", "tensorboard"} or None, default=None
+        Write per-epoch history to ``log_dir``.
+    log_dir : str or None, default=None
+        Directory of the log writer.
+    random_state : int or None, default=None
+        Local seed for weights, dropout, splits and batch order.
+    criterion : torch loss class, default=torch.nn.CrossEntropyLoss
+        Per-task loss on logits (class indices or soft targets).
+    device : str, default="cpu"
+        Torch device.
+    verbose : int, default=1
+        Print a per-epoch table.
+    callbacks : list or None, default=None
+        Extra skorch callbacks.
+    **kwargs
+        Other skorch parameters (``module__*``, ``optimizer__*``, ...).
+
+    Attributes
+    ----------
+    tasks_ : dict of {str: int}
+        Tasks and cardinalities.
+    n_features_in_ : int
+        Number of input features.
+    module_ : MultitaskModule
+        The trained network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal import MultitaskClassifier
+    >>> from sklearn_metal.multitask import task_labels
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(80, 5).astype(np.float32)
+    >>> y = task_labels(a=(X[:, 0] > 0).astype(int), b=(X[:, 1] > 0).astype(int))
+    >>> net = MultitaskClassifier({"a": 2, "b": 2}, max_epochs=3, verbose=0)
+    >>> [p.shape for p in net.fit(X, y).predict_proba(X)]
+    [(80, 2), (80, 2)]
+    """
+
+    def __init__(
+        self,
+        tasks=None,
+        module=None,
+        *,
+        trunk_dim=None,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
+        head_hidden_sizes=(),
+        task_head_layers=None,
+        token_tasks=(),
+        task_weights=None,
+        batch_scheduler="shuffled",
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        gradient_clip=None,
+        lr_schedule="constant",
+        lr_gamma=0.9,
+        lr_step_size=10,
+        warmup_epochs=0,
+        max_epochs=20,
+        batch_size=128,
+        train_split=None,
+        scoring="accuracy",
+        checkpoint_task="mean",
+        checkpoint_dir=None,
+        log_writer=None,
+        log_dir=None,
+        random_state=None,
+        criterion=torch.nn.CrossEntropyLoss,
+        device="cpu",
+        verbose=1,
+        callbacks=None,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=verbose,
+            device=device,
+            **kwargs,
+        )
+        self.tasks = tasks
+        self.trunk_dim = trunk_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.head_hidden_sizes = head_hidden_sizes
+        self.task_head_layers = task_head_layers
+        self.token_tasks = token_tasks
+        self.task_weights = task_weights
+        self.batch_scheduler = batch_scheduler
+        self.weight_decay = weight_decay
+        self.gradient_clip = gradient_clip
+        self.lr_schedule = lr_schedule
+        self.lr_gamma = lr_gamma
+        self.lr_step_size = lr_step_size
+        self.warmup_epochs = warmup_epochs
+        self.scoring = scoring
+        self.checkpoint_task = checkpoint_task
+        self.checkpoint_dir = checkpoint_dir
+        self.log_writer = log_writer
+        self.log_dir = log_dir
+        self.random_state = random_state
+
+    # ----------------------------------------------------------- skorch hooks
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("lr_schedule", _LRSchedule()),
+            ("grad_clip", _GradClip()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("task_scoring", _TaskScoring()),
+            ("best_checkpoint", _BestCheckpoint()),
+            ("log_writer", _LogWriter()),
+            ("print_log", PrintLog()),
+        ]
+
+    def initialize_module(self):
+        """Build the trunk and one head per task, sized from the data."""
+        kwargs = self.get_params_for("module")
+        trunk = None
+        if self.module is not None:
+            trunk = self.initialized_instance(self.module, kwargs)
+            kwargs = {}
+        self.module_ = MultitaskModule(
+            self.n_features_in_,
+            self.tasks_,
+            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            activation=self.activation,
+            dropout=self.dropout,
+            head_hidden_sizes=tuple(self.head_hidden_sizes),
+            task_head_layers=self.task_head_layers,
+            token_tasks=tuple(self.token_tasks),
+            trunk=trunk,
+            trunk_dim=self.trunk_dim,
+        )
+        return self
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """The one shared optimizer, from a name or a class, with L2."""
+        named = self.get_all_learnable_params()
+        args, kwargs = self.get_params_for_optimizer("optimizer", named)
+        kwargs.setdefault("weight_decay", self.weight_decay)
+        opt = self.optimizer
+        cls = _OPTIMIZERS.get(opt, opt) if isinstance(opt, str) else opt
+        self.optimizer_ = cls(*args, **kwargs)
+        return self
+
+    def get_dataset(self, X, y=None):
+        """Wrap arrays and per-task targets."""
+        if isinstance(X, _MultitaskDataset):
+            return X
+        return _MultitaskDataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        """Task batches: shuffled or sequential by ``batch_scheduler``."""
+        rng = self._batch_rng_ if training else None
+        return _TaskBatches(
+            dataset, self.batch_size, self.batch_scheduler, training, rng
+        )
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Training set and validation set (``valid_data`` or ``train_split``)."""
+        dataset = self.get_dataset(X, y)
+        if self._valid_dataset_ is not None:
+            return dataset, self._valid_dataset_
+        if not self.train_split:
+            return dataset, None
+        rng = check_random_state(self._split_seed_)
+        order = rng.permutation(len(dataset))
+        n_valid = max(1, int(round(self.train_split * len(dataset))))
+        return (
+            dataset.subset(np.sort(order[n_valid:])),
+            dataset.subset(np.sort(order[:n_valid])),
+        )
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Weighted sum over tasks of the masked cross-entropy."""
+        weights = self.task_weights or {}
+        only = y_true.get("task") if training else None
+        total = 0.0
+        for task, (target, mask) in y_true["targets"].items():
+            if only is not None and task != only:
+                continue
+            logits = y_pred[task]
+            target = target.to(logits.device)
+            mask = mask.to(logits.device)
+            if task in self.token_tasks:
+                tok = target >= 0
+                if not tok.any():
+                    continue
+                loss = self.criterion_(logits[tok], target[tok])
+            else:
+                if not mask.any():
+                    continue
+                # class indices or soft targets alike
+                loss = self.criterion_(logits[mask], target[mask])
+            total = total + float(weights.get(task, 1.0)) * loss
+        if not torch.is_tensor(total):
+            total = torch.zeros((), device=self.device, requires_grad=training)
+        return total
+
+    # ----------------------------------------------------------------- fit
+    def _lr_factor(self, epoch):
+        warm = self.warmup_epochs
+        if epoch < warm:
+            return (epoch + 1) / (warm + 1)
+        e = epoch - warm
+        span = max(self.max_epochs - warm, 1)
+        if self.lr_schedule == "linear":
+            return max(1.0 - e / span, 0.0)
+        if self.lr_schedule == "exponential":
+            return self.lr_gamma**e
+        if self.lr_schedule == "step":
+            return self.lr_gamma ** (e // self.lr_step_size)
+        return 1.0
+
+    def _check_params(self):
+        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested but torch finds no CUDA "
+                "device; use device='cpu'."
+            )
+        if self.batch_scheduler not in ("shuffled", "sequential"):
+            raise ValueError(
+                f"batch_scheduler={self.batch_scheduler!r} must be 'shuffled' or "
+                "'sequential'."
+            )
+        if self.lr_schedule not in ("constant", "linear", "exponential", "step"):
+            raise ValueError(
+                f"lr_schedule={self.lr_schedule!r} must be constant, linear, "
+                "exponential or step."
+            )
+        opt = self.optimizer
+        if isinstance(opt, str) and opt not in _OPTIMIZERS:
+            raise ValueError(
+                f"optimizer={opt!r} must be one of {sorted(_OPTIMIZERS)} or a class."
+            )
+        if self.log_writer not in (None, "json", "tensorboard"):
+            raise ValueError("log_writer must be None, 'json' or 'tensorboard'.")
+        split = self.train_split
+        if split and not (isinstance(split, numbers.Real) and 0 < split < 1):
+            raise ValueError(f"train_split={split!r} must be a fraction or None.")
+
+    def _resolve_tasks(self, y):
+        if self.tasks is not None:
+            tasks = dict(self.tasks)
+        else:
+            arr = np.asarray(y)
+            if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+                raise ValueError(
+                    "tasks is None: pass tasks={name: cardinality}, or a 1-D "
+                    "integer y for a single task."
+                )
+            tasks = {"task_0": max(int(np.nanmax(arr)) + 1, 2)}
+        for task in self.token_tasks:
+            if task not in tasks:
+                raise ValueError(f"token_tasks names the unknown task {task!r}.")
+        for name, k in tasks.items():
+            if not isinstance(k, (numbers.Integral, np.integer)) or k < 2:
+                raise ValueError(f"Task {name!r} needs a cardinality >= 2, got {k!r}.")
+        return tasks
+
+    def _prepare_X(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=(np.float32, np.float64),
+            allow_nd=bool(self.token_tasks),
+            ensure_all_finite=True,
+        )
+        return X.astype(np.float32, copy=False)
+
+    def fit(self, X, y, valid_data=None, **fit_params):
+        """Train the shared trunk and the heads on the per-task labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, seq_len, d)
+            Inputs (sequences when there are token-level tasks).
+        y : DataFrame, dict or array
+            Per-task labels, see :func:`task_labels`.
+        valid_data : tuple (X_valid, y_valid), default=None
+            Validation set for per-task scores and the best checkpoint.
+        **fit_params
+            Passed to the module's forward.
+
+        Returns
+        -------
+        self : MultitaskClassifier
+        """
+        self._check_params()
+        self.tasks_ = self._resolve_tasks(y)
+        X = self._prepare_X(X, reset=True)
+        parsed = _parse_task_labels(y, self.tasks_)
+        targets = _targets(parsed, self.tasks_, self.token_tasks)
+        if X.shape[0] != next(iter(targets.values()))[0].shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} rows but the labels have "
+                f"{next(iter(targets.values()))[0].shape[0]}."
+            )
+        self._valid_dataset_ = None
+        if valid_data is not None:
+            Xv = self._prepare_X(valid_data[0], reset=False)
+            tv = _targets(
+                _parse_task_labels(valid_data[1], self.tasks_),
+                self.tasks_,
+                self.token_tasks,
+            )
+            self._valid_dataset_ = _MultitaskDataset(Xv, tv)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self._split_seed_ = seed
+        self._batch_rng_ = np.random.RandomState(seed)
+        devices = (
+            [torch.cuda.current_device()] if str(self.device).startswith("cuda") else []
+        )
+        with _ForkedSeed(seed, devices):
+            self.initialize()
+            NeuralNet.partial_fit(self, X, targets, **fit_params)
+        return self
+
+    # -------------------------------------------------------------- predict
+    def _forward_all(self, X):
+        dataset = _MultitaskDataset(X)
+        self.module_.eval()
+        outs = {t: [] for t in self.tasks_}
+        with torch.no_grad():
+            for Xb, _ in _TaskBatches(
+                dataset, self.batch_size, "shuffled", False, None
+            ):
+                logits = self.module_(Xb.to(self.device))
+                for t in self.tasks_:
+                    outs[t].append(torch.softmax(logits[t], dim=-1).cpu().numpy())
+        return [np.concatenate(outs[t]) for t in self.tasks_]
+
+    def predict_proba(self, X):
+        """Class probabilities per task.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, seq_len, d)
+            Inputs.
+
+        Returns
+        -------
+        proba : list of ndarray
+            One ``(n_samples, k_t)`` array per task, in the order of ``tasks_``
+            (``(n_samples, seq_len, k_t)`` for token-level tasks).
+        """
+        check_is_fitted(self, "tasks_")
+        return self._forward_all(self._prepare_X(X, reset=False))
+
+    def predict(self, X):
+        """Most probable class per task.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, seq_len, d)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_tasks) or list
+            Class indices per task; a list of arrays when there are token-level
+            tasks (``(n_samples, seq_len)`` for those).
+        """
+        preds = [p.argmax(axis=-1) for p in self.predict_proba(X)]
+        if self.token_tasks:
+            return preds
+        return np.column_stack(preds)
+
+    def _score_dataset(self, dataset):
+        probas = self._forward_all(dataset.X)
+        out = {}
+        for (task, _), proba in zip(self.tasks_.items(), probas, strict=True):
+            if task not in dataset.targets:
+                continue
+            target, mask = dataset.targets[task]
+            if task in self.token_tasks:
+                tok = target >= 0
+                out[task] = float(np.mean(proba.argmax(-1)[tok] == target[tok]))
+                continue
+            truth = target[mask] if target.ndim == 1 else target[mask].argmax(axis=1)
+            pred = proba[mask].argmax(axis=1)
+            out[task] = _apply_scorer(self.scoring, truth, pred, proba[mask])
+        return out
+
+    def score_tasks(self, X, y):
+        """Per-task score (``scoring``, accuracy by default) on labelled entries.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs.
+        y : DataFrame, dict or array
+            Per-task labels (soft labels are scored by their argmax).
+
+        Returns
+        -------
+        scores : dict of {str: float}
+        """
+        check_is_fitted(self, "tasks_")
+        X = self._prepare_X(X, reset=False)
+        targets = _targets(
+            _parse_task_labels(y, self.tasks_), self.tasks_, self.token_tasks
+        )
+        return self._score_dataset(_MultitaskDataset(X, targets))
+
+    def score(self, X, y):
+        """Mean over tasks of :meth:`score_tasks`.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs.
+        y : DataFrame, dict or array
+            Per-task labels.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(list(self.score_tasks(X, y).values())))
+
+
+class _PredictionsEstimator(ClassifierMixin, BaseEstimator):
+    """Stands in for an estimator so scikit-learn scorers score fixed predictions."""
+
+    def __init__(self, pred=None, proba=None):
+        self.pred = pred
+        self.proba = proba
+
+    def fit(self, X=None, y=None):
+        return self
+
+    def predict(self, X):
+        return self.pred
+
+    def predict_proba(self, X):
+        return self.proba
+
+
+def _apply_scorer(scoring, truth, pred, proba):
+    if scoring in (None, "accuracy"):
+        return float(np.mean(pred == truth))
+    from sklearn.metrics import get_scorer
+
+    scorer = get_scorer(scoring) if isinstance(scoring, str) else scoring
+    stand_in = _PredictionsEstimator(pred, proba)
+    stand_in.classes_ = np.arange(proba.shape[1])
+    return float(scorer(stand_in, np.zeros((len(pred), 1)), truth))
+
+
+# --------------------------------------------------------------------------
+# The meta-estimator
+# --------------------------------------------------------------------------
+class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
+    """Train a multi-task net on per-task label sets: hard, soft, or votes.
+
+    The estimator (a :class:`MultitaskClassifier`) is cloned at fit. A task
+    given as votes (:class:`Votes` in :func:`task_labels`) is first turned
+    into soft labels by a clone of ``label_model`` fitted on that task's votes
+    (rows where every source abstains stay unlabeled), so votes -> per-task
+    soft labels -> multi-task net is one estimator.
+
+    Parameters
+    ----------
+    estimator : MultitaskClassifier
+        The multi-task net; its ``tasks`` fixes tasks and cardinalities.
+    label_model : estimator, default=None
+        Label model for tasks given as votes; ``LabelModel()`` when None. Its
+        ``cardinality`` is set to the task's.
+    task_weights : dict of {str: float}, default=None
+        Loss weight per task, passed to the estimator.
+
+    Attributes
+    ----------
+    estimator_ : MultitaskClassifier
+        The fitted net.
+    label_models_ : dict of {str: estimator}
+        The fitted label model of each task given as votes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal import MultitaskClassifier, MultitaskTrainer
+    >>> from sklearn_metal.multitask import Votes, task_labels
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(100, 4).astype(np.float32)
+    >>> a = (X[:, 0] > 0).astype(int)
+    >>> votes = np.where(rng.rand(100, 3) < 0.8, a[:, None], 1 - a[:, None])
+    >>> y = task_labels(a=Votes(votes), b=(X[:, 1] > 0).astype(int))
+    >>> net = MultitaskClassifier({"a": 2, "b": 2}, max_epochs=3, verbose=0)
+    >>> trainer = MultitaskTrainer(net).fit(X, y)
+    >>> trainer.predict(X).shape
+    (100, 2)
+    """
+
+    def __init__(self, estimator, *, label_model=None, task_weights=None):
+        self.estimator = estimator
+        self.label_model = label_model
+        self.task_weights = task_weights
+
+    def _soft_targets(self, y, fit):
+        tasks = self.estimator.tasks
+        if tasks is None:
+            raise ValueError("MultitaskTrainer needs an estimator with tasks set.")
+        parsed = _parse_task_labels(y, tasks)
+        out = {}
+        for task, (kind, values) in parsed.items():
+            if kind != "votes":
+                out[task] = values if kind != "tokens" else {"tokens": values}
+                continue
+            votes = values.astype(np.int64)
+            if fit:
+                from .label_model import LabelModel
+
+                base = (
+                    self.label_model if self.label_model is not None else LabelModel()
+                )
+                lm = clone(base).set_params(cardinality=tasks[task])
+                self.label_models_[task] = lm.fit(votes)
+            lm = self.label_models_[task]
+            soft = lm.predict_proba(votes)
+            soft[(votes == -1).all(axis=1)] = np.nan
+            out[task] = soft
+        return task_labels(**out)
+
+    def fit(self, X, y, **fit_params):
+        """Fit per-task label models (for votes) and the multi-task net.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs of the net.
+        y : DataFrame or dict
+            Per-task label sets (see :func:`task_labels`).
+        **fit_params
+            Passed to the estimator's ``fit`` (e.g. ``valid_data``).
+
+        Returns
+        -------
+        self : MultitaskTrainer
+        """
+        self.label_models_ = {}
+        targets = self._soft_targets(y, fit=True)
+        est = clone(self.estimator)
+        if self.task_weights is not None:
+            unknown = set(self.task_weights) - set(est.tasks)
+            if unknown:
+                raise ValueError(f"task_weights names unknown tasks {sorted(unknown)}.")
+            est.set_params(task_weights=dict(self.task_weights))
+        self.estimator_ = est.fit(X, targets, **fit_params)
+        self.n_features_in_ = self.estimator_.n_features_in_
+        if hasattr(self.estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.estimator_.feature_names_in_
+        return self
+
+    def predict_proba(self, X):
+        """Per-task probabilities, one array per task.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs.
+
+        Returns
+        -------
+        proba : list of ndarray
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        """Per-task predictions, ``(n_samples, n_tasks)``.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_tasks)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+    def score_tasks(self, X, y):
+        """Per-task accuracy on the labelled entries of ``y``.
+
+        Votes are scored against the task's label-model predictions.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs.
+        y : DataFrame or dict
+            Per-task labels.
+
+        Returns
+        -------
+        scores : dict of {str: float}
+        """
+        check_is_fitted(self)
+        return self.estimator_.score_tasks(X, self._soft_targets(y, fit=False))
+
+    def score(self, X, y):
+        """Mean per-task accuracy on the labelled entries of ``y``.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs.
+        y : DataFrame or dict
+            Per-task labels.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(list(self.score_tasks(X, y).values())))
