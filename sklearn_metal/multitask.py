@@ -559,6 +559,8 @@ class MultitaskClassifier(NeuralNet):
     ----------
     tasks_ : dict of {str: int}
         Tasks and cardinalities.
+    input_dim_ : int
+        Features per row (per token for sequence input).
     n_features_in_ : int
         Number of input features.
     module_ : MultitaskModule
@@ -673,7 +675,7 @@ class MultitaskClassifier(NeuralNet):
             trunk = self.initialized_instance(self.module, kwargs)
             kwargs = {}
         self.module_ = MultitaskModule(
-            self.n_features_in_,
+            self.input_dim_,
             self.tasks_,
             hidden_layer_sizes=tuple(self.hidden_layer_sizes),
             activation=self.activation,
@@ -797,6 +799,11 @@ class MultitaskClassifier(NeuralNet):
             tasks = dict(self.tasks)
         else:
             arr = np.asarray(y)
+            if arr.ndim == 1 and arr.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"Unknown label type: y has dtype {arr.dtype}; tasks take "
+                    "integer class indices 0..k-1."
+                )
             if arr.ndim != 1 or arr.dtype.kind not in "iuf":
                 raise ValueError(
                     "tasks is None: pass tasks={name: cardinality}, or a 1-D "
@@ -822,6 +829,25 @@ class MultitaskClassifier(NeuralNet):
         )
         return X.astype(np.float32, copy=False)
 
+    def _prepare_fit(self, X, y, reset):
+        if reset:
+            self._check_params()
+        X = self._prepare_X(X, reset=reset)
+        if reset:
+            self.tasks_ = self._resolve_tasks(y)
+            self.input_dim_ = X.shape[-1]
+        targets = _targets(
+            _parse_task_labels(y, self.tasks_), self.tasks_, self.token_tasks
+        )
+        n_labels = next(iter(targets.values()))[0].shape[0]
+        if X.shape[0] != n_labels:
+            raise ValueError(f"X has {X.shape[0]} rows but the labels have {n_labels}.")
+        return X, targets
+
+    def _seeded(self, seed):
+        cuda = str(self.device).startswith("cuda")
+        return _ForkedSeed(seed, [torch.cuda.current_device()] if cuda else [])
+
     def fit(self, X, y, valid_data=None, **fit_params):
         """Train the shared trunk and the heads on the per-task labels.
 
@@ -840,33 +866,41 @@ class MultitaskClassifier(NeuralNet):
         -------
         self : MultitaskClassifier
         """
-        self._check_params()
-        self.tasks_ = self._resolve_tasks(y)
-        X = self._prepare_X(X, reset=True)
-        parsed = _parse_task_labels(y, self.tasks_)
-        targets = _targets(parsed, self.tasks_, self.token_tasks)
-        if X.shape[0] != next(iter(targets.values()))[0].shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} rows but the labels have "
-                f"{next(iter(targets.values()))[0].shape[0]}."
-            )
+        X, targets = self._prepare_fit(X, y, reset=True)
         self._valid_dataset_ = None
         if valid_data is not None:
-            Xv = self._prepare_X(valid_data[0], reset=False)
-            tv = _targets(
-                _parse_task_labels(valid_data[1], self.tasks_),
-                self.tasks_,
-                self.token_tasks,
-            )
+            Xv, tv = self._prepare_fit(valid_data[0], valid_data[1], reset=False)
             self._valid_dataset_ = _MultitaskDataset(Xv, tv)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         self._split_seed_ = seed
         self._batch_rng_ = np.random.RandomState(seed)
-        devices = (
-            [torch.cuda.current_device()] if str(self.device).startswith("cuda") else []
-        )
-        with _ForkedSeed(seed, devices):
+        with self._seeded(seed):
             self.initialize()
+            NeuralNet.partial_fit(self, X, targets, **fit_params)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Train ``max_epochs`` more epochs; the first call fits from scratch.
+
+        Parameters
+        ----------
+        X : array-like
+            Inputs.
+        y : DataFrame, dict or array
+            Per-task labels.
+        classes : ignored
+            Cardinalities come from ``tasks``.
+        **fit_params
+            Passed to the module's forward.
+
+        Returns
+        -------
+        self : MultitaskClassifier
+        """
+        if not hasattr(self, "tasks_"):
+            return self.fit(X, y, **fit_params)
+        X, targets = self._prepare_fit(X, y, reset=False)
+        with self._seeded(self._batch_rng_.randint(np.iinfo(np.int32).max)):
             NeuralNet.partial_fit(self, X, targets, **fit_params)
         return self
 

@@ -1,0 +1,233 @@
+import json
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_metal import (
+    LabelModel,
+    MultitaskClassifier,
+    MultitaskLabelModel,
+    MultitaskTrainer,
+    Votes,
+    task_labels,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_multitask_label_model import make_hierarchy  # noqa: E402
+
+
+def _data(n=300, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 6).astype(np.float32)
+    a = (X[:, 0] + X[:, 1] > 0).astype(int)
+    b = (X[:, 0] - X[:, 2] > 0).astype(int) + (X[:, 3] > 1)
+    return X, a, b, rng
+
+
+def _net(**kw):
+    params = dict(tasks={"a": 2, "b": 3}, max_epochs=15, lr=0.01, verbose=0)
+    params.update(kw)
+    return MultitaskClassifier(**params, random_state=0)
+
+
+@pytest.mark.parametrize("scheduler", ["shuffled", "sequential"])
+def test_hard_soft_and_vote_label_sets_on_disjoint_rows(scheduler):
+    X, a, b, rng = _data()
+    a_labels = np.where(np.arange(len(a)) < 150, a, -1)  # first half only
+    soft_b = np.full((len(b), 3), np.nan)
+    rows = np.arange(100, 300)
+    soft_b[rows] = 0.1 / 2
+    soft_b[rows, b[rows]] = 0.9
+    trainer = MultitaskTrainer(_net(batch_scheduler=scheduler))
+    trainer.fit(X, task_labels(a=a_labels, b=soft_b))
+    proba = trainer.predict_proba(X)
+    assert [p.shape for p in proba] == [(300, 2), (300, 3)]
+    assert trainer.score(X, task_labels(a=a, b=b)) > 0.7
+    # votes for a, through a label model cloned per task
+    votes = np.where(rng.rand(300, 4) < 0.8, a[:, None], 1 - a[:, None])
+    votes[rng.rand(300, 4) < 0.3] = -1
+    trainer = MultitaskTrainer(
+        _net(batch_scheduler=scheduler), label_model=LabelModel()
+    )
+    trainer.fit(X, task_labels(a=Votes(votes), b=b))
+    assert trainer.label_models_["a"].cardinality == 2
+    scores = trainer.estimator_.score_tasks(X, task_labels(a=a, b=b))
+    assert set(scores) == {"a", "b"} and scores["a"] > 0.75
+
+
+def test_grid_search_clone_pickle_and_pipeline():
+    X, a, b, _ = _data()
+    y = task_labels(a=a, b=b)
+    search = GridSearchCV(
+        MultitaskTrainer(_net(max_epochs=5)),
+        {"estimator__lr": [1e-3, 1e-2], "task_weights": [None, {"a": 2.0, "b": 0.5}]},
+        cv=3,
+    )
+    search.fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_.predict(X).shape == (300, 2)
+    scores = cross_val_score(MultitaskTrainer(_net(max_epochs=3)), X, y, cv=3)
+    assert np.all(np.isfinite(scores))
+    trainer = MultitaskTrainer(_net(max_epochs=3)).fit(X, y)
+    assert not hasattr(clone(trainer), "estimator_")
+    restored = pickle.loads(pickle.dumps(trainer))
+    for p, q in zip(restored.predict_proba(X), trainer.predict_proba(X), strict=True):
+        np.testing.assert_allclose(p, q)
+    pipe = make_pipeline(StandardScaler(), MultitaskTrainer(_net(max_epochs=3)))
+    assert pipe.fit(X, y).score(X, y) > 0.5
+
+
+def test_task_weights_reach_the_loss():
+    X, a, b, _ = _data()
+    y = task_labels(a=a, b=b)
+    only_a = MultitaskTrainer(_net(), task_weights={"a": 1.0, "b": 0.0}).fit(X, y)
+    scores = only_a.score_tasks(X, y)
+    assert scores["a"] > 0.85 and scores["b"] < scores["a"]
+
+
+def test_checkpoint_log_schedule_and_clipping(tmp_path):
+    X, a, b, _ = _data()
+    y = task_labels(a=a, b=b)
+    net = _net(
+        max_epochs=6,
+        train_split=0.25,
+        checkpoint_dir=str(tmp_path / "ckpt"),
+        checkpoint_task="b",
+        log_writer="json",
+        log_dir=str(tmp_path / "log"),
+        lr_schedule="step",
+        lr_step_size=2,
+        lr_gamma=0.5,
+        warmup_epochs=1,
+        gradient_clip=1.0,
+        optimizer="sgd",
+        weight_decay=1e-4,
+    ).fit(X, y)
+    history = net.history
+    assert "valid_a_score" in history[-1] and "valid_b_score" in history[-1]
+    assert (tmp_path / "ckpt" / "best_model.pt").exists()
+    lines = (tmp_path / "log" / "history.jsonl").read_text().splitlines()
+    assert len(lines) == 6 and "valid_score" in json.loads(lines[0])
+    lrs = [row["lr"] for row in history]
+    np.testing.assert_allclose(lrs, [0.005, 0.01, 0.01, 0.005, 0.005, 0.0025])
+    assert isinstance(net.optimizer_, torch.optim.SGD)
+    assert net.optimizer_.param_groups[0]["weight_decay"] == 1e-4
+    best = int(np.argmax(history[:, "valid_b_score"]))
+    assert history[best, "checkpoint"]
+
+
+def test_token_level_task_beside_sentence_task():
+    rng = np.random.RandomState(0)
+    n, seq, d = 200, 6, 4
+    X = rng.randn(n, seq, d).astype(np.float32)
+    lengths = rng.randint(2, seq + 1, size=n)
+    tokens = (X[:, :, 0] > 0).astype(int)
+    for i, length in enumerate(lengths):
+        X[i, length:] = 0.0
+        tokens[i, length:] = -1
+    sentence = (X[:, :, 1].sum(axis=1) > 0).astype(int)
+    y = task_labels(tag={"tokens": tokens}, sent=sentence)
+    net = MultitaskClassifier(
+        {"tag": 2, "sent": 2},
+        token_tasks=("tag",),
+        max_epochs=30,
+        lr=0.01,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    proba = net.predict_proba(X)
+    assert proba[0].shape == (n, seq, 2) and proba[1].shape == (n, 2)
+    scores = net.score_tasks(X, y)
+    assert scores["tag"] > 0.9 and scores["sent"] > 0.7
+
+
+def test_head_below_top_and_user_trunk():
+    X, a, b, _ = _data()
+    y = task_labels(a=a, b=b)
+    net = _net(hidden_layer_sizes=(16, 8), task_head_layers={"a": 1}).fit(X, y)
+    assert net.module_.heads["a"][0].in_features == 16
+    assert net.module_.heads["b"][0].in_features == 8
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, d=6, width=12):
+            super().__init__()
+            self.lin = torch.nn.Linear(d, width)
+
+        def forward(self, X):
+            return torch.relu(self.lin(X))
+
+    net = _net(module=Encoder, module__width=12, trunk_dim=12).fit(X, y)
+    assert isinstance(net.module_.layers[0], Encoder)
+    assert net.score(X, y) > 0.6
+
+
+def test_multitask_label_model_output_feeds_the_trainer():
+    L, Y, graph, source_tasks, _ = make_hierarchy(3000)
+    lm = MultitaskLabelModel(graph, source_tasks).fit(L)
+    proba = lm.predict_proba(L)
+    defined = lm.predict_defined_proba(L) > 0.5
+    soft = {}
+    for t, task in enumerate(graph.tasks):
+        p = proba[t].copy()
+        p[~defined[:, t]] = np.nan  # rows where the task does not apply
+        soft[task] = p
+    rng = np.random.RandomState(0)
+    X = np.eye(6)[Y[:, 0] * 3 + np.clip(Y[:, 1], 0, 2)] + 0.3 * rng.randn(3000, 6)
+    net = MultitaskClassifier(
+        dict(zip(graph.tasks, graph.cardinalities, strict=True)),
+        max_epochs=5,
+        verbose=0,
+    )
+    trainer = MultitaskTrainer(net).fit(X.astype(np.float32), task_labels(**soft))
+    gold = task_labels(**{task: Y[:, t] for t, task in enumerate(graph.tasks)})
+    assert trainer.score_tasks(X.astype(np.float32), gold)["entity"] > 0.9
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (lambda a, b: task_labels(a=np.full_like(a, -1), b=b), "no labelled rows"),
+        (lambda a, b: task_labels(a=a, zz=b), "unknown task 'zz'"),
+        (lambda a, b: task_labels(a=a + 5, b=b), r"label [56]; expected -1"),
+        (lambda a, b: task_labels(a=a[:10], b=b[:10]), "rows"),
+    ],
+)
+def test_bad_label_sets_raise(y, match):
+    X, a, b, _ = _data()
+    with pytest.raises(ValueError, match=match):
+        MultitaskTrainer(_net()).fit(X, y(a, b))
+
+
+def test_bad_parameters_raise():
+    X, a, b, _ = _data()
+    y = task_labels(a=a, b=b)
+    for params, match in [
+        (dict(batch_scheduler="random"), "batch_scheduler"),
+        (dict(optimizer="rmsprop"), "optimizer"),
+        (dict(lr_schedule="cosine"), "lr_schedule"),
+        (dict(task_head_layers={"a": 5}), "task_head_layers"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            _net(**params).fit(X, y)
+    with pytest.raises(ValueError, match="unknown tasks"):
+        MultitaskTrainer(_net(), task_weights={"zz": 1.0}).fit(X, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            _net(device="cuda").fit(X, y)
+
+
+@pytest.mark.gpu
+def test_multitask_on_gpu():
+    X, a, b, _ = _data()
+    y = task_labels(a=a, b=b)
+    trainer = MultitaskTrainer(_net(device="cuda")).fit(X, y)
+    assert next(trainer.estimator_.module_.parameters()).is_cuda
+    assert trainer.score(X, y) > 0.7
