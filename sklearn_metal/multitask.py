@@ -152,8 +152,12 @@ def _parse_task_labels(y, tasks):
     return parsed
 
 
-def _targets(parsed, tasks, token_tasks):
-    """Soft targets ``(n, k)`` (or hard token targets) and row masks per task."""
+def _targets(parsed, tasks, token_tasks, require_labels=True):
+    """Soft targets ``(n, k)`` (or hard token targets) and row masks per task.
+
+    With ``require_labels=False`` (scoring) a task without labelled rows is
+    dropped instead of rejected.
+    """
     out = {}
     for task, k in tasks.items():
         if task not in parsed:
@@ -195,9 +199,11 @@ def _targets(parsed, tasks, token_tasks):
                     "to 1 (NaN rows mark unlabeled rows)."
                 )
             out[task] = (np.nan_to_num(values).astype(np.float32), mask)
-    for task, (_, mask) in out.items():
+    for task, (_, mask) in list(out.items()):
         if not mask.any():
-            raise ValueError(f"Task {task!r} has no labelled rows.")
+            if require_labels:
+                raise ValueError(f"Task {task!r} has no labelled rows.")
+            del out[task]
     if not out:
         raise ValueError("y labels none of the model's tasks.")
     return out
@@ -983,11 +989,15 @@ class MultitaskClassifier(NeuralNet):
         Returns
         -------
         scores : dict of {str: float}
+            Tasks without a labelled row in ``y`` are left out.
         """
         check_is_fitted(self, "tasks_")
         X = self._prepare_X(X, reset=False)
         targets = _targets(
-            _parse_task_labels(y, self.tasks_), self.tasks_, self.token_tasks
+            _parse_task_labels(y, self.tasks_),
+            self.tasks_,
+            self.token_tasks,
+            require_labels=False,
         )
         return self._score_dataset(_MultitaskDataset(X, targets))
 

@@ -231,3 +231,17 @@ def test_multitask_on_gpu():
     trainer = MultitaskTrainer(_net(device="cuda")).fit(X, y)
     assert next(trainer.estimator_.module_.parameters()).is_cuda
     assert trainer.score(X, y) > 0.7
+
+
+def test_scoring_skips_tasks_without_labels_in_the_fold():
+    X, a, b, _ = _data()
+    b_part = np.where(np.arange(len(b)) < 100, b, -1)
+    y = task_labels(a=a, b=b_part)
+    trainer = MultitaskTrainer(_net(max_epochs=3)).fit(X, y)
+    scores = trainer.score_tasks(X[200:], y.iloc[200:])
+    assert list(scores) == ["a"]
+    search = GridSearchCV(
+        MultitaskTrainer(_net(max_epochs=2)), {"estimator__lr": [0.01]}
+    )
+    search.fit(X, y)  # unshuffled folds: the last folds have no b labels
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
