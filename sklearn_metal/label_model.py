@@ -9,8 +9,9 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _streaming
 from ._statistics import one_hot_votes
 from ._validation import _LabelMatrixMixin, check_gold_labels
 
@@ -124,6 +125,14 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     verbose : int, default=0
         Print the loss every iteration when positive.
 
+    chunk_rows : int, "auto" or None, default="auto"
+        Rows per block when ``L`` is read in blocks: then the fit keeps only
+        statistics of size ``(n_sources * k, k)`` and one block in memory, and
+        :meth:`predict_proba` works block by block. ``"auto"`` streams dask
+        arrays and matrices of more than 2**24 entries (blocks of about 2**22
+        entries); an int always streams; None never does (a dask array is
+        still streamed). Dependencies need the in-memory path.
+
     Attributes
     ----------
     classes_ : ndarray of shape (cardinality,)
@@ -223,6 +232,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "verbose": ["verbose"],
+        "chunk_rows": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
     }
 
     def __init__(
@@ -238,6 +252,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         tol=1e-6,
         max_iter=100,
         verbose=0,
+        chunk_rows="auto",
     ):
         self.cardinality = cardinality
         self.dependencies = dependencies
@@ -249,6 +264,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.verbose = verbose
+        self.chunk_rows = chunk_rows
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -275,7 +291,21 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 f"prec_init={self.prec_init} must exceed 1 / cardinality = {1 / k:.3g}:"
                 " the prior assumes sources are better than random."
             )
-        rows, cols, vals, (n, m) = self._validate_votes(L, reset=True)
+        stream = self._streams(L)
+        if stream:
+            n, m = L.shape
+            if L.ndim != 2 or n == 0 or m == 0:
+                raise ValueError(
+                    f"Expected a non-empty 2-D label matrix, got {L.shape}."
+                )
+            validate_data(self, L, reset=True, skip_check_array=True)
+            if self.dependencies:
+                raise ValueError(
+                    "dependencies need the in-memory fit; pass chunk_rows=None and "
+                    "a numpy, scipy.sparse or pandas label matrix."
+                )
+        else:
+            rows, cols, vals, (n, m) = self._validate_votes(L, reset=True)
         gold = check_gold_labels(y, n, k)
         p_given = None
         if self.class_balance is not None:
@@ -304,7 +334,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     "fewer dependencies per group."
                 )
         self.classes_ = np.arange(k)
-        self._fit_params(rows, cols, vals, n, m, gold, p_given)
+        if stream:
+            self._fit_streaming(L, n, m, gold, p_given)
+        else:
+            self._fit_params(rows, cols, vals, n, m, gold, p_given)
         return self
 
     def _fit_params(self, rows, cols, vals, n, m, gold, p_given):
@@ -449,17 +482,238 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         del self._codes_train
         return self
 
-    @staticmethod
-    def _newton_balance(p, E, inv, c):
-        """One Newton step for the balance maximizing
-        ``sum_i log(E[:, i] @ p) + sum_y c_y log p_y`` on the simplex.
+    # ------------------------------------------------------------ streaming
+    def _streams(self, L):
+        if _streaming.is_dask(L):
+            return True
+        if self.chunk_rows is None:
+            return False
+        if isinstance(self.chunk_rows, Integral):
+            return True
+        shape = getattr(L, "shape", None)
+        return shape is not None and len(shape) == 2 and shape[0] * shape[1] > 2**24
 
-        Returns None where the step is not usable; the caller then takes the
-        fixed-point (EM) step, which has the same maximizer.
+    def _block_rows(self, m):
+        if isinstance(self.chunk_rows, Integral):
+            return int(self.chunk_rows)
+        return max(1, 2**22 // max(m, 1))
+
+    def _spec(self, m):
+        names = getattr(self, "feature_names_in_", None)
+        spec = {
+            "k": self.cardinality,
+            "m": m,
+            "names": None if names is None else list(names),
+        }
+        if hasattr(self, "_log_w"):
+            spec["log_w"] = self._log_w.reshape(m * self.cardinality, -1)
+        return spec
+
+    def _map_blocks(self, L, func, gold=None, **kwargs):
+        """Apply ``func(block, spec, ..., start=, gold=)`` to every row block."""
+        spec = self._spec(L.shape[1])
+        if _streaming.is_dask(L):
+            import dask
+
+            L = L.rechunk({1: -1})
+            starts = np.concatenate([[0], np.cumsum(L.chunks[0])[:-1]])
+            tasks = [
+                dask.delayed(func)(
+                    block,
+                    spec,
+                    start=int(start),
+                    gold=None if gold is None else gold[start : start + size],
+                    **kwargs,
+                )
+                for block, start, size in zip(
+                    L.to_delayed().ravel(), starts, L.chunks[0], strict=True
+                )
+            ]
+            return list(dask.compute(*tasks))
+        size = self._block_rows(L.shape[1])
+        return [
+            func(
+                block,
+                spec,
+                start=start,
+                gold=None if gold is None else gold[start : start + size],
+                **kwargs,
+            )
+            for start, block in _streaming.iter_blocks(L, size)
+        ]
+
+    def _init_stream_state(self, m, tot, n):
+        k = self.cardinality
+        tot = tot.reshape(m, k)
+        polarity = (tot > 0).sum(axis=1)
+        if self.coverage == "auto":
+            self.coverage_independent_ = polarity >= 2
+        else:
+            self.coverage_independent_ = np.full(m, self.coverage == "independent")
+        prior = np.full((k, k), (1.0 - self.prec_init) / (k - 1))
+        np.fill_diagonal(prior, self.prec_init)
+        self._prior = prior
+        self._in_comp = np.zeros(m, dtype=bool)
+        self._codes_train, self._comp_tables = [], []
+        self.dependency_components_ = []
+        self.coverages_ = tot.sum(axis=1) / n
+        return tot
+
+    def _fit_streaming(self, L, n, m, gold, p_given):
+        k = self.cardinality
+        stats = _streaming.sum_results(
+            self._map_blocks(L, _streaming.block_moments, gold=gold)
+        )
+        tot = self._init_stream_state(m, stats["tot"], n)
+        self._set_factors(stats["cnt"], stats["q_sum"])
+        n_info = stats["n_info"]
+        gold_counts = stats["gold_counts"]
+        p = p_given if p_given is not None else (stats["q_sum"] + 1.0) / (n_info + k)
+        update = None
+        if self.method == "auto":
+            update = self.coverage_independent_.copy()
+        refine = self.method == "em" or (update is not None and update.any())
+        self.loss_history_, self.converged_ = [], False
+        for it in range(1, self.max_iter + 1):
+            res = _streaming.sum_results(
+                self._map_blocks(
+                    L, _streaming.block_pass, gold=gold, p=p, refine=refine
+                )
+            )
+            nll = res["nll"] - float(gold_counts @ np.log(p))
+            loss = nll / max(n_info, 1)
+            self.loss_history_.append(float(loss))
+            if self.verbose:
+                print(f"LabelModel iteration {it}: loss {loss:.6f}")
+            self.n_iter_ = it
+            if p_given is not None and not refine:
+                self.converged_ = True
+                break
+            if refine:
+                new_p = (
+                    p if p_given is not None else (res["q_sum"] + 1.0) / (n_info + k)
+                )
+                self._set_factors(res["cnt"], res["q_sum"], update)
+                p = new_p
+                if len(self.loss_history_) > 1 and abs(
+                    self.loss_history_[-2] - loss
+                ) <= self.tol * max(1.0, abs(loss)):
+                    self.converged_ = True
+                    break
+            else:
+                c = gold_counts + 1.0
+                new_p = self._newton_from(p, res["g"], res["H"], c)
+                if new_p is None:
+                    new_p = (p * res["g"] + c) / (n_info + k)
+                delta = np.max(np.abs(new_p - p))
+                p = new_p
+                if delta <= self.tol:
+                    self.converged_ = True
+                    break
+        if not self.converged_:
+            warnings.warn(
+                f"LabelModel did not converge in max_iter={self.max_iter} iterations "
+                f"(tol={self.tol}); increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.class_balance_ = p
+        self._set_public_params(tot, n)
+        del self._codes_train
+        return self
+
+    def partial_fit(self, L, y=None, classes=None):
+        """Add a block of rows to the statistics and refit the parameters.
+
+        The source parameters come in closed form from the statistics summed
+        over every block seen (the moment estimate of ``method="moments"``), so
+        any split of the rows into blocks gives the same source parameters as
+        one ``fit(method="moments")``. The class balance is updated online:
+        each block's posterior class counts under the current parameters are
+        added up, which approximates the batch maximum-likelihood balance.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame, dask array} of shape \
+                (n_block, n_sources)
+            A block of rows of the label matrix.
+        y : array-like of shape (n_block,), default=None
+            Optional gold labels for the block, ``-1`` for unlabeled rows.
+        classes : array-like, default=None
+            Accepted for scikit-learn's incremental-learning API; the classes
+            are always ``range(cardinality)``, so any given ones must lie there.
+
+        Returns
+        -------
+        self : LabelModel
         """
+        if not (hasattr(L, "shape") and hasattr(L, "ndim")):
+            L = np.asarray(L)
+        first = not hasattr(self, "_partial_stats")
+        k = self.cardinality
+        if classes is not None and np.setdiff1d(classes, np.arange(k)).size:
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()} must lie in 0..{k - 1} "
+                f"(cardinality={k})."
+            )
+        if first:
+            self._validate_params()
+            if self.prec_init <= 1.0 / k:
+                raise ValueError(
+                    f"prec_init={self.prec_init} must exceed 1 / cardinality."
+                )
+            if self.dependencies:
+                raise ValueError("partial_fit does not support dependencies.")
+        if L.ndim != 2 or L.shape[0] == 0 or L.shape[1] == 0:
+            raise ValueError(f"Expected a non-empty 2-D label matrix, got {L.shape}.")
+        n, m = L.shape
+        if not first and m != self.n_features_in_:
+            raise ValueError(
+                f"X has {m} features, but LabelModel is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        validate_data(self, L, reset=first, skip_check_array=True)
+        gold = check_gold_labels(y, n, k)
+        stats = _streaming.sum_results(
+            self._map_blocks(L, _streaming.block_moments, gold=gold)
+        )
+        if first:
+            self.classes_ = np.arange(k)
+            self._partial_stats = stats
+            self._partial_post = np.zeros(k)
+            self.loss_history_ = []
+        else:
+            self._partial_stats = _streaming.sum_results([self._partial_stats, stats])
+        total = self._partial_stats
+        tot = self._init_stream_state(m, total["tot"], total["n"])
+        self._set_factors(total["cnt"], total["q_sum"])
+        if self.class_balance is not None:
+            p = np.asarray(self.class_balance, dtype=np.float64)
+        else:
+            p = getattr(self, "class_balance_", None)
+            if p is None:
+                p = (total["q_sum"] + 1.0) / (total["n_info"] + k)
+            res = _streaming.sum_results(
+                self._map_blocks(L, _streaming.block_pass, gold=gold, p=p, refine=False)
+            )
+            self._partial_post += p * res["g"]
+            self.loss_history_.append(res["nll"] / max(stats["n_info"], 1))
+            p = (self._partial_post + total["gold_counts"] + 1.0) / (
+                total["n_info"] + k
+            )
+        self.class_balance_ = p
+        self.n_iter_ = len(self.loss_history_)
+        self.converged_ = False
+        self._set_public_params(tot, total["n"])
+        del self._codes_train
+        return self
+
+    @staticmethod
+    def _newton_from(p, g_data, H_data, c):
+        """One constrained Newton step from data gradient and Hessian sums."""
         k = len(p)
-        g = E @ inv + c / p
-        H = -(E * inv**2) @ E.T - np.diag(c / p**2)
+        g = g_data + c / p
+        H = -H_data - np.diag(c / p**2)
         kkt = np.zeros((k + 1, k + 1))
         kkt[:k, :k] = H
         kkt[:k, k] = kkt[k, :k] = 1.0
@@ -475,6 +729,16 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             step = min(1.0, 0.9 * np.min(-p[shrinking] / d[shrinking]))
         new_p = p + step * d
         return new_p / new_p.sum()
+
+    @classmethod
+    def _newton_balance(cls, p, E, inv, c):
+        """Newton step for the balance maximizing
+        ``sum_i log(E[:, i] @ p) + sum_y c_y log p_y`` on the simplex.
+
+        Returns None where the step is not usable; the caller then takes the
+        fixed-point (EM) step, which has the same maximizer.
+        """
+        return cls._newton_from(p, E @ inv, (E * inv**2) @ E.T, c)
 
     def _estimate_factors(self, A, Q, update=None, comp_update=None):
         """Source log-factors ``log P(lambda_j = a | y)`` up to y-free constants.
@@ -589,6 +853,31 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             ``class_balance_``.
         """
         check_is_fitted(self)
+        if self._streams(L) and not self.dependency_components_:
+            if L.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {L.shape[1]} features, but LabelModel is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            validate_data(self, L, reset=False, skip_check_array=True)
+            spec = self._spec(L.shape[1])
+            log_p = np.log(self.class_balance_)
+            if _streaming.is_dask(L):
+                L = L.rechunk({1: -1})
+                return L.map_blocks(
+                    _streaming.block_proba,
+                    spec,
+                    log_p,
+                    dtype=np.float64,
+                    chunks=(L.chunks[0], (self.cardinality,)),
+                )
+            out = np.empty((L.shape[0], self.cardinality))
+            size = self._block_rows(L.shape[1])
+            for start, block in _streaming.iter_blocks(L, size):
+                out[start : start + block.shape[0]] = _streaming.block_proba(
+                    block, spec, log_p
+                )
+            return out
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=False)
         A = one_hot_votes(rows, cols, vals, (n, m), self.cardinality)
         codes = [
@@ -613,6 +902,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         proba = self.predict_proba(L)
+        if _streaming.is_dask(proba):
+            return proba.argmax(axis=1)  # classes_ is arange(cardinality)
         return self.classes_[np.argmax(proba, axis=1)]
 
     def get_source_parameters(self):

@@ -276,15 +276,18 @@ class LFApplier(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame, list of dicts or texts, or ndarray
+        X : DataFrame, list of dicts or texts, ndarray, or dask DataFrame
             Raw rows. DataFrame rows reach the functions as namedtuples and
-            dicts as namespaces (both with attribute access, ``x.text``).
+            dicts as namespaces (both with attribute access, ``x.text``). A
+            dask DataFrame is labelled partition by partition on the workers.
 
         Returns
         -------
-        L : ndarray of shape (n_samples, n_lfs)
+        L : ndarray of shape (n_samples, n_lfs) or dask array
             ``-1`` where a function abstained.
         """
+        if type(X).__module__.split(".")[0] == "dask":
+            return self._transform_dask(X)
         L, failures = self.apply(X)
         if failures:
             by_lf = {}
@@ -299,6 +302,25 @@ class LFApplier(TransformerMixin, BaseEstimator):
                 stacklevel=2,
             )
         return L
+
+    def _transform_dask(self, X):
+        """Apply partition by partition; returns a dask array of votes."""
+        check_is_fitted(self, "n_features_out_")
+        if not hasattr(X, "map_partitions"):
+            raise ValueError(
+                "LFApplier applies to a dask DataFrame partition-wise; got a "
+                f"{type(X).__name__}."
+            )
+        import pandas as pd
+
+        names = [str(n) for n in self._names]
+
+        def apply_partition(part):
+            L, _ = self.apply(part) if len(part) else (np.empty((0, len(names))), [])
+            return pd.DataFrame(L.astype(np.int64), columns=names, index=part.index)
+
+        meta = pd.DataFrame({n: pd.Series([], dtype=np.int64) for n in names})
+        return X.map_partitions(apply_partition, meta=meta).to_dask_array(lengths=True)
 
     def apply(self, X):
         """Votes and the failures recorded with ``on_error="abstain"``.

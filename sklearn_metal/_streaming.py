@@ -1,0 +1,133 @@
+"""Chunked passes over a label matrix: numpy, memory-mapped, sparse or Dask.
+
+Every function here works on one block of rows and returns small arrays (of
+size ``m * k`` by ``k`` at most) that are summed over blocks, so the label
+model's fit needs memory independent of ``n`` beyond one block.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._statistics import one_hot_votes
+from ._validation import check_label_matrix
+
+__all__ = ["iter_blocks", "is_dask", "block_moments", "block_pass", "block_proba"]
+
+
+def is_dask(L):
+    """Whether ``L`` is a dask array."""
+    return type(L).__module__.split(".")[0] == "dask"
+
+
+def iter_blocks(L, rows_per_block):
+    """Yield ``(start, block)`` row blocks of a numpy, sparse or pandas matrix."""
+    n = L.shape[0]
+    if sp.issparse(L) and not sp.isspmatrix_csr(L) and L.format != "csr":
+        L = L.tocsr()
+    for start in range(0, n, rows_per_block):
+        stop = min(start + rows_per_block, n)
+        if hasattr(L, "iloc"):
+            yield start, L.iloc[start:stop]
+        else:
+            yield start, L[start:stop]
+
+
+def _block_votes(block, spec, start):
+    try:
+        rows, cols, vals, (n_b, _) = check_label_matrix(
+            block, spec["k"], names=spec["names"]
+        )
+    except ValueError as exc:
+        if start:
+            raise ValueError(f"{exc} (row numbers are counted from {start})") from exc
+        raise
+    return rows, cols, vals, n_b
+
+
+def _shares(rows, cols, vals, n_b, k, gold):
+    counts = np.bincount(rows * k + vals, minlength=n_b * k).reshape(n_b, k)
+    n_votes = counts.sum(axis=1)
+    voted = n_votes > 0
+    Q = np.divide(
+        counts, n_votes[:, None], out=np.zeros((n_b, k)), where=voted[:, None]
+    )
+    is_gold = np.zeros(n_b, dtype=bool)
+    if gold is not None:
+        is_gold = gold >= 0
+        Q[is_gold] = 0.0
+        Q[is_gold, gold[is_gold]] = 1.0
+    return Q, voted | is_gold, is_gold
+
+
+def block_moments(block, spec, start=0, gold=None):
+    """Sufficient statistics of one block for the moment estimate."""
+    k, m = spec["k"], spec["m"]
+    rows, cols, vals, n_b = _block_votes(block, spec, start)
+    A = one_hot_votes(rows, cols, vals, (n_b, m), k)
+    Q, informative, is_gold = _shares(rows, cols, vals, n_b, k, gold)
+    gold_counts = np.zeros(k)
+    if is_gold.any():
+        gold_counts = np.bincount(gold[is_gold], minlength=k).astype(np.float64)
+    return {
+        "n": n_b,
+        "tot": np.bincount(cols * k + vals, minlength=m * k).astype(np.float64),
+        "cnt": np.asarray(A.T @ Q),
+        "q_sum": Q.sum(axis=0),
+        "n_info": float(informative.sum()),
+        "n_free": float((informative & ~is_gold).sum()),
+        "gold_counts": gold_counts,
+        "gold_log_terms": gold_counts,
+    }
+
+
+def _scores(rows, cols, vals, n_b, spec):
+    A = one_hot_votes(rows, cols, vals, (n_b, spec["m"]), spec["k"])
+    return A, np.asarray(A @ spec["log_w"])
+
+
+def block_pass(block, spec, p, refine, start=0, gold=None):
+    """One E-step over a block under balance ``p``.
+
+    Returns the block's negative log-likelihood, the gradient and Hessian of
+    the balance log-likelihood (for Newton steps), and, when ``refine``, the
+    tallies ``A.T @ Q`` and ``sum Q`` under the posteriors (for the M-step).
+    """
+    k = spec["k"]
+    rows, cols, vals, n_b = _block_votes(block, spec, start)
+    A, S = _scores(rows, cols, vals, n_b, spec)
+    Q, informative, is_gold = _shares(rows, cols, vals, n_b, k, gold)
+    free = informative & ~is_gold
+    S = np.ascontiguousarray(S[free].T)
+    S_max = S.max(axis=0) if S.shape[1] else np.zeros(0)
+    E = np.exp(S - S_max)
+    norm = p @ E
+    inv = 1.0 / norm
+    out = {
+        "nll": float(-(np.log(norm).sum() + S_max.sum())),
+        "g": E @ inv,
+        "H": (E * inv**2) @ E.T,
+    }
+    if refine:
+        Q[free] = (E * inv * p[:, None]).T
+        out["cnt"] = np.asarray(A.T @ Q)
+        out["q_sum"] = Q.sum(axis=0)
+    return out
+
+
+def block_proba(block, spec, log_p):
+    """Posterior class probabilities of one block."""
+    rows, cols, vals, n_b = _block_votes(block, spec, 0)
+    _, S = _scores(rows, cols, vals, n_b, spec)
+    T = S + log_p
+    T -= T.max(axis=1, keepdims=True)
+    E = np.exp(T)
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def sum_results(results):
+    """Add up per-block result dicts."""
+    total = {}
+    for res in results:
+        for key, value in res.items():
+            total[key] = total[key] + value if key in total else value
+    return total

@@ -1,0 +1,127 @@
+"""Chunked fits, partial_fit and Dask (a real distributed LocalCluster)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from sklearn_metal import LabelModel, LFApplier, labeling_function
+from sklearn_metal.datasets import make_label_matrix
+
+
+def _one_class_lfs(n=6000, seed=0):
+    rng = np.random.RandomState(seed)
+    y = rng.choice(2, size=n, p=[0.6, 0.4])
+    L = np.full((n, 6), -1)
+    for j in range(6):
+        cls = j % 2
+        fire = rng.random_sample(n) < np.where(y == cls, 0.4, 0.05)
+        L[fire, j] = cls
+    return L, y
+
+
+@pytest.mark.parametrize("method", ["moments", "auto", "em"])
+def test_chunked_fit_equals_in_memory_fit(method):
+    L, y, _ = make_label_matrix(
+        20_000, 8, 3, class_balance=[0.5, 0.3, 0.2], random_state=0
+    )
+    whole = LabelModel(3, method=method, chunk_rows=None).fit(L)
+    chunked = LabelModel(3, method=method, chunk_rows=3001).fit(L)
+    np.testing.assert_allclose(
+        chunked.predict_proba(L), whole.predict_proba(L), atol=1e-10
+    )
+    np.testing.assert_allclose(chunked.class_balance_, whole.class_balance_, atol=1e-10)
+    assert chunked.n_iter_ == whole.n_iter_
+
+
+@pytest.mark.parametrize("kind", ["memmap", "sparse", "frame"])
+def test_chunked_inputs_and_gold(kind, tmp_path):
+    L, y = _one_class_lfs()
+    gold = np.where(np.arange(len(y)) < 500, y, -1)
+    whole = LabelModel(chunk_rows=None).fit(L, gold)
+    if kind == "memmap":
+        np.save(tmp_path / "L.npy", L.astype(np.int8))
+        X = np.load(tmp_path / "L.npy", mmap_mode="r")
+    elif kind == "sparse":
+        rows, cols = np.nonzero(L != -1)
+        X = sp.csr_matrix((L[rows, cols], (rows, cols)), shape=L.shape)
+    else:
+        X = pd.DataFrame(L, columns=[f"lf{j}" for j in range(6)])
+    chunked = LabelModel(chunk_rows=999).fit(X, gold)
+    np.testing.assert_allclose(
+        chunked.predict_proba(X), whole.predict_proba(L), atol=1e-10
+    )
+
+
+def test_chunked_errors_name_the_row():
+    L, _ = _one_class_lfs()
+    L[4321, 2] = 5
+    with pytest.raises(ValueError, match=r"column 2.*value 5.*counted from 4000"):
+        LabelModel(chunk_rows=1000).fit(L)
+
+
+def test_partial_fit_matches_moment_fit_and_tracks_balance():
+    L, y = _one_class_lfs(n=9000)
+    batch = LabelModel(method="moments", chunk_rows=None).fit(L)
+    online = LabelModel()
+    for start in range(0, len(L), 1500):
+        online.partial_fit(L[start : start + 1500])
+    # the statistics add up over blocks: same coverages, and the same source
+    # parameters up to the (online vs batch) class balance they are scaled by
+    np.testing.assert_allclose(online.coverages_, batch.coverages_, atol=1e-12)
+    np.testing.assert_allclose(online.class_balance_, batch.class_balance_, atol=0.02)
+    np.testing.assert_allclose(online.cond_probs_, batch.cond_probs_, atol=0.01)
+    assert online.n_iter_ == 6
+    assert online.score(L, y) > batch.score(L, y) - 0.01
+    with pytest.raises(ValueError, match="expecting 6 features"):
+        online.partial_fit(L[:10, :4])
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def test_dask_fit_and_predict_on_a_local_cluster(client):
+    da = pytest.importorskip("dask.array")
+    L, y, _ = make_label_matrix(30_000, 8, 3, random_state=1)
+    gold = np.where(np.arange(len(y)) < 300, y, -1)
+    whole = LabelModel(3, chunk_rows=None).fit(L, gold)
+    dL = da.from_array(L, chunks=(7000, 8))
+    model = LabelModel(3).fit(dL, gold)
+    assert len(client.scheduler_info()["workers"]) == 2
+    proba = model.predict_proba(dL)
+    assert isinstance(proba, da.Array)
+    np.testing.assert_allclose(proba.compute(), whole.predict_proba(L), atol=1e-6)
+    np.testing.assert_array_equal(model.predict(dL).compute(), whole.predict(L))
+
+
+def test_lf_applier_on_a_dask_dataframe(client):
+    dd = pytest.importorskip("dask.dataframe")
+
+    @labeling_function()
+    def has_link(x):
+        return 1 if "http" in x.text else -1
+
+    @labeling_function()
+    def short(x):
+        return 0 if len(x.text) < 10 else -1
+
+    texts = ["nice", "see http://a", "great song!", "http://b now"] * 50
+    frame = pd.DataFrame({"text": texts})
+    applier = LFApplier([has_link, short]).fit(frame)
+    local = applier.transform(frame)
+    dask_L = applier.transform(dd.from_pandas(frame, npartitions=4))
+    np.testing.assert_array_equal(dask_L.compute(), local)
+    model = LabelModel().fit(dask_L)
+    np.testing.assert_allclose(
+        model.predict_proba(dask_L).compute(),
+        LabelModel(chunk_rows=None).fit(local).predict_proba(local),
+        atol=1e-6,
+    )
