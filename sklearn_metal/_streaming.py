@@ -11,7 +11,15 @@ import scipy.sparse as sp
 from ._statistics import one_hot_votes
 from ._validation import check_label_matrix
 
-__all__ = ["iter_blocks", "is_dask", "block_moments", "block_pass", "block_proba"]
+__all__ = [
+    "block_moments",
+    "block_pass",
+    "block_proba",
+    "grouped_scores",
+    "is_dask",
+    "iter_blocks",
+    "sum_results",
+]
 
 
 def is_dask(L):
@@ -22,7 +30,7 @@ def is_dask(L):
 def iter_blocks(L, rows_per_block):
     """Yield ``(start, block)`` row blocks of a numpy, sparse or pandas matrix."""
     n = L.shape[0]
-    if sp.issparse(L) and not sp.isspmatrix_csr(L) and L.format != "csr":
+    if sp.issparse(L) and L.format != "csr":
         L = L.tocsr()
     for start in range(0, n, rows_per_block):
         stop = min(start + rows_per_block, n)
@@ -76,7 +84,6 @@ def block_moments(block, spec, start=0, gold=None):
         "n_info": float(informative.sum()),
         "n_free": float((informative & ~is_gold).sum()),
         "gold_counts": gold_counts,
-        "gold_log_terms": gold_counts,
     }
 
 
