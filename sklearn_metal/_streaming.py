@@ -137,21 +137,27 @@ def grouped_scores(block, log_w, k, max_table=4096):
 
     The votes of ``g`` sources form one code in ``(k + 1) ** g``, looked up in
     a table of summed log-factors, so a row costs ``m / g`` lookups instead of
-    ``m``: the dense fast path of prediction.
+    ``m``: the dense fast path of prediction. Returns the scores transposed,
+    shape ``(k, n_rows)``.
     """
     n_b, m = block.shape
     W = np.zeros((m, k + 1, k))
     W[:, 1:, :] = log_w.reshape(m, k, k)
     g = max(1, int(np.floor(np.log(max_table) / np.log(k + 1))))
-    S = np.zeros((n_b, k))
+    code_dtype = np.int16 if (k + 1) ** g < 2**15 else np.int32
+    columns = np.ascontiguousarray(block.T)  # one contiguous row per source
+    S = np.zeros((k, n_b))
     for a in range(0, m, g):
-        code = np.zeros(n_b, dtype=np.int32)
+        code = np.zeros(n_b, dtype=code_dtype)
         table = np.zeros((1, k))
         for j in range(a, min(a + g, m)):
             code *= k + 1
-            code += block[:, j].astype(np.int32) + 1
+            code += columns[j]
+            code += 1
             table = (table[:, None, :] + W[j][None, :, :]).reshape(-1, k)
-        S += table[code]
+        table = np.ascontiguousarray(table.T)
+        for y in range(k):
+            S[y] += table[y].take(code)
     return S
 
 
@@ -159,10 +165,13 @@ def block_proba(block, spec, log_p):
     """Posterior class probabilities of one block."""
     dense = _dense_int_block(block, spec["k"])
     if dense is not None:
-        S = grouped_scores(dense, spec["log_w"], spec["k"])
-    else:
-        rows, cols, vals, n_b = _block_votes(block, spec, 0)
-        _, S = _scores(rows, cols, vals, n_b, spec)
+        T = grouped_scores(dense, spec["log_w"], spec["k"]) + log_p[:, None]
+        T -= T.max(axis=0)
+        E = np.exp(T)
+        E /= E.sum(axis=0)
+        return E.T
+    rows, cols, vals, n_b = _block_votes(block, spec, 0)
+    _, S = _scores(rows, cols, vals, n_b, spec)
     T = S + log_p
     T -= T.max(axis=1, keepdims=True)
     E = np.exp(T)
