@@ -5,6 +5,8 @@ size ``m * k`` by ``k`` at most) that are summed over blocks, so the label
 model's fit needs memory independent of ``n`` beyond one block.
 """
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -12,12 +14,13 @@ from ._statistics import one_hot_votes
 from ._validation import check_label_matrix
 
 __all__ = [
+    "PackedBlock",
     "block_moments",
     "block_pass",
     "block_proba",
-    "grouped_scores",
     "is_dask",
     "iter_blocks",
+    "pack_matrix",
     "sum_results",
 ]
 
@@ -67,22 +70,50 @@ def _shares(rows, cols, vals, n_b, k, gold):
     return Q, voted | is_gold, is_gold
 
 
+def _block_indices(block, k):
+    """``(idx, weight)`` of a packed or dense integer block, else ``(None, None)``."""
+    if isinstance(block, PackedBlock):
+        return block.idx.astype(np.intp), block.weight
+    return pack_votes(block, k), None
+
+
 def block_moments(block, spec, start=0, gold=None):
     """Sufficient statistics of one block for the moment estimate."""
     k, m = spec["k"], spec["m"]
-    rows, cols, vals, n_b = _block_votes(block, spec, start)
-    A = one_hot_votes(rows, cols, vals, (n_b, m), k)
-    Q, informative, is_gold = _shares(rows, cols, vals, n_b, k, gold)
+    idx, weight = _block_indices(block, k)
+    if idx is not None:
+        n_b = idx.shape[1]
+        Q, informative, is_gold = _packed_shares(idx, spec, gold)
+        if weight is None:
+            tot = packed_tallies(idx, None, m, k).ravel()
+        else:
+            Q *= weight
+            tot = packed_tallies(idx, weight[None], m, k).ravel()
+        cnt = packed_tallies(idx, Q, m, k).reshape(m * k, k)
+        q_sum = Q.sum(axis=1)
+    else:
+        rows, cols, vals, n_b = _block_votes(block, spec, start)
+        A = one_hot_votes(rows, cols, vals, (n_b, m), k)
+        Q, informative, is_gold = _shares(rows, cols, vals, n_b, k, gold)
+        tot = np.bincount(cols * k + vals, minlength=m * k).astype(np.float64)
+        cnt = np.asarray(A.T @ Q)
+        q_sum = Q.sum(axis=0)
     gold_counts = np.zeros(k)
     if is_gold.any():
         gold_counts = np.bincount(gold[is_gold], minlength=k).astype(np.float64)
+    free = informative & ~is_gold
+    if weight is None:
+        n_rows, n_info, n_free = n_b, informative.sum(), free.sum()
+    else:
+        n_rows = weight.sum()
+        n_info, n_free = weight[informative].sum(), weight[free].sum()
     return {
-        "n": n_b,
-        "tot": np.bincount(cols * k + vals, minlength=m * k).astype(np.float64),
-        "cnt": np.asarray(A.T @ Q),
-        "q_sum": Q.sum(axis=0),
-        "n_info": float(informative.sum()),
-        "n_free": float((informative & ~is_gold).sum()),
+        "n": n_rows,
+        "tot": tot,
+        "cnt": cnt,
+        "q_sum": q_sum,
+        "n_info": float(n_info),
+        "n_free": float(n_free),
         "gold_counts": gold_counts,
     }
 
@@ -99,25 +130,52 @@ def block_pass(block, spec, p, refine, start=0, gold=None):
     the balance log-likelihood (for Newton steps), and, when ``refine``, the
     tallies ``A.T @ Q`` and ``sum Q`` under the posteriors (for the M-step).
     """
-    k = spec["k"]
-    rows, cols, vals, n_b = _block_votes(block, spec, start)
-    A, S = _scores(rows, cols, vals, n_b, spec)
-    Q, informative, is_gold = _shares(rows, cols, vals, n_b, k, gold)
-    free = informative & ~is_gold
-    S = np.ascontiguousarray(S[free].T)
+    k, m = spec["k"], spec["m"]
+    idx, weight = _block_indices(block, k)
+    if idx is not None:
+        S = packed_lookup(idx, _packed_tables(spec, "tables"))
+        informative = (idx != _abstain_index(m, k)).any(axis=0)
+        is_gold = np.zeros(idx.shape[1], dtype=bool)
+        if gold is not None:
+            is_gold = gold >= 0
+            informative |= is_gold
+        free = informative & ~is_gold
+        if not free.all():
+            S = np.ascontiguousarray(S[:, free])
+            weight = None if weight is None else weight[free]
+    else:
+        rows, cols, vals, n_b = _block_votes(block, spec, start)
+        A, S = _scores(rows, cols, vals, n_b, spec)
+        Q, informative, is_gold = _shares(rows, cols, vals, n_b, k, gold)
+        free = informative & ~is_gold
+        S = np.ascontiguousarray(S[free].T)
     S_max = S.max(axis=0) if S.shape[1] else np.zeros(0)
-    E = np.exp(S - S_max)
+    S -= S_max
+    E = np.exp(S, out=S)
     norm = p @ E
     inv = 1.0 / norm
-    out = {
-        "nll": float(-(np.log(norm).sum() + S_max.sum())),
-        "g": E @ inv,
-        "H": (E * inv**2) @ E.T,
-    }
+    log_norm = np.log(norm)
+    log_norm += S_max
+    if weight is None:
+        nll, inv_w = -log_norm.sum(), inv
+    else:
+        nll, inv_w = -(weight @ log_norm), inv * weight
+    out = {"nll": float(nll), "g": E @ inv_w, "H": (E * (inv * inv_w)) @ E.T}
     if refine:
-        Q[free] = (E * inv * p[:, None]).T
-        out["cnt"] = np.asarray(A.T @ Q)
-        out["q_sum"] = Q.sum(axis=0)
+        post = E
+        post *= inv_w
+        post *= p[:, None]
+        if idx is not None:
+            Q = np.zeros((k, idx.shape[1]))
+            if gold is not None:
+                Q[gold[is_gold], np.flatnonzero(is_gold)] = 1.0
+            Q[:, free] = post
+            out["cnt"] = packed_tallies(idx, Q, m, k).reshape(m * k, k)
+            out["q_sum"] = Q.sum(axis=1)
+        else:
+            Q[free] = post.T
+            out["cnt"] = np.asarray(A.T @ Q)
+            out["q_sum"] = Q.sum(axis=0)
     return out
 
 
@@ -132,44 +190,16 @@ def _dense_int_block(block, k):
     return block
 
 
-def grouped_scores(block, log_w, k, max_table=4096):
-    """Scores ``sum_j log_w[j, L_ij, :]`` by table lookups over groups of sources.
-
-    The votes of ``g`` sources form one code in ``(k + 1) ** g``, looked up in
-    a table of summed log-factors, so a row costs ``m / g`` lookups instead of
-    ``m``: the dense fast path of prediction. Returns the scores transposed,
-    shape ``(k, n_rows)``.
-    """
-    n_b, m = block.shape
-    W = np.zeros((m, k + 1, k))
-    W[:, 1:, :] = log_w.reshape(m, k, k)
-    g = max(1, int(np.floor(np.log(max_table) / np.log(k + 1))))
-    code_dtype = np.int16 if (k + 1) ** g < 2**15 else np.int32
-    columns = np.ascontiguousarray(block.T)  # one contiguous row per source
-    S = np.zeros((k, n_b))
-    for a in range(0, m, g):
-        code = np.zeros(n_b, dtype=code_dtype)
-        table = np.zeros((1, k))
-        for j in range(a, min(a + g, m)):
-            code *= k + 1
-            code += columns[j]
-            code += 1
-            table = (table[:, None, :] + W[j][None, :, :]).reshape(-1, k)
-        table = np.ascontiguousarray(table.T)
-        for y in range(k):
-            S[y] += table[y].take(code)
-    return S
-
-
 def block_proba(block, spec, log_p):
     """Posterior class probabilities of one block."""
-    dense = _dense_int_block(block, spec["k"])
-    if dense is not None:
-        T = grouped_scores(dense, spec["log_w"], spec["k"]) + log_p[:, None]
+    idx = pack_votes(block, spec["k"])
+    if idx is not None:
+        T = packed_lookup(idx, _packed_tables(spec, "tables"))
+        T += log_p[:, None]
         T -= T.max(axis=0)
-        E = np.exp(T)
-        E /= E.sum(axis=0)
-        return E.T
+        np.exp(T, out=T)
+        T /= T.sum(axis=0)
+        return T.T
     rows, cols, vals, n_b = _block_votes(block, spec, 0)
     _, S = _scores(rows, cols, vals, n_b, spec)
     T = S + log_p
@@ -185,3 +215,221 @@ def sum_results(results):
         for key, value in res.items():
             total[key] = total[key] + value if key in total else value
     return total
+
+
+# ---------------------------------------------------------------- packed codes
+# A dense integer block is read as bytes: each vote is one int8, and the low
+# ``b`` bits of a byte tell the vote apart (-1 is 0xFF, whose low bits are all
+# ones, and no class reaches that value). Reading ``w`` consecutive sources as
+# one unsigned word and squeezing those fields together gives one small index
+# per group of ``w`` sources, so every later step does table lookups and
+# counts over ``m / w`` indices per row instead of ``m`` votes.
+
+
+def pack_plan(m, k):
+    """Bits per vote ``b``, sources per group ``w`` and number of groups."""
+    b = int(k).bit_length()
+    w = 1
+    for size in (8, 4, 2):
+        if size * b <= 16 and (k + 1) ** size * k * 8 <= 2**19:
+            w = size
+            break
+    return b, w, -(-m // w)
+
+
+def _lane_mask(width, spacing, total):
+    return sum(((1 << width) - 1) << (spacing * i) for i in range(total // spacing))
+
+
+def pack_votes(block, k):
+    """Group indices of a dense integer block, shape ``(n_groups, n_rows)``.
+
+    Returns None where ``block`` is not a dense integer ndarray of valid
+    votes (the caller then takes the general path, which names bad entries).
+    """
+    dense = _dense_int_block(block, k)
+    if dense is None:
+        return None
+    n_b, m = dense.shape
+    b, w, n_groups = pack_plan(m, k)
+    padded = np.empty((n_b, n_groups * w), dtype=np.int8)
+    np.copyto(padded[:, :m], dense, casting="unsafe")
+    padded[:, m:] = -1
+    word = np.dtype(f"<u{w}")
+    x = padded.view(word) & word.type(_lane_mask(b, 8, 8 * w))
+    width, spacing = b, 8
+    while spacing < 8 * w:
+        # move the field of every odd lane down next to its even neighbour
+        low = word.type(_lane_mask(width, 2 * spacing, 8 * w))
+        high = word.type(_lane_mask(width, 2 * spacing, 8 * w) << width)
+        x = (x & low) | ((x >> word.type(spacing - width)) & high)
+        width, spacing = 2 * width, 2 * spacing
+    return np.ascontiguousarray(x.T, dtype=np.intp)
+
+
+def _group_tables(per_source, m, k):
+    """Summed per-group tables, shape ``(n_groups, n_out, 2 ** (w * b))``.
+
+    ``per_source[j, f, :]`` is source ``j``'s entry for packed field value
+    ``f`` (votes ``0..k-1``; every other field value, abstains included,
+    counts as nothing).
+    """
+    b, w, n_groups = pack_plan(m, k)
+    n_out = per_source.shape[2]
+    # fields[j, f, c]: source j's entry, zero for abstains and padding sources
+    fields = np.zeros((n_groups * w, 2**b, n_out))
+    fields[:m, :k] = per_source
+    fields = fields.transpose(0, 2, 1).reshape(n_groups, w, n_out, 2**b)
+
+    def summed(f):  # (n_groups, s, n_out, 2**b) -> (n_groups, n_out, 2**(s*b))
+        if f.shape[1] == 1:
+            return f[:, 0]
+        half = f.shape[1] // 2
+        low, high = summed(f[:, :half]), summed(f[:, half:])
+        # the high fields are the more significant part of the index
+        return (high[:, :, :, None] + low[:, :, None, :]).reshape(n_groups, n_out, -1)
+
+    return np.ascontiguousarray(summed(fields))
+
+
+def packed_lookup(idx, tables):
+    """``sum_g tables[g][:, idx[g]]``, shape ``(n_out, n_rows)``."""
+    out = np.zeros((tables.shape[1], idx.shape[1]))
+    for g in range(len(idx)):
+        for c in range(tables.shape[1]):
+            out[c] += tables[g, c].take(idx[g])
+    return out
+
+
+def packed_tallies(idx, weights, m, k):
+    """Weighted vote tallies from group indices.
+
+    Returns ``cnt[j, a, c] = sum_i weights[c, i] * [L_ij == a]``, shape
+    ``(m, k, n_weights)``; with ``weights=None`` the plain vote counts
+    ``cnt[j, a]``, shape ``(m, k)``. Each group index is split into parts of
+    at most 12 bits, whose weighted histograms (one sparse product per part
+    for all weight rows at once) are then summed down to single sources.
+    """
+    b, w, n_groups = pack_plan(m, k)
+    s = next(d for d in (8, 4, 2, 1) if w % d == 0 and (d * b <= 12 or d == 1))
+    size = 2 ** (s * b)
+    n_b = idx.shape[1]
+    if weights is None:
+        rows = None
+        n_out = 1
+    else:
+        rows = np.ascontiguousarray(weights.T)
+        n_out = rows.shape[1]
+    indptr = np.arange(n_b + 1)
+    ones = np.ones(n_b)
+    cnt = np.zeros((n_groups * w, k, n_out))
+    for g in range(n_groups):
+        for u in range(w // s):
+            part = idx[g] if w == s else (idx[g] >> (u * s * b)) & (size - 1)
+            if rows is None:
+                table = np.bincount(part, minlength=size).astype(np.float64)[:, None]
+            else:
+                # column i of this (size, n_b) matrix is the one-hot of row i
+                onehot_t = sp.csc_matrix((ones, part, indptr), shape=(size, n_b))
+                table = onehot_t @ rows
+            # sum the histogram over every field but one, for each field
+            fields = (_field_selector(s, b) @ table).reshape(s, 2**b, n_out)
+            first = g * w + u * s
+            cnt[first : first + s] = fields[:, :k]
+    return cnt[:m, :, 0] if weights is None else cnt[:m]
+
+
+@functools.lru_cache(maxsize=16)
+def _field_selector(s, b):
+    """0/1 matrix mapping a histogram over ``s`` packed fields of ``b`` bits to
+    the ``s`` single-field histograms, shape ``(s * 2**b, 2**(s * b))``."""
+    codes = np.arange(2 ** (s * b))
+    select = np.zeros((s * 2**b, len(codes)))
+    for t in range(s):
+        select[t * 2**b + ((codes >> (t * b)) & (2**b - 1)), codes] = 1.0
+    return select
+
+
+def _abstain_index(m, k):
+    b, w, _ = pack_plan(m, k)
+    return 2 ** (w * b) - 1
+
+
+def _packed_tables(spec, key):
+    """Per-group tables cached in ``spec``: ``"tables"`` (source log-factors)
+    or ``"count_tables"`` (votes per class)."""
+    if key not in spec:
+        m, k = spec["m"], spec["k"]
+        if key == "tables":
+            per_source = spec["log_w"].reshape(m, k, k)
+        else:
+            per_source = np.broadcast_to(np.eye(k), (m, k, k))
+        spec[key] = _group_tables(per_source, m, k)
+    return spec[key]
+
+
+def _packed_shares(idx, spec, gold):
+    """Vote shares ``Q`` (shape ``(k, n_rows)``), informative and gold masks."""
+    counts = packed_lookup(idx, _packed_tables(spec, "count_tables"))
+    n_votes = counts.sum(axis=0)
+    voted = n_votes > 0
+    Q = np.divide(counts, n_votes, out=np.zeros_like(counts), where=voted)
+    is_gold = np.zeros(idx.shape[1], dtype=bool)
+    if gold is not None:
+        is_gold = gold >= 0
+        Q[:, is_gold] = 0.0
+        Q[gold[is_gold], np.flatnonzero(is_gold)] = 1.0
+    return Q, voted | is_gold, is_gold
+
+
+class PackedBlock:
+    """A block of rows already packed into group indices.
+
+    ``idx`` has shape ``(n_groups, n_rows)`` (see :func:`pack_votes`);
+    ``weight`` (or None for 1) is how many rows of ``L`` each row stands for
+    when duplicate rows were merged.
+    """
+
+    def __init__(self, idx, weight=None):
+        self.idx = idx
+        self.weight = weight
+
+
+def pack_matrix(L, k, rows_per_block, merge=True):
+    """Pack a dense integer label matrix once for the passes of a fit.
+
+    Returns a list of :class:`PackedBlock`, or None where ``L`` is not an
+    in-memory integer ndarray of valid votes. With ``merge``, identical rows
+    are merged into one weighted row when that at least halves the rows; the
+    statistics of every pass are then the same sums, taken over fewer rows.
+    """
+    if type(L) is not np.ndarray or L.ndim != 2 or L.dtype.kind not in "iu":
+        return None
+    n, m = L.shape
+    b, w, n_groups = pack_plan(m, k)
+    bits = w * b
+    small = np.uint8 if bits <= 8 else np.uint16
+    blocks = []
+    for start in range(0, n, rows_per_block):
+        idx = pack_votes(L[start : start + rows_per_block], k)
+        if idx is None:
+            return None
+        blocks.append(PackedBlock(idx.astype(small)))
+    if not merge or n_groups * bits > 62 or n < 4:
+        return blocks
+    keys = np.zeros(n, dtype=np.int64)
+    for start, block in zip(range(0, n, rows_per_block), blocks, strict=True):
+        key = keys[start : start + block.idx.shape[1]]
+        for g in range(n_groups):
+            key |= block.idx[g].astype(np.int64) << (g * bits)
+    uniq, counts = np.unique(keys, return_counts=True)
+    if len(uniq) > n // 2:
+        return blocks
+    idx = np.stack(
+        [(uniq >> (g * bits)) & ((1 << bits) - 1) for g in range(n_groups)]
+    ).astype(small)
+    weight = counts.astype(np.float64)
+    return [
+        PackedBlock(idx[:, a : a + rows_per_block], weight[a : a + rows_per_block])
+        for a in range(0, len(uniq), rows_per_block)
+    ]

@@ -60,6 +60,10 @@ def _components(dependencies, m, names):
     return [tuple(g) for g in groups.values() if len(g) > 1]
 
 
+def _dense_integer(L):
+    return isinstance(L, np.ndarray) and L.dtype.kind in "iu"
+
+
 class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     """Learn class-conditional accuracies of weak sources from their votes alone.
 
@@ -491,12 +495,18 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         if isinstance(self.chunk_rows, Integral):
             return True
         shape = getattr(L, "shape", None)
-        return shape is not None and len(shape) == 2 and shape[0] * shape[1] > 2**24
+        if shape is None or len(shape) != 2:
+            return False
+        if _dense_integer(L) and not self.dependencies:
+            # dense integer votes take the packed block path, which is faster
+            # than the one-hot route and needs memory for one block only
+            return shape[0] * shape[1] > 2**16
+        return shape[0] * shape[1] > 2**24
 
-    def _block_rows(self, m):
+    def _block_rows(self, m, entries=2**21):
         if isinstance(self.chunk_rows, Integral):
             return int(self.chunk_rows)
-        return max(1, 2**22 // max(m, 1))
+        return max(1, entries // max(m, 1))
 
     def _spec(self, m):
         names = getattr(self, "feature_names_in_", None)
@@ -510,7 +520,20 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         return spec
 
     def _map_blocks(self, L, func, gold=None, **kwargs):
-        """Apply ``func(block, spec, ..., start=, gold=)`` to every row block."""
+        """Apply ``func(block, spec, ..., start=, gold=)`` to every row block.
+
+        ``L`` is a label matrix or a list of packed blocks
+        (:func:`_streaming.pack_matrix`).
+        """
+        if isinstance(L, list):
+            spec = self._spec(self.n_features_in_)
+            results, start = [], 0
+            for block in L:
+                size = block.idx.shape[1]
+                part = None if gold is None else gold[start : start + size]
+                results.append(func(block, spec, start=start, gold=part, **kwargs))
+                start += size
+            return results
         spec = self._spec(L.shape[1])
         if _streaming.is_dask(L):
             import dask
@@ -561,6 +584,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     def _fit_streaming(self, L, n, m, gold, p_given):
         k = self.cardinality
+        # Dense integer votes are packed once (and duplicate rows merged) so
+        # that every pass reads small group indices instead of L.
+        packed = _streaming.pack_matrix(L, k, self._block_rows(m), merge=gold is None)
+        if packed is not None:
+            L = packed
         stats = _streaming.sum_results(
             self._map_blocks(L, _streaming.block_moments, gold=gold)
         )
@@ -872,7 +900,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     chunks=(L.chunks[0], (self.cardinality,)),
                 )
             out = np.empty((L.shape[0], self.cardinality))
-            size = self._block_rows(L.shape[1])
+            # prediction keeps a block's scores in cache: smaller blocks
+            size = self._block_rows(L.shape[1], entries=2**20)
             for start, block in _streaming.iter_blocks(L, size):
                 out[start : start + block.shape[0]] = _streaming.block_proba(
                     block, spec, log_p
