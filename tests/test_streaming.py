@@ -60,6 +60,81 @@ def test_chunked_errors_name_the_row():
         LabelModel(chunk_rows=1000).fit(L)
 
 
+@pytest.mark.parametrize("k", [2, 3, 5, 8, 20, 127])
+@pytest.mark.parametrize("m", [1, 7, 13])
+def test_packed_group_indices_match_the_votes(k, m):
+    from sklearn_metal._streaming import _group_tables, pack_votes, packed_lookup
+    from sklearn_metal._streaming import packed_tallies
+
+    rng = np.random.default_rng(k * 100 + m)
+    L = rng.integers(-1, k, size=(500, m))
+    weights = rng.random((3, 500))
+    factors = rng.random((m, k, 4))
+    idx = pack_votes(L, k)
+    # lookups: sum over sources of a per-(source, vote) entry, abstains add 0
+    expected = np.zeros((500, 4))
+    for j in range(m):
+        voted = L[:, j] >= 0
+        expected[voted] += factors[j, L[voted, j]]
+    np.testing.assert_allclose(
+        packed_lookup(idx, _group_tables(factors, m, k)).T, expected
+    )
+    # tallies: weighted counts of each (source, vote)
+    tallies = packed_tallies(idx, weights, m, k)
+    counts = packed_tallies(idx, None, m, k)
+    for j in range(m):
+        for a in range(k):
+            hit = L[:, j] == a
+            np.testing.assert_allclose(tallies[j, a], weights[:, hit].sum(axis=1))
+            assert counts[j, a] == hit.sum()
+    # every integer dtype that holds -1 packs the same
+    for dtype in (np.int8, np.int16, np.int32):
+        if k <= np.iinfo(dtype).max:
+            np.testing.assert_array_equal(pack_votes(L.astype(dtype), k), idx)
+
+
+@pytest.mark.parametrize("k", [2, 3, 6, 20])
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_packed_fit_equals_the_one_hot_fit(k, duplicates):
+    # dense integer input takes the packed path (duplicate rows merged into
+    # weighted rows when that halves them); the one-hot path is the reference
+    L, y, _ = make_label_matrix(20_000, 9, k, random_state=k)
+    if duplicates:
+        L = L[np.random.RandomState(0).randint(0, 500, size=20_000)]
+    reference = LabelModel(k, chunk_rows=None).fit(L)
+    for X in (L, L.astype(np.int8)):
+        packed = LabelModel(k).fit(X)
+        assert packed.n_iter_ == reference.n_iter_
+        np.testing.assert_allclose(
+            packed.class_balance_, reference.class_balance_, atol=1e-10
+        )
+        np.testing.assert_allclose(
+            packed.cond_probs_, reference.cond_probs_, atol=1e-10
+        )
+        np.testing.assert_allclose(
+            packed.predict_proba(X), reference.predict_proba(L), atol=1e-10
+        )
+    gold = np.where(np.arange(len(y)) % 50 == 0, y, -1)
+    np.testing.assert_allclose(
+        LabelModel(k).fit(L, gold).predict_proba(L),
+        LabelModel(k, chunk_rows=None).fit(L, gold).predict_proba(L),
+        atol=1e-10,
+    )
+
+
+def test_packed_merge_only_when_rows_repeat():
+    from sklearn_metal._streaming import pack_matrix
+
+    L, _, _ = make_label_matrix(4000, 12, 2, random_state=0)
+    blocks = pack_matrix(L, 2, 1000)
+    assert sum(b.idx.shape[1] for b in blocks) == 4000  # few repeats: kept
+    assert all(b.weight is None for b in blocks)
+    merged = pack_matrix(np.repeat(L[:10], 400, axis=0), 2, 1000)
+    assert sum(b.idx.shape[1] for b in merged) == 10
+    assert sum(b.weight.sum() for b in merged) == 4000
+    assert pack_matrix(L.astype(float), 2, 1000) is None  # not integer votes
+
+
 def test_partial_fit_matches_moment_fit_and_tracks_balance():
     L, y = _one_class_lfs(n=9000)
     batch = LabelModel(method="moments", chunk_rows=None).fit(L)
