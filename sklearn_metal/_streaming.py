@@ -248,7 +248,7 @@ def pack_votes(block, k):
     votes (the caller then takes the general path, which names bad entries).
     """
     dense = _dense_int_block(block, k)
-    if dense is None:
+    if dense is None or k > 127:  # votes must fit in one signed byte
         return None
     n_b, m = dense.shape
     b, w, n_groups = pack_plan(m, k)

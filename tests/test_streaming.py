@@ -63,8 +63,12 @@ def test_chunked_errors_name_the_row():
 @pytest.mark.parametrize("k", [2, 3, 5, 8, 20, 127])
 @pytest.mark.parametrize("m", [1, 7, 13])
 def test_packed_group_indices_match_the_votes(k, m):
-    from sklearn_metal._streaming import _group_tables, pack_votes, packed_lookup
-    from sklearn_metal._streaming import packed_tallies
+    from sklearn_metal._streaming import (
+        _group_tables,
+        pack_votes,
+        packed_lookup,
+        packed_tallies,
+    )
 
     rng = np.random.default_rng(k * 100 + m)
     L = rng.integers(-1, k, size=(500, m))
@@ -119,6 +123,18 @@ def test_packed_fit_equals_the_one_hot_fit(k, duplicates):
         LabelModel(k).fit(L, gold).predict_proba(L),
         LabelModel(k, chunk_rows=None).fit(L, gold).predict_proba(L),
         atol=1e-10,
+    )
+
+
+def test_votes_beyond_one_byte_take_the_general_path():
+    # k > 127: votes do not fit in int8, so nothing is packed
+    rng = np.random.RandomState(0)
+    L = rng.randint(-1, 200, size=(70_000, 3))
+    L[:, 1] = np.where(rng.rand(70_000) < 0.5, L[:, 0], L[:, 1])
+    packed = LabelModel(200).fit(L)
+    reference = LabelModel(200, chunk_rows=None).fit(L)
+    np.testing.assert_allclose(
+        packed.predict_proba(L[:500]), reference.predict_proba(L[:500]), atol=1e-10
     )
 
 
