@@ -329,14 +329,47 @@ def packed_tallies(idx, weights, m, k):
             if rows is None:
                 table = np.bincount(part, minlength=size).astype(np.float64)[:, None]
             else:
-                # column i of this (size, n_b) matrix is the one-hot of row i
-                onehot_t = sp.csc_matrix((ones, part, indptr), shape=(size, n_b))
-                table = onehot_t @ rows
+                table = _onehot_t_times(part, indptr, ones, size, rows)
             # sum the histogram over every field but one, for each field
             fields = (_field_selector(s, b) @ table).reshape(s, 2**b, n_out)
             first = g * w + u * s
             cnt[first : first + s] = fields[:, :k]
     return cnt[:m, :, 0] if weights is None else cnt[:m]
+
+
+def _onehot_t_times_public(part, indptr, ones, size, rows):
+    # column i of this (size, n_rows) matrix is the one-hot of row i
+    onehot_t = sp.csc_matrix((ones, part, indptr), shape=(size, len(part)))
+    return onehot_t @ rows
+
+
+def _onehot_t_times_direct(part, indptr, ones, size, rows):
+    # the same product through scipy's compiled kernel, without building and
+    # checking a csc_matrix object for every part of every block
+    out = np.zeros((size, rows.shape[1]))
+    _csc_matvecs(size, len(part), rows.shape[1], indptr, part, ones, rows, out)
+    return out
+
+
+def _pick_onehot_kernel():
+    """The direct kernel where this scipy has it and it agrees with the public
+    product on a small case; otherwise the public one."""
+    global _csc_matvecs
+    try:
+        from scipy.sparse._sparsetools import csc_matvecs as _csc_matvecs
+
+        part = np.array([2, 0, 2], dtype=np.intp)
+        rows = np.arange(6.0).reshape(3, 2)
+        args = (part, np.arange(4, dtype=np.intp), np.ones(3), 4, rows)
+        if np.array_equal(_onehot_t_times_direct(*args), _onehot_t_times_public(*args)):
+            return _onehot_t_times_direct
+    except Exception:  # a private scipy module: any change means not using it
+        pass
+    return _onehot_t_times_public
+
+
+_csc_matvecs = None
+_onehot_t_times = _pick_onehot_kernel()
 
 
 @functools.lru_cache(maxsize=16)
