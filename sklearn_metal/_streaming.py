@@ -450,16 +450,20 @@ def pack_matrix(L, k, rows_per_block, merge=True):
         blocks.append(PackedBlock(idx.astype(small)))
     if not merge or n_groups * bits > 62 or n < 4:
         return blocks
-    keys = np.zeros(n, dtype=np.int64)
+    key_type = np.int32 if n_groups * bits <= 31 else np.int64
+    keys = np.zeros(n, dtype=key_type)
     for start, block in zip(range(0, n, rows_per_block), blocks, strict=True):
         key = keys[start : start + block.idx.shape[1]]
         for g in range(n_groups):
-            key |= block.idx[g].astype(np.int64) << (g * bits)
+            key |= block.idx[g].astype(key_type) << key_type(g * bits)
     uniq, counts = np.unique(keys, return_counts=True)
     if len(uniq) > n // 2:
         return blocks
     idx = np.stack(
-        [(uniq >> (g * bits)) & ((1 << bits) - 1) for g in range(n_groups)]
+        [
+            (uniq >> key_type(g * bits)) & key_type((1 << bits) - 1)
+            for g in range(n_groups)
+        ]
     ).astype(small)
     weight = counts.astype(np.float64)
     return [
