@@ -133,11 +133,14 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         Rows per block when ``L`` is read in blocks: then the fit keeps only
         statistics of size ``(n_sources * k, k)`` and one block in memory, and
         :meth:`predict_proba` works block by block. ``"auto"`` reads in blocks
-        dask arrays, dense integer arrays of more than 2**16 entries (which are
-        packed into small per-group indices, see Notes) and other matrices of
-        more than 2**24 entries; an int always reads in blocks; None never
-        does (a dask array is still read in blocks). Dependencies need the
-        in-memory path. Every path gives the same model (tested to 1e-10).
+        dask arrays and matrices of more than 2**24 entries, fits on merged
+        duplicate rows when a dense integer ``L`` has at least 50,000 rows over
+        few sources and merging halves them, and predicts dense integer
+        matrices of more than 2**18 entries in blocks (dense integer blocks are
+        packed into small per-group indices, see Notes); an int always reads
+        in blocks; None never does (a dask array is still read in blocks).
+        Dependencies need the in-memory path. Every path gives the same model
+        (tested to 1e-10).
 
     Attributes
     ----------
@@ -306,6 +309,15 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 " the prior assumes sources are better than random."
             )
         stream = self._streams(L)
+        packed = None
+        if not stream and self._may_merge(L, y):
+            # many rows over few sources: merging duplicate rows makes every
+            # pass of the fit cheaper than the in-memory one-hot path
+            packed = _streaming.pack_matrix(L, k, self._block_rows(L.shape[1]))
+            if packed is not None and packed[0].weight is not None:
+                stream = True
+            else:
+                packed = None
         if stream:
             n, m = L.shape
             if L.ndim != 2 or n == 0 or m == 0:
@@ -349,7 +361,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 )
         self.classes_ = np.arange(k)
         if stream:
-            self._fit_streaming(L, n, m, gold, p_given)
+            self._fit_streaming(L, n, m, gold, p_given, packed)
         else:
             self._fit_params(rows, cols, vals, n, m, gold, p_given)
         return self
@@ -497,7 +509,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------ streaming
-    def _streams(self, L):
+    def _streams(self, L, predict=False):
         if _streaming.is_dask(L):
             return True
         if self.chunk_rows is None:
@@ -507,11 +519,19 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         shape = getattr(L, "shape", None)
         if shape is None or len(shape) != 2:
             return False
-        if _dense_integer(L) and not self.dependencies:
-            # dense integer votes take the packed block path, which is faster
-            # than the one-hot route and needs memory for one block only
-            return shape[0] * shape[1] > 2**16
+        if predict and _dense_integer(L):
+            # scoring packed dense blocks beats the one-hot route from here on
+            return shape[0] * shape[1] > 2**18
         return shape[0] * shape[1] > 2**24
+
+    def _may_merge(self, L, y):
+        """Whether to try merging duplicate rows of an in-memory ``L``."""
+        if self.chunk_rows != "auto" or self.dependencies or y is not None:
+            return False
+        if not _dense_integer(L) or L.ndim != 2 or L.shape[0] < 50_000:
+            return False
+        b, w, n_groups = _streaming.pack_plan(L.shape[1], self.cardinality)
+        return n_groups * w * b <= 62
 
     def _block_rows(self, m, entries=2**21):
         if isinstance(self.chunk_rows, Integral):
@@ -592,11 +612,14 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self.coverages_ = tot.sum(axis=1) / n
         return tot
 
-    def _fit_streaming(self, L, n, m, gold, p_given):
+    def _fit_streaming(self, L, n, m, gold, p_given, packed=None):
         k = self.cardinality
         # Dense integer votes are packed once (and duplicate rows merged) so
         # that every pass reads small group indices instead of L.
-        packed = _streaming.pack_matrix(L, k, self._block_rows(m), merge=gold is None)
+        if packed is None:
+            packed = _streaming.pack_matrix(
+                L, k, self._block_rows(m), merge=gold is None
+            )
         if packed is not None:
             L = packed
         stats = _streaming.sum_results(
@@ -891,7 +914,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             ``class_balance_``.
         """
         check_is_fitted(self)
-        if self._streams(L) and not self.dependency_components_:
+        if self._streams(L, predict=True) and not self.dependency_components_:
             if L.shape[1] != self.n_features_in_:
                 raise ValueError(
                     f"X has {L.shape[1]} features, but LabelModel is expecting "

@@ -100,14 +100,15 @@ def test_packed_group_indices_match_the_votes(k, m):
 @pytest.mark.parametrize("k", [2, 3, 6, 20])
 @pytest.mark.parametrize("duplicates", [False, True])
 def test_packed_fit_equals_the_one_hot_fit(k, duplicates):
-    # dense integer input takes the packed path (duplicate rows merged into
-    # weighted rows when that halves them); the one-hot path is the reference
+    # dense integer input read in blocks takes the packed path (duplicate rows
+    # merged into weighted rows when that halves them); the in-memory one-hot
+    # path is the reference
     L, y, _ = make_label_matrix(20_000, 9, k, random_state=k)
     if duplicates:
         L = L[np.random.RandomState(0).randint(0, 500, size=20_000)]
     reference = LabelModel(k, chunk_rows=None).fit(L)
     for X in (L, L.astype(np.int8)):
-        packed = LabelModel(k).fit(X)
+        packed = LabelModel(k, chunk_rows=3001).fit(X)
         assert packed.n_iter_ == reference.n_iter_
         np.testing.assert_allclose(
             packed.class_balance_, reference.class_balance_, atol=1e-10
@@ -120,7 +121,7 @@ def test_packed_fit_equals_the_one_hot_fit(k, duplicates):
         )
     gold = np.where(np.arange(len(y)) % 50 == 0, y, -1)
     np.testing.assert_allclose(
-        LabelModel(k).fit(L, gold).predict_proba(L),
+        LabelModel(k, chunk_rows=3001).fit(L, gold).predict_proba(L),
         LabelModel(k, chunk_rows=None).fit(L, gold).predict_proba(L),
         atol=1e-10,
     )
@@ -135,6 +136,19 @@ def test_votes_beyond_one_byte_take_the_general_path():
     reference = LabelModel(200, chunk_rows=None).fit(L)
     np.testing.assert_allclose(
         packed.predict_proba(L[:500]), reference.predict_proba(L[:500]), atol=1e-10
+    )
+
+
+def test_default_fit_merges_repeated_rows_of_a_large_matrix():
+    # n >= 50,000 over few sources: the default fit merges duplicate rows
+    L, _, _ = make_label_matrix(2_000, 6, 3, random_state=3)
+    L = L[np.random.RandomState(1).randint(0, 2_000, size=80_000)]
+    merged = LabelModel(3).fit(L)
+    reference = LabelModel(3, chunk_rows=None).fit(L)
+    assert merged.n_iter_ == reference.n_iter_
+    np.testing.assert_allclose(merged.cond_probs_, reference.cond_probs_, atol=1e-10)
+    np.testing.assert_allclose(
+        merged.predict_proba(L), reference.predict_proba(L), atol=1e-10
     )
 
 
