@@ -231,7 +231,8 @@ def pack_plan(m, k):
     b = int(k).bit_length()
     w = 1
     for size in (8, 4, 2):
-        if size * b <= 16 and (k + 1) ** size * k * 8 <= 2**19:
+        # the reachable part of a group's tables stays within 64 KiB (cache)
+        if size * b <= 16 and (k + 1) ** size * k * 8 <= 2**16:
             w = size
             break
     return b, w, -(-m // w)

@@ -210,9 +210,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     symmetry in favour of sources that are better than random.
 
     A dense integer ``L`` (numpy, or memory-mapped ``.npy``) is read as
-    bytes: the votes of up to eight neighbouring sources are packed into one
-    small integer, so every pass does ``n_sources / 8`` to
-    ``n_sources / 2`` table lookups per row (for the scores) and sparse
+    bytes: the votes of up to four neighbouring sources are packed into one
+    small integer, so every pass does ``n_sources / 4`` (for up to 5 classes)
+    to ``n_sources`` table lookups per row (for the scores) and sparse
     one-hot products (for the tallies) instead of one step per vote; for an
     in-memory array the packed indices are kept between passes, and identical
     rows are merged into one weighted row when that halves the rows.
