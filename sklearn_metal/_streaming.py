@@ -166,10 +166,13 @@ def block_pass(block, spec, p, refine, start=0, gold=None):
         post *= inv_w
         post *= p[:, None]
         if idx is not None:
-            Q = np.zeros((k, idx.shape[1]))
-            if gold is not None:
-                Q[gold[is_gold], np.flatnonzero(is_gold)] = 1.0
-            Q[:, free] = post
+            if free.all():
+                Q = post
+            else:
+                Q = np.zeros((k, idx.shape[1]))
+                if gold is not None:
+                    Q[gold[is_gold], np.flatnonzero(is_gold)] = 1.0
+                Q[:, free] = post
             out["cnt"] = packed_tallies(idx, Q, m, k).reshape(m * k, k)
             out["q_sum"] = Q.sum(axis=1)
         else:

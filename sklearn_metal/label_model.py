@@ -536,7 +536,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     def _block_rows(self, m, entries=2**21):
         if isinstance(self.chunk_rows, Integral):
             return int(self.chunk_rows)
-        return max(1, entries // max(m, 1))
+        # at most 65,536 rows: a block's (k, rows) work arrays stay in cache
+        return max(1, min(entries // max(m, 1), 2**16))
 
     def _spec(self, m):
         names = getattr(self, "feature_names_in_", None)
