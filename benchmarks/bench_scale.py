@@ -21,9 +21,10 @@ temporary directory), each in its own process with ``--threads`` threads:
 Times are the minimum of ``--repeats`` runs. Peak memory
 is the largest resident set size sampled every 5 ms during the operation, given
 as the increase over the resident size before it (which holds L) and as the
-absolute peak. Ratios: Snorkel / ours, ours / the faster Gram floor, predict /
-each read floor, and the larger of our fit's and predict's peak increase / the
-size of L (predict's includes its ``n x k`` float64 output).
+absolute peak, the largest over the runs. Ratios: Snorkel / ours, ours / the
+faster Gram floor, predict / each read floor, and the larger of our fit's and
+predict's peak increase / the size of L (predict's includes its ``n x k``
+float64 output).
 
 How to run
 ----------
@@ -126,16 +127,17 @@ def run_case(method, n, m, k, coverage, repeats, threads):
     out = {"method": method, "n": n, "m": m, "k": k, "L_bytes": L.nbytes}
 
     def timed(fn):
-        best, peak = np.inf, None
+        # time: the fastest run; memory: the largest increase, which is the
+        # first run's (later runs reuse pages the allocator kept from it)
+        best, peak, abs_peak = np.inf, 0, 0
         for _ in range(repeats):
             with PeakRSS() as rss:
                 start = time.perf_counter()
                 result = fn()
                 elapsed = time.perf_counter() - start
             best = min(best, elapsed)
-            inc = rss.peak - rss.base
-            peak = inc if peak is None else min(peak, inc)
-            abs_peak = rss.peak
+            peak = max(peak, rss.peak - rss.base)
+            abs_peak = max(abs_peak, rss.peak)
         return best, peak, abs_peak, result
 
     if method == "sklearn_metal":
