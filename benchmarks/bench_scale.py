@@ -129,8 +129,9 @@ def run_case(method, n, m, k, coverage, repeats, threads):
     def timed(fn):
         # time: the fastest run; memory: the largest increase, which is the
         # first run's (later runs reuse pages the allocator kept from it)
-        best, peak, abs_peak = np.inf, 0, 0
+        best, peak, abs_peak, result = np.inf, 0, 0, None
         for _ in range(repeats):
+            result = None  # drop the previous run's output before measuring
             with PeakRSS() as rss:
                 start = time.perf_counter()
                 result = fn()
