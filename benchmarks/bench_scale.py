@@ -242,7 +242,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--snorkel-max-gb", type=float, default=12.0)
-    parser.add_argument("--snorkel-max-n", type=int, default=1_000_000)
+    parser.add_argument("--snorkel-max-n", type=int, default=10_000_000)
     parser.add_argument("--skip-sparse-gram-above", type=int, default=1_000_000)
     parser.add_argument("--json")
     parser.add_argument("--case", nargs=4, metavar=("METHOD", "N", "M", "K"))
