@@ -84,12 +84,13 @@ def block_moments(block, spec, start=0, gold=None):
     if idx is not None:
         n_b = idx.shape[1]
         Q, informative, is_gold = _packed_shares(idx, spec, gold)
-        if weight is None:
-            tot = packed_tallies(idx, None, m, k).ravel()
-        else:
+        if weight is not None:
             Q *= weight
-            tot = packed_tallies(idx, weight[None], m, k).ravel()
-        cnt = packed_tallies(idx, Q, m, k).reshape(m * k, k)
+        cnt = packed_tallies(idx, Q, m, k)
+        # every row with a vote has shares summing to one (times its weight, a
+        # whole number of rows), so the vote counts are the tallies' row sums
+        tot = np.rint(cnt.sum(axis=2)).ravel()
+        cnt = cnt.reshape(m * k, k)
         q_sum = Q.sum(axis=1)
     else:
         rows, cols, vals, n_b = _block_votes(block, spec, start)
@@ -170,8 +171,7 @@ def block_pass(block, spec, p, refine, start=0, gold=None):
                 Q = post
             else:
                 Q = np.zeros((k, idx.shape[1]))
-                if gold is not None:
-                    Q[gold[is_gold], np.flatnonzero(is_gold)] = 1.0
+                _set_gold(Q, gold, is_gold)
                 Q[:, free] = post
             out["cnt"] = packed_tallies(idx, Q, m, k).reshape(m * k, k)
             out["q_sum"] = Q.sum(axis=1)
@@ -230,12 +230,15 @@ def sum_results(results):
 
 
 def pack_plan(m, k):
-    """Bits per vote ``b``, sources per group ``w`` and number of groups."""
+    """Bits per vote ``b``, sources per group ``w`` and number of groups.
+
+    A group index has at most 12 bits, and the reachable part of a group's
+    tables stays within 64 KiB (cache): 4 sources for k <= 5, 2 for k <= 17.
+    """
     b = int(k).bit_length()
     w = 1
-    for size in (8, 4, 2):
-        # the reachable part of a group's tables stays within 64 KiB (cache)
-        if size * b <= 16 and (k + 1) ** size * k * 8 <= 2**16:
+    for size in (4, 2):
+        if size * b <= 12 and (k + 1) ** size * k * 8 <= 2**16:
             w = size
             break
     return b, w, -(-m // w)
@@ -309,36 +312,21 @@ def packed_tallies(idx, weights, m, k):
     """Weighted vote tallies from group indices.
 
     Returns ``cnt[j, a, c] = sum_i weights[c, i] * [L_ij == a]``, shape
-    ``(m, k, n_weights)``; with ``weights=None`` the plain vote counts
-    ``cnt[j, a]``, shape ``(m, k)``. Each group index is split into parts of
-    at most 12 bits, whose weighted histograms (one sparse product per part
-    for all weight rows at once) are then summed down to single sources.
+    ``(m, k, n_weights)``: one sparse one-hot product per group for all weight
+    rows at once, split into single sources by a 0/1 matrix product.
     """
     b, w, n_groups = pack_plan(m, k)
-    s = next(d for d in (8, 4, 2, 1) if w % d == 0 and (d * b <= 12 or d == 1))
-    size = 2 ** (s * b)
-    n_b = idx.shape[1]
-    if weights is None:
-        rows = None
-        n_out = 1
-    else:
-        rows = np.ascontiguousarray(weights.T)
-        n_out = rows.shape[1]
+    rows = np.ascontiguousarray(weights.T)
+    n_b, n_out = rows.shape
     indptr = np.arange(n_b + 1)
     ones = np.ones(n_b)
-    cnt = np.zeros((n_groups * w, k, n_out))
+    select = _field_selector(w, b)
+    cnt = np.empty((n_groups * w, k, n_out))
     for g in range(n_groups):
-        for u in range(w // s):
-            part = idx[g] if w == s else (idx[g] >> (u * s * b)) & (size - 1)
-            if rows is None:
-                table = np.bincount(part, minlength=size).astype(np.float64)[:, None]
-            else:
-                table = _onehot_t_times(part, indptr, ones, size, rows)
-            # sum the histogram over every field but one, for each field
-            fields = (_field_selector(s, b) @ table).reshape(s, 2**b, n_out)
-            first = g * w + u * s
-            cnt[first : first + s] = fields[:, :k]
-    return cnt[:m, :, 0] if weights is None else cnt[:m]
+        table = _onehot_t_times(idx[g], indptr, ones, 2 ** (w * b), rows)
+        # sum the group histogram over every field but one, for each field
+        cnt[g * w : (g + 1) * w] = (select @ table).reshape(w, 2**b, n_out)[:, :k]
+    return cnt[:m]
 
 
 def _onehot_t_times_public(part, indptr, ones, size, rows):
@@ -411,12 +399,16 @@ def _packed_shares(idx, spec, gold):
     n_votes = counts.sum(axis=0)
     voted = n_votes > 0
     Q = np.divide(counts, n_votes, out=np.zeros_like(counts), where=voted)
-    is_gold = np.zeros(idx.shape[1], dtype=bool)
-    if gold is not None:
-        is_gold = gold >= 0
+    is_gold = np.zeros(idx.shape[1], dtype=bool) if gold is None else gold >= 0
+    _set_gold(Q, gold, is_gold)
+    return Q, voted | is_gold, is_gold
+
+
+def _set_gold(Q, gold, is_gold):
+    """One-hot gold labels into the gold columns of ``Q`` (shape ``(k, n)``)."""
+    if is_gold.any():
         Q[:, is_gold] = 0.0
         Q[gold[is_gold], np.flatnonzero(is_gold)] = 1.0
-    return Q, voted | is_gold, is_gold
 
 
 class PackedBlock:

@@ -496,12 +496,16 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 if delta <= self.tol:
                     self.converged_ = True
                     break
+        return self._finish_fit(p, tot, n)
+
+    def _finish_fit(self, p, tot, n):
+        """Warn if EM stopped early and set the public fitted attributes."""
         if not self.converged_:
             warnings.warn(
                 f"LabelModel did not converge in max_iter={self.max_iter} iterations "
                 f"(tol={self.tol}); increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=5,  # the user's fit call (through fit's wrapper)
             )
         self.class_balance_ = p
         self._set_public_params(tot, n)
@@ -672,17 +676,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 if delta <= self.tol:
                     self.converged_ = True
                     break
-        if not self.converged_:
-            warnings.warn(
-                f"LabelModel did not converge in max_iter={self.max_iter} iterations "
-                f"(tol={self.tol}); increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        self.class_balance_ = p
-        self._set_public_params(tot, n)
-        del self._codes_train
-        return self
+        return self._finish_fit(p, tot, n)
 
     def partial_fit(self, L, y=None, classes=None):
         """Add a block of rows to the statistics and refit the parameters.
