@@ -21,6 +21,8 @@ __all__ = [
     "is_dask",
     "iter_blocks",
     "pack_matrix",
+    "resolve_moments",
+    "resolve_pass",
     "sum_results",
 ]
 
@@ -71,33 +73,45 @@ def _shares(rows, cols, vals, n_b, k, gold):
 
 
 def _block_indices(block, k):
-    """``(idx, weight)`` of a packed or dense integer block, else ``(None, None)``."""
+    """``(idx, weight)`` of a packed or dense integer block, else ``(None, None)``.
+
+    A packed block's pattern numbers stay in their small dtype: converting
+    them whole would allocate (and first touch) ``8 * n_groups`` bytes per row
+    on every pass; each step converts one group at a time instead.
+    """
     if isinstance(block, PackedBlock):
-        return block.idx.astype(np.intp), block.weight
+        return block.idx, block.weight
     return pack_votes(block, k), None
 
 
 def block_moments(block, spec, start=0, gold=None):
-    """Sufficient statistics of one block for the moment estimate."""
+    """Sufficient statistics of one block for the moment estimate.
+
+    A packed block returns its group histograms (``"hist"``) in place of the
+    tallies and vote totals; :func:`resolve_moments` turns their sum over
+    blocks into both.
+    """
     k, m = spec["k"], spec["m"]
     idx, weight = _block_indices(block, k)
+    out = {}
     if idx is not None:
         n_b = idx.shape[1]
         Q, informative, is_gold = _packed_shares(idx, spec, gold)
         if weight is not None:
             Q *= weight
-        cnt = packed_tallies(idx, Q, m, k)
-        # every row with a vote has shares summing to one (times its weight, a
-        # whole number of rows), so the vote counts are the tallies' row sums
-        tot = np.rint(cnt.sum(axis=2)).ravel()
-        cnt = cnt.reshape(m * k, k)
+        out["hist"] = packed_histograms(idx, Q, m, k)
+        if is_gold.any():
+            ones = np.ones((1, int(is_gold.sum())))
+            out["gold_patterns"] = packed_histograms(idx[:, is_gold], ones, m, k)[
+                :, :, 0
+            ]
         q_sum = Q.sum(axis=1)
     else:
         rows, cols, vals, n_b = _block_votes(block, spec, start)
         A = one_hot_votes(rows, cols, vals, (n_b, m), k)
         Q, informative, is_gold = _shares(rows, cols, vals, n_b, k, gold)
-        tot = np.bincount(cols * k + vals, minlength=m * k).astype(np.float64)
-        cnt = np.asarray(A.T @ Q)
+        out["tot"] = np.bincount(cols * k + vals, minlength=m * k).astype(np.float64)
+        out["cnt"] = np.asarray(A.T @ Q)
         q_sum = Q.sum(axis=0)
     gold_counts = np.zeros(k)
     if is_gold.any():
@@ -108,15 +122,42 @@ def block_moments(block, spec, start=0, gold=None):
     else:
         n_rows = weight.sum()
         n_info, n_free = weight[informative].sum(), weight[free].sum()
-    return {
-        "n": n_rows,
-        "tot": tot,
-        "cnt": cnt,
-        "q_sum": q_sum,
-        "n_info": float(n_info),
-        "n_free": float(n_free),
-        "gold_counts": gold_counts,
-    }
+    out.update(
+        n=n_rows,
+        q_sum=q_sum,
+        n_info=float(n_info),
+        n_free=float(n_free),
+        gold_counts=gold_counts,
+    )
+    return out
+
+
+def resolve_moments(total, m, k):
+    """Tallies ``"cnt"`` and vote totals ``"tot"`` from summed block moments.
+
+    Packed blocks' group histograms are split into single sources once for
+    the whole sum. Where there were any, the result also holds
+    ``"packed_tot"``: those blocks' vote totals, and ``"free_patterns"``:
+    the (weighted) number of their voting rows without a gold label that
+    have each group pattern. The passes need both (see :func:`resolve_pass`).
+    """
+    total = dict(total)
+    hist = total.pop("hist", None)
+    gold_patterns = total.pop("gold_patterns", None)
+    cnt, tot = total.get("cnt", 0.0), total.get("tot", 0.0)
+    if hist is not None:
+        split = split_histograms(hist, m, k)
+        cnt = cnt + split.reshape(m * k, k)
+        # a voting row's shares sum to one (times its weight, a whole number
+        # of rows), so the vote counts are the tallies' row sums
+        total["packed_tot"] = np.rint(split.sum(axis=2)).ravel()
+        tot = tot + total["packed_tot"]
+        patterns = np.rint(hist.sum(axis=2))
+        total["free_patterns"] = (
+            patterns if gold_patterns is None else patterns - gold_patterns
+        )
+    total["cnt"], total["tot"] = cnt, tot
+    return total
 
 
 def _scores(rows, cols, vals, n_b, spec):
@@ -127,14 +168,20 @@ def _scores(rows, cols, vals, n_b, spec):
 def block_pass(block, spec, p, refine, start=0, gold=None):
     """One E-step over a block under balance ``p``.
 
-    Returns the block's negative log-likelihood, the gradient and Hessian of
-    the balance log-likelihood (for Newton steps), and, when ``refine``, the
-    tallies ``A.T @ Q`` and ``sum Q`` under the posteriors (for the M-step).
+    Returns the block's negative log-likelihood; when ``refine``, the tallies
+    ``A.T @ Q`` and ``sum Q`` under the posteriors (for the M-step), else the
+    gradient and Hessian of the balance log-likelihood (for Newton steps).
+
+    A packed block scores each class relative to class 0, which spares one
+    lookup per group and row: its log-likelihood lacks the rows' class-0
+    scores, and its tallies (``"hist_tail"``) leave out class 0. Both follow
+    from counts of the moment pass (:func:`resolve_pass`).
     """
     k, m = spec["k"], spec["m"]
     idx, weight = _block_indices(block, k)
     if idx is not None:
-        S = packed_lookup(idx, _packed_tables(spec, "tables"))
+        S = np.zeros((k, idx.shape[1]))
+        packed_lookup(idx, _packed_tables(spec, "diff_tables"), out=S[1:])
         informative = (idx != _abstain_index(m, k)).any(axis=0)
         is_gold = np.zeros(idx.shape[1], dtype=bool)
         if gold is not None:
@@ -142,8 +189,9 @@ def block_pass(block, spec, p, refine, start=0, gold=None):
             informative |= is_gold
         free = informative & ~is_gold
         if not free.all():
-            S = np.ascontiguousarray(S[:, free])
-            weight = None if weight is None else weight[free]
+            # rows out of the likelihood get weight 0 (cheaper than dropping
+            # them): their posteriors below come out 0, gold rows' are set
+            weight = free.astype(np.float64) if weight is None else weight * free
     else:
         rows, cols, vals, n_b = _block_votes(block, spec, start)
         A, S = _scores(rows, cols, vals, n_b, spec)
@@ -161,25 +209,46 @@ def block_pass(block, spec, p, refine, start=0, gold=None):
         nll, inv_w = -log_norm.sum(), inv
     else:
         nll, inv_w = -(weight @ log_norm), inv * weight
-    out = {"nll": float(nll), "g": E @ inv_w, "H": (E * (inv * inv_w)) @ E.T}
-    if refine:
-        post = E
-        post *= inv_w
-        post *= p[:, None]
-        if idx is not None:
-            if free.all():
-                Q = post
-            else:
-                Q = np.zeros((k, idx.shape[1]))
-                _set_gold(Q, gold, is_gold)
-                Q[:, free] = post
-            out["cnt"] = packed_tallies(idx, Q, m, k).reshape(m * k, k)
-            out["q_sum"] = Q.sum(axis=1)
-        else:
-            Q[free] = post.T
-            out["cnt"] = np.asarray(A.T @ Q)
-            out["q_sum"] = Q.sum(axis=0)
+    out = {"nll": float(nll)}
+    if not refine:
+        out["g"] = E @ inv_w
+        out["H"] = (E * (inv * inv_w)) @ E.T
+        return out
+    post = E
+    post *= inv_w
+    post *= p[:, None]
+    if idx is not None:
+        Q = post
+        _set_gold(Q, gold, is_gold)
+        out["hist_tail"] = packed_histograms(idx, Q[1:], m, k)
+        out["q_sum"] = Q.sum(axis=1)
+    else:
+        Q[free] = post.T
+        out["cnt"] = np.asarray(A.T @ Q)
+        out["q_sum"] = Q.sum(axis=0)
     return out
+
+
+def resolve_pass(total, m, k, moments, log_w):
+    """Complete the summed results of one :func:`block_pass` over all blocks.
+
+    ``moments`` is the :func:`resolve_moments` result over the same blocks
+    and ``log_w`` the ``(m, k, k)`` source log-factors the pass used. Packed
+    blocks' class-0 tallies are their vote counts less the other classes'
+    tallies (a voting row's posteriors sum to its weight), and their
+    log-likelihood gets back the class-0 scores, a sum over group patterns.
+    """
+    total = dict(total)
+    tail = total.pop("hist_tail", None)
+    if tail is not None:
+        cnt = np.empty((m, k, k))
+        cnt[:, :, 1:] = split_histograms(tail, m, k)
+        cnt[:, :, 0] = moments["packed_tot"].reshape(m, k) - cnt[:, :, 1:].sum(axis=2)
+        total["cnt"] = total.get("cnt", 0.0) + cnt.reshape(m * k, k)
+    if "free_patterns" in moments:
+        ref = _group_tables(log_w[:, :, :1], m, k)[:, 0]
+        total["nll"] -= float(np.sum(moments["free_patterns"] * ref))
+    return total
 
 
 def _dense_int_block(block, k):
@@ -197,7 +266,9 @@ def block_proba(block, spec, log_p):
     """Posterior class probabilities of one block."""
     idx = pack_votes(block, spec["k"])
     if idx is not None:
-        T = packed_lookup(idx, _packed_tables(spec, "tables"))
+        # scores relative to class 0: the softmax does not see the difference
+        T = np.zeros((spec["k"], idx.shape[1]))
+        packed_lookup(idx, _packed_tables(spec, "diff_tables"), out=T[1:])
         T += log_p[:, None]
         T -= T.max(axis=0)
         np.exp(T, out=T)
@@ -224,32 +295,56 @@ def sum_results(results):
 # A dense integer block is read as bytes: each vote is one int8, and the low
 # ``b`` bits of a byte tell the vote apart (-1 is 0xFF, whose low bits are all
 # ones, and no class reaches that value). Reading ``w`` consecutive sources as
-# one unsigned word and squeezing those fields together gives one small index
-# per group of ``w`` sources, so every later step does table lookups and
-# counts over ``m / w`` indices per row instead of ``m`` votes.
+# one unsigned word and squeezing those fields together gives one small code
+# per group of ``w`` sources; a lookup turns it into the group's pattern
+# number, the votes read as ``w`` digits in base ``k + 1`` (digit ``k`` for an
+# abstain), so that tables and histograms have no unreachable entries. Every
+# later step then does table lookups and counts over ``m / w`` pattern
+# numbers per row instead of ``m`` votes.
 
 
 def pack_plan(m, k):
     """Bits per vote ``b``, sources per group ``w`` and number of groups.
 
-    A group index has at most 12 bits, and the reachable part of a group's
-    tables stays within 64 KiB (cache): 4 sources for k <= 5, 2 for k <= 17.
+    A group's bit code has at most 16 bits, and its histogram over the ``k -
+    1`` classes a pass tallies (``(k + 1) ** w * (k - 1)`` doubles) stays
+    within 256 KiB: 8 sources for k = 2, 4 for k <= 7, 2 for k <= 31.
     """
     b = int(k).bit_length()
-    w = 1
-    for size in (4, 2):
-        if size * b <= 12 and (k + 1) ** size * k * 8 <= 2**16:
-            w = size
-            break
-    return b, w, -(-m // w)
+    for w in (8, 4, 2):
+        if w * b <= 16 and (k + 1) ** w * max(k - 1, 1) * 8 <= 2**18:
+            return b, w, -(-m // w)
+    return b, 1, m
+
+
+def n_patterns(m, k):
+    """How many vote patterns a group of sources has: ``(k + 1) ** w``."""
+    return (k + 1) ** pack_plan(m, k)[1]
 
 
 def _lane_mask(width, spacing, total):
     return sum(((1 << width) - 1) << (spacing * i) for i in range(total // spacing))
 
 
+@functools.lru_cache(maxsize=32)
+def _pattern_numbers(k, w):
+    """Pattern number of every ``w * b``-bit group code (see :func:`pack_votes`)."""
+    b = int(k).bit_length()
+    codes = np.arange(2 ** (w * b))
+    number = np.zeros(len(codes), dtype=np.intp)
+    for t in range(w):
+        field = (codes >> (t * b)) & (2**b - 1)
+        number += np.minimum(field, k) * (k + 1) ** t  # abstain (all ones) -> k
+    number = number.astype(np.uint8 if (k + 1) ** w <= 2**8 else np.uint16)
+    number.flags.writeable = False
+    return number
+
+
 def pack_votes(block, k):
-    """Group indices of a dense integer block, shape ``(n_groups, n_rows)``.
+    """Group pattern numbers of a dense integer block, shape ``(n_groups,
+    n_rows)``: ``sum_t d_t * (k + 1) ** t`` over the group's sources ``t``,
+    with ``d_t`` the vote or ``k`` for an abstain; ``uint8`` where they fit,
+    else ``uint16``.
 
     Returns None where ``block`` is not a dense integer ndarray of valid
     votes (the caller then takes the general path, which names bad entries).
@@ -271,76 +366,114 @@ def pack_votes(block, k):
         high = word.type(_lane_mask(width, 2 * spacing, 8 * w) << width)
         x = (x & low) | ((x >> word.type(spacing - width)) & high)
         width, spacing = 2 * width, 2 * spacing
-    return np.ascontiguousarray(x.T, dtype=np.intp)
+    return _pattern_numbers(k, w).take(x.T)
 
 
 def _group_tables(per_source, m, k):
-    """Summed per-group tables, shape ``(n_groups, n_out, 2 ** (w * b))``.
+    """Summed per-group tables, shape ``(n_groups, n_out, (k + 1) ** w)``.
 
-    ``per_source[j, f, :]`` is source ``j``'s entry for packed field value
-    ``f`` (votes ``0..k-1``; every other field value, abstains included,
-    counts as nothing).
+    ``per_source[j, a, :]`` is source ``j``'s entry for vote ``a`` in
+    ``0..k-1``; abstains (digit ``k``) and padding sources count as nothing.
     """
     b, w, n_groups = pack_plan(m, k)
     n_out = per_source.shape[2]
-    # fields[j, f, c]: source j's entry, zero for abstains and padding sources
-    fields = np.zeros((n_groups * w, 2**b, n_out))
+    fields = np.zeros((n_groups * w, k + 1, n_out))
     fields[:m, :k] = per_source
-    fields = fields.transpose(0, 2, 1).reshape(n_groups, w, n_out, 2**b)
+    fields = fields.transpose(0, 2, 1).reshape(n_groups, w, n_out, k + 1)
 
-    def summed(f):  # (n_groups, s, n_out, 2**b) -> (n_groups, n_out, 2**(s*b))
+    def summed(f):  # (n_groups, s, n_out, k+1) -> (n_groups, n_out, (k+1)**s)
         if f.shape[1] == 1:
             return f[:, 0]
         half = f.shape[1] // 2
         low, high = summed(f[:, :half]), summed(f[:, half:])
-        # the high fields are the more significant part of the index
+        # the high digits are the more significant part of the number
         return (high[:, :, :, None] + low[:, :, None, :]).reshape(n_groups, n_out, -1)
 
     return np.ascontiguousarray(summed(fields))
 
 
-def packed_lookup(idx, tables):
-    """``sum_g tables[g][:, idx[g]]``, shape ``(n_out, n_rows)``."""
-    out = np.zeros((tables.shape[1], idx.shape[1]))
-    for g in range(len(idx)):
-        for c in range(tables.shape[1]):
-            out[c] += tables[g, c].take(idx[g])
+def packed_lookup(idx, tables, out=None):
+    """``sum_g tables[g][:, idx[g]]``, shape ``(n_out, n_rows)``.
+
+    ``out``, if given, is a C-contiguous array of that shape to write into.
+    """
+    n_out, n_b = tables.shape[1], idx.shape[1]
+    if out is None:
+        out = np.empty((n_out, n_b))
+    if len(idx) == 0:
+        out[...] = 0.0
+        return out
+    # the indices are in range by construction; mode="wrap" lets numpy write
+    # into ``out`` directly (mode="raise" would buffer it)
+    buf = np.empty(n_b)
+    for c in range(n_out):
+        np.take(tables[0, c], idx[0], out=out[c], mode="wrap")
+        for g in range(1, len(idx)):
+            np.take(tables[g, c], idx[g], out=buf, mode="wrap")
+            out[c] += buf
     return out
+
+
+def packed_histograms(idx, weights, m, k):
+    """Weighted histograms of the group patterns, shape ``(n_groups, (k + 1)
+    ** w, n_weights)``: ``hist[g, v, c] = sum_i weights[c, i] * [idx[g, i] == v]``.
+
+    One sparse one-hot product per group, for all weight rows at once.
+    """
+    b, w, n_groups = pack_plan(m, k)
+    rows = np.ascontiguousarray(weights.T)
+    n_b, n_out = rows.shape
+    indptr, ones = _csc_frame(n_b)
+    hist = np.zeros((n_groups, (k + 1) ** w, n_out))
+    for g in range(n_groups):
+        part = idx[g] if idx.dtype == np.intp else idx[g].astype(np.intp)
+        _onehot_t_times(part, indptr, ones, rows, hist[g])
+    return hist
+
+
+@functools.lru_cache(maxsize=4)
+def _csc_frame(n_b):
+    """Column pointers and values of an ``n_b``-column one-hot csc matrix."""
+    indptr, ones = np.arange(n_b + 1), np.ones(n_b)
+    indptr.flags.writeable = ones.flags.writeable = False
+    return indptr, ones
+
+
+def split_histograms(hist, m, k):
+    """Per-source tallies ``cnt[j, a, c]`` (shape ``(m, k, n_weights)``) from
+    group histograms: each group histogram summed over every digit but one,
+    for each digit."""
+    b, w, n_groups = pack_plan(m, k)
+    n_out = hist.shape[2]
+    # (n_groups, n_out, patterns): the sums below then run along memory
+    hist = np.ascontiguousarray(hist.transpose(0, 2, 1))
+    cnt = np.empty((n_groups, w, k + 1, n_out))
+    for t in range(w):
+        # pattern = (higher digits, digit t, lower digits) in base k + 1
+        digit = hist.reshape(n_groups, n_out, (k + 1) ** (w - 1 - t), k + 1, -1)
+        cnt[:, t] = digit.sum(axis=(2, 4)).transpose(0, 2, 1)
+    return cnt.reshape(n_groups * w, k + 1, n_out)[:m, :k]
 
 
 def packed_tallies(idx, weights, m, k):
     """Weighted vote tallies from group indices.
 
     Returns ``cnt[j, a, c] = sum_i weights[c, i] * [L_ij == a]``, shape
-    ``(m, k, n_weights)``: one sparse one-hot product per group for all weight
-    rows at once, split into single sources by a 0/1 matrix product.
+    ``(m, k, n_weights)``.
     """
-    b, w, n_groups = pack_plan(m, k)
-    rows = np.ascontiguousarray(weights.T)
-    n_b, n_out = rows.shape
-    indptr = np.arange(n_b + 1)
-    ones = np.ones(n_b)
-    select = _field_selector(w, b)
-    cnt = np.empty((n_groups * w, k, n_out))
-    for g in range(n_groups):
-        table = _onehot_t_times(idx[g], indptr, ones, 2 ** (w * b), rows)
-        # sum the group histogram over every field but one, for each field
-        cnt[g * w : (g + 1) * w] = (select @ table).reshape(w, 2**b, n_out)[:, :k]
-    return cnt[:m]
+    return split_histograms(packed_histograms(idx, weights, m, k), m, k)
 
 
-def _onehot_t_times_public(part, indptr, ones, size, rows):
+def _onehot_t_times_public(part, indptr, ones, rows, out):
     # column i of this (size, n_rows) matrix is the one-hot of row i
-    onehot_t = sp.csc_matrix((ones, part, indptr), shape=(size, len(part)))
-    return onehot_t @ rows
+    onehot_t = sp.csc_matrix((ones, part, indptr), shape=(out.shape[0], len(part)))
+    out += onehot_t @ rows
 
 
-def _onehot_t_times_direct(part, indptr, ones, size, rows):
-    # the same product through scipy's compiled kernel, without building and
-    # checking a csc_matrix object for every part of every block
-    out = np.zeros((size, rows.shape[1]))
-    _csc_matvecs(size, len(part), rows.shape[1], indptr, part, ones, rows, out)
-    return out
+def _onehot_t_times_direct(part, indptr, ones, rows, out):
+    # the same product through scipy's compiled kernel (which adds into
+    # ``out``), without building and checking a csc_matrix for every group
+    _csc_matvecs(out.shape[0], len(part), rows.shape[1], indptr, part, ones, rows, out)
 
 
 def _pick_onehot_kernel():
@@ -352,8 +485,11 @@ def _pick_onehot_kernel():
 
         part = np.array([2, 0, 2], dtype=np.intp)
         rows = np.arange(6.0).reshape(3, 2)
-        args = (part, np.arange(4, dtype=np.intp), np.ones(3), 4, rows)
-        if np.array_equal(_onehot_t_times_direct(*args), _onehot_t_times_public(*args)):
+        direct, public = np.ones((4, 2)), np.ones((4, 2))
+        args = (part, np.arange(4, dtype=np.intp), np.ones(3), rows)
+        _onehot_t_times_direct(*args, direct)
+        _onehot_t_times_public(*args, public)
+        if np.array_equal(direct, public):
             return _onehot_t_times_direct
     except Exception:  # a private scipy module: any change means not using it
         pass
@@ -364,29 +500,19 @@ _csc_matvecs = None
 _onehot_t_times = _pick_onehot_kernel()
 
 
-@functools.lru_cache(maxsize=16)
-def _field_selector(s, b):
-    """0/1 matrix mapping a histogram over ``s`` packed fields of ``b`` bits to
-    the ``s`` single-field histograms, shape ``(s * 2**b, 2**(s * b))``."""
-    codes = np.arange(2 ** (s * b))
-    select = np.zeros((s * 2**b, len(codes)))
-    for t in range(s):
-        select[t * 2**b + ((codes >> (t * b)) & (2**b - 1)), codes] = 1.0
-    return select
-
-
 def _abstain_index(m, k):
-    b, w, _ = pack_plan(m, k)
-    return 2 ** (w * b) - 1
+    return n_patterns(m, k) - 1
 
 
 def _packed_tables(spec, key):
-    """Per-group tables cached in ``spec``: ``"tables"`` (source log-factors)
-    or ``"count_tables"`` (votes per class)."""
+    """Per-group tables cached in ``spec``: ``"diff_tables"`` (source
+    log-factors of classes ``1..k-1`` less those of class 0) or
+    ``"count_tables"`` (votes per class)."""
     if key not in spec:
         m, k = spec["m"], spec["k"]
-        if key == "tables":
-            per_source = spec["log_w"].reshape(m, k, k)
+        if key == "diff_tables":
+            log_w = spec["log_w"].reshape(m, k, k)
+            per_source = log_w[:, :, 1:] - log_w[:, :, :1]
         else:
             per_source = np.broadcast_to(np.eye(k), (m, k, k))
         spec[key] = _group_tables(per_source, m, k)
@@ -435,31 +561,29 @@ def pack_matrix(L, k, rows_per_block, merge=True):
     if type(L) is not np.ndarray or L.ndim != 2 or L.dtype.kind not in "iu":
         return None
     n, m = L.shape
-    b, w, n_groups = pack_plan(m, k)
-    bits = w * b
-    small = np.uint8 if bits <= 8 else np.uint16
+    _, _, n_groups = pack_plan(m, k)
+    size = n_patterns(m, k)
+    small = np.uint8 if size <= 2**8 else np.uint16
     blocks = []
     for start in range(0, n, rows_per_block):
         idx = pack_votes(L[start : start + rows_per_block], k)
         if idx is None:
             return None
-        blocks.append(PackedBlock(idx.astype(small)))
-    if not merge or n_groups * bits > 62 or n < 4:
+        blocks.append(PackedBlock(idx.astype(small, copy=False)))
+    if not merge or size**n_groups > 2**62 or n < 4:
         return blocks
-    key_type = np.int32 if n_groups * bits <= 31 else np.int64
+    # a row's key: its group patterns as digits in base `size`
+    key_type = np.int32 if size**n_groups <= 2**31 else np.int64
     keys = np.zeros(n, dtype=key_type)
     for start, block in zip(range(0, n, rows_per_block), blocks, strict=True):
         key = keys[start : start + block.idx.shape[1]]
         for g in range(n_groups):
-            key |= block.idx[g].astype(key_type) << key_type(g * bits)
+            key += block.idx[g].astype(key_type) * key_type(size**g)
     uniq, counts = np.unique(keys, return_counts=True)
     if len(uniq) > n // 2:
         return blocks
     idx = np.stack(
-        [
-            (uniq >> key_type(g * bits)) & key_type((1 << bits) - 1)
-            for g in range(n_groups)
-        ]
+        [(uniq // key_type(size**g)) % key_type(size) for g in range(n_groups)]
     ).astype(small)
     weight = counts.astype(np.float64)
     return [

@@ -534,8 +534,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             return False
         if not _dense_integer(L) or L.ndim != 2 or L.shape[0] < 50_000:
             return False
-        b, w, n_groups = _streaming.pack_plan(L.shape[1], self.cardinality)
-        return n_groups * w * b <= 62
+        m, k = L.shape[1], self.cardinality
+        _, _, n_groups = _streaming.pack_plan(m, k)
+        return _streaming.n_patterns(m, k) ** n_groups <= 2**62
 
     def _block_rows(self, m, entries=2**21):
         if isinstance(self.chunk_rows, Integral):
@@ -600,6 +601,23 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             for start, block in _streaming.iter_blocks(L, size)
         ]
 
+    def _moments(self, L, m, gold):
+        """Block moments of ``L`` summed and resolved into tallies."""
+        total = _streaming.sum_results(
+            self._map_blocks(L, _streaming.block_moments, gold=gold)
+        )
+        return _streaming.resolve_moments(total, m, self.cardinality)
+
+    def _pass(self, L, m, gold, p, refine, moments):
+        """One E-step over every block of ``L``, summed and resolved."""
+        total = _streaming.sum_results(
+            self._map_blocks(L, _streaming.block_pass, gold=gold, p=p, refine=refine)
+        )
+        k = self.cardinality
+        return _streaming.resolve_pass(
+            total, m, k, moments, self._log_w.reshape(m, k, k)
+        )
+
     def _init_stream_state(self, m, tot, n):
         k = self.cardinality
         tot = tot.reshape(m, k)
@@ -627,9 +645,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             )
         if packed is not None:
             L = packed
-        stats = _streaming.sum_results(
-            self._map_blocks(L, _streaming.block_moments, gold=gold)
-        )
+        stats = self._moments(L, m, gold)
         tot = self._init_stream_state(m, stats["tot"], n)
         self._set_factors(stats["cnt"], stats["q_sum"])
         n_info = stats["n_info"]
@@ -641,11 +657,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         refine = self.method == "em" or (update is not None and update.any())
         self.loss_history_, self.converged_ = [], False
         for it in range(1, self.max_iter + 1):
-            res = _streaming.sum_results(
-                self._map_blocks(
-                    L, _streaming.block_pass, gold=gold, p=p, refine=refine
-                )
-            )
+            res = self._pass(L, m, gold, p, refine, stats)
             nll = res["nll"] - float(gold_counts @ np.log(p))
             loss = nll / max(n_info, 1)
             self.loss_history_.append(float(loss))
@@ -730,9 +742,13 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             )
         validate_data(self, L, reset=first, skip_check_array=True)
         gold = check_gold_labels(y, n, k)
-        stats = _streaming.sum_results(
-            self._map_blocks(L, _streaming.block_moments, gold=gold)
-        )
+        stats = self._moments(L, m, gold)
+        # this block's pattern counts, for its pass below (not summed over calls)
+        patterns = {
+            key: stats.pop(key)
+            for key in ("packed_tot", "free_patterns")
+            if key in stats
+        }
         if first:
             self.classes_ = np.arange(k)
             self._partial_stats = stats
@@ -749,9 +765,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             p = getattr(self, "class_balance_", None)
             if p is None:
                 p = (total["q_sum"] + 1.0) / (total["n_info"] + k)
-            res = _streaming.sum_results(
-                self._map_blocks(L, _streaming.block_pass, gold=gold, p=p, refine=False)
-            )
+            res = self._pass(L, m, gold, p, False, patterns)
             self._partial_post += p * res["g"]
             self.loss_history_.append(res["nll"] / max(stats["n_info"], 1))
             p = (self._partial_post + total["gold_counts"] + 1.0) / (
