@@ -6,6 +6,7 @@ model's fit needs memory independent of ``n`` beyond one block.
 """
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,6 +22,7 @@ __all__ = [
     "is_dask",
     "iter_blocks",
     "pack_matrix",
+    "prepare_tables",
     "resolve_moments",
     "resolve_pass",
     "sum_results",
@@ -519,6 +521,14 @@ def _packed_tables(spec, key):
     return spec[key]
 
 
+def prepare_tables(spec):
+    """Fill ``spec``'s table cache before blocks are run in threads."""
+    if spec["k"] <= 127:
+        _packed_tables(spec, "count_tables")
+        if "log_w" in spec:
+            _packed_tables(spec, "diff_tables")
+
+
 def _packed_shares(idx, spec, gold):
     """Vote shares ``Q`` (shape ``(k, n_rows)``), informative and gold masks."""
     counts = packed_lookup(idx, _packed_tables(spec, "count_tables"))
@@ -550,13 +560,14 @@ class PackedBlock:
         self.weight = weight
 
 
-def pack_matrix(L, k, rows_per_block, merge=True):
+def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     """Pack a dense integer label matrix once for the passes of a fit.
 
     Returns a list of :class:`PackedBlock`, or None where ``L`` is not an
     in-memory integer ndarray of valid votes. With ``merge``, identical rows
     are merged into one weighted row when that at least halves the rows; the
     statistics of every pass are then the same sums, taken over fewer rows.
+    ``n_jobs`` threads pack the blocks.
     """
     if type(L) is not np.ndarray or L.ndim != 2 or L.dtype.kind not in "iu":
         return None
@@ -564,12 +575,19 @@ def pack_matrix(L, k, rows_per_block, merge=True):
     _, _, n_groups = pack_plan(m, k)
     size = n_patterns(m, k)
     small = np.uint8 if size <= 2**8 else np.uint16
-    blocks = []
-    for start in range(0, n, rows_per_block):
-        idx = pack_votes(L[start : start + rows_per_block], k)
-        if idx is None:
-            return None
-        blocks.append(PackedBlock(idx.astype(small, copy=False)))
+
+    def pack(start):
+        return pack_votes(L[start : start + rows_per_block], k)
+
+    starts = range(0, n, rows_per_block)
+    if n_jobs > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(n_jobs) as pool:
+            packed = list(pool.map(pack, starts))
+    else:
+        packed = [pack(start) for start in starts]
+    if any(idx is None for idx in packed):
+        return None
+    blocks = [PackedBlock(idx.astype(small, copy=False)) for idx in packed]
     if not merge or size**n_groups > 2**62 or n < 4:
         return blocks
     # a row's key: its group patterns as digits in base `size`

@@ -1,10 +1,13 @@
 """The label model: learn how accurate each source is without ground truth."""
 
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from joblib import effective_n_jobs
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -142,6 +145,13 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         Dependencies need the in-memory path. Every path gives the same model
         (tested to 1e-10).
 
+    n_jobs : int, default=None
+        Threads that process row blocks at once, when ``L`` is read in blocks
+        (fit passes and :meth:`predict_proba`; the in-memory path is
+        unaffected). ``None`` means 1 and ``-1`` all processors. The blocks'
+        sums are added in block order, so the result does not depend on
+        ``n_jobs``. Dask arrays run on the dask scheduler instead.
+
     Attributes
     ----------
     classes_ : ndarray of shape (cardinality,)
@@ -210,12 +220,14 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     symmetry in favour of sources that are better than random.
 
     A dense integer ``L`` (numpy, or memory-mapped ``.npy``) is read as
-    bytes: the votes of up to four neighbouring sources are packed into one
-    small integer, so every pass does ``n_sources / 4`` (for up to 5 classes)
-    to ``n_sources`` table lookups per row (for the scores) and sparse
-    one-hot products (for the tallies) instead of one step per vote; for an
-    in-memory array the packed indices are kept between passes, and identical
-    rows are merged into one weighted row when that halves the rows.
+    bytes: the votes of up to eight neighbouring sources (for k = 2; four up
+    to k = 7) become one pattern number, so every pass does ``n_sources / 8``
+    to ``n_sources`` table lookups per row and class (for the scores) and
+    weighted pattern counts (for the tallies) instead of one step per vote,
+    for ``k - 1`` of the classes (class 0's follow from the others); for an
+    in-memory array the pattern numbers are kept between passes, and
+    identical rows are merged into one weighted row when that halves the
+    rows.
 
     Inference follows MeTaL: ``P(Y = y | lambda)`` is proportional to
     ``P(Y = y) * prod_j P(lambda_j | Y = y)`` over the sources that voted, so
@@ -254,6 +266,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             StrOptions({"auto"}),
             None,
         ],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -270,6 +283,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         max_iter=100,
         verbose=0,
         chunk_rows="auto",
+        n_jobs=None,
     ):
         self.cardinality = cardinality
         self.dependencies = dependencies
@@ -282,6 +296,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.verbose = verbose
         self.chunk_rows = chunk_rows
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -313,7 +328,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         if not stream and self._may_merge(L, y):
             # many rows over few sources: merging duplicate rows makes every
             # pass of the fit cheaper than the in-memory one-hot path
-            packed = _streaming.pack_matrix(L, k, self._block_rows(L.shape[1]))
+            packed = _streaming.pack_matrix(
+                L, k, self._block_rows(L.shape[1]), n_jobs=effective_n_jobs(self.n_jobs)
+            )
             if packed is not None and packed[0].weight is not None:
                 stream = True
             else:
@@ -563,13 +580,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         """
         if isinstance(L, list):
             spec = self._spec(self.n_features_in_)
-            results, start = [], 0
-            for block in L:
-                size = block.idx.shape[1]
-                part = None if gold is None else gold[start : start + size]
-                results.append(func(block, spec, start=start, gold=part, **kwargs))
-                start += size
-            return results
+            starts = np.cumsum([0] + [block.idx.shape[1] for block in L[:-1]])
+            return self._run_blocks(
+                func, spec, zip(starts, L, strict=True), gold, kwargs
+            )
         spec = self._spec(L.shape[1])
         if _streaming.is_dask(L):
             import dask
@@ -590,16 +604,33 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             ]
             return list(dask.compute(*tasks))
         size = self._block_rows(L.shape[1])
-        return [
-            func(
-                block,
-                spec,
-                start=start,
-                gold=None if gold is None else gold[start : start + size],
-                **kwargs,
-            )
-            for start, block in _streaming.iter_blocks(L, size)
-        ]
+        blocks = _streaming.iter_blocks(L, size)
+        return self._run_blocks(func, spec, blocks, gold, kwargs)
+
+    def _run_blocks(self, func, spec, blocks, gold, kwargs):
+        """``func`` over ``(start, block)`` pairs, in ``n_jobs`` threads; the
+        results come back in block order."""
+
+        def run(item):
+            start, block = item
+            size = block.shape[0] if hasattr(block, "shape") else block.idx.shape[1]
+            part = None if gold is None else gold[start : start + size]
+            return func(block, spec, start=int(start), gold=part, **kwargs)
+
+        n_jobs = effective_n_jobs(self.n_jobs)
+        if n_jobs == 1:
+            return [run(item) for item in blocks]
+        _streaming.prepare_tables(spec)  # once, not in every thread
+        results, pending = [], deque()
+        with ThreadPoolExecutor(n_jobs) as pool:
+            # a few blocks in flight at a time: slicing a sparse or pandas
+            # block copies it, so submitting every block at once would not
+            for item in blocks:
+                pending.append(pool.submit(run, item))
+                if len(pending) >= 2 * n_jobs:
+                    results.append(pending.popleft().result())
+            results.extend(future.result() for future in pending)
+        return results
 
     def _moments(self, L, m, gold):
         """Block moments of ``L`` summed and resolved into tallies."""
@@ -641,7 +672,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         # that every pass reads small group indices instead of L.
         if packed is None:
             packed = _streaming.pack_matrix(
-                L, k, self._block_rows(m), merge=gold is None
+                L,
+                k,
+                self._block_rows(m),
+                merge=gold is None,
+                n_jobs=effective_n_jobs(self.n_jobs),
             )
         if packed is not None:
             L = packed
@@ -942,12 +977,16 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     chunks=(L.chunks[0], (self.cardinality,)),
                 )
             out = np.empty((L.shape[0], self.cardinality))
-            # prediction keeps a block's scores in cache: smaller blocks
-            size = self._block_rows(L.shape[1], entries=2**20)
-            for start, block in _streaming.iter_blocks(L, size):
+
+            def fill(block, spec, start, gold):
                 out[start : start + block.shape[0]] = _streaming.block_proba(
                     block, spec, log_p
                 )
+
+            # prediction keeps a block's scores in cache: smaller blocks
+            size = self._block_rows(L.shape[1], entries=2**20)
+            blocks = _streaming.iter_blocks(L, size)
+            self._run_blocks(fill, spec, blocks, None, {})
             return out
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=False)
         A = one_hot_votes(rows, cols, vals, (n, m), self.cardinality)

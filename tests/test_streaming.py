@@ -60,11 +60,33 @@ def test_chunked_errors_name_the_row():
         LabelModel(chunk_rows=1000).fit(L)
 
 
+@pytest.mark.parametrize("kind", ["dense", "sparse", "repeated"])
+def test_threads_give_the_same_model(kind):
+    # n_jobs threads run the blocks; their sums are added in block order, so
+    # the model is the same to the last bit
+    L, y, _ = make_label_matrix(20_000, 9, 3, random_state=5)
+    if kind == "repeated":  # merged into weighted rows, in blocks of 3001
+        L = L[np.random.RandomState(0).randint(0, 500, size=20_000)]
+    gold = np.where(np.arange(len(y)) % 40 == 0, y, -1)
+    X = L
+    if kind == "sparse":
+        rows, cols = np.nonzero(L != -1)
+        X = sp.csr_matrix((L[rows, cols], (rows, cols)), shape=L.shape)
+    for y_fit in (None, gold):
+        one = LabelModel(3, chunk_rows=3001).fit(X, y_fit)
+        two = LabelModel(3, chunk_rows=3001, n_jobs=2).fit(X, y_fit)
+        assert two.n_iter_ == one.n_iter_
+        np.testing.assert_array_equal(two.cond_probs_, one.cond_probs_)
+        np.testing.assert_array_equal(two.class_balance_, one.class_balance_)
+        np.testing.assert_array_equal(two.predict_proba(X), one.predict_proba(X))
+
+
 @pytest.mark.parametrize("k", [2, 3, 5, 8, 20, 127])
 @pytest.mark.parametrize("m", [1, 7, 13])
 def test_packed_group_indices_match_the_votes(k, m):
     from sklearn_metal._streaming import (
         _group_tables,
+        pack_plan,
         pack_votes,
         packed_lookup,
         packed_tallies,
@@ -75,6 +97,15 @@ def test_packed_group_indices_match_the_votes(k, m):
     weights = rng.random((3, 500))
     factors = rng.random((m, k, 4))
     idx = pack_votes(L, k)
+    # pattern numbers: each group's votes as digits in base k + 1, an abstain
+    # (and a padding source past m) being digit k
+    _, w, n_groups = pack_plan(m, k)
+    digits = np.full((500, n_groups * w), k)
+    digits[:, :m] = np.where(L >= 0, L, k)
+    powers = (k + 1) ** np.arange(w)
+    np.testing.assert_array_equal(
+        idx, (digits.reshape(500, n_groups, w) * powers).sum(axis=2).T
+    )
     # lookups: sum over sources of a per-(source, vote) entry, abstains add 0
     expected = np.zeros((500, 4))
     for j in range(m):
