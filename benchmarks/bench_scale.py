@@ -7,7 +7,8 @@ For every ``n`` in ``--ns``, ``m`` in ``--ms`` and ``k`` in ``--ks``, on a dense
 accuracies uniform in [0.6, 0.9]; generated once and cached as ``.npy`` in the
 temporary directory), each in its own process with ``--threads`` threads:
 
-* ``sklearn_metal``: ``LabelModel(cardinality=k).fit(L)`` and ``predict_proba(L)``;
+* ``sklearn_metal``: ``LabelModel(cardinality=k, n_jobs=threads).fit(L)`` and
+  ``predict_proba(L)``;
 * ``snorkel``: Snorkel 0.10's ``LabelModel(cardinality=k).fit(L, seed=123)`` and
   ``predict_proba(L)``, where its dense one-hot (``n * m * k`` float64, plus the
   int copies it makes) is estimated to fit in ``--snorkel-max-gb`` and ``n`` is at
@@ -146,7 +147,7 @@ def run_case(method, n, m, k, coverage, repeats, threads):
         from sklearn_metal import LabelModel
 
         out["fit_s"], out["fit_mem"], out["fit_abs"], model = timed(
-            lambda: LabelModel(cardinality=k).fit(L)
+            lambda: LabelModel(cardinality=k, n_jobs=threads).fit(L)
         )
         out["predict_s"], out["predict_mem"], out["predict_abs"], _ = timed(
             lambda: model.predict_proba(L)

@@ -572,18 +572,19 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             spec["log_w"] = self._log_w.reshape(m * self.cardinality, -1)
         return spec
 
-    def _map_blocks(self, L, func, gold=None, **kwargs):
-        """Apply ``func(block, spec, ..., start=, gold=)`` to every row block.
+    def _sum_blocks(self, L, func, gold=None, **kwargs):
+        """Sum ``func(block, spec, ..., start=, gold=)`` over every row block.
 
         ``L`` is a label matrix or a list of packed blocks
-        (:func:`_streaming.pack_matrix`).
+        (:func:`_streaming.pack_matrix`). The block results are added in
+        block order as they come, so memory holds a running total rather
+        than one result per block.
         """
         if isinstance(L, list):
             spec = self._spec(self.n_features_in_)
             starts = np.cumsum([0] + [block.idx.shape[1] for block in L[:-1]])
-            return self._run_blocks(
-                func, spec, zip(starts, L, strict=True), gold, kwargs
-            )
+            blocks = zip(starts, L, strict=True)
+            return self._run_blocks(func, spec, blocks, gold, kwargs)
         spec = self._spec(L.shape[1])
         if _streaming.is_dask(L):
             import dask
@@ -602,14 +603,19 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     L.to_delayed().ravel(), starts, L.chunks[0], strict=True
                 )
             ]
-            return list(dask.compute(*tasks))
+            # add the block results up on the workers, in a binary tree, so
+            # that one result (not one per block) comes back
+            while len(tasks) > 1:
+                pairs = [tasks[i : i + 2] for i in range(0, len(tasks), 2)]
+                tasks = [dask.delayed(_streaming.sum_results)(pair) for pair in pairs]
+            return dask.compute(tasks[0])[0]
         size = self._block_rows(L.shape[1])
         blocks = _streaming.iter_blocks(L, size)
         return self._run_blocks(func, spec, blocks, gold, kwargs)
 
     def _run_blocks(self, func, spec, blocks, gold, kwargs):
-        """``func`` over ``(start, block)`` pairs, in ``n_jobs`` threads; the
-        results come back in block order."""
+        """Sum of ``func`` over ``(start, block)`` pairs, run in ``n_jobs``
+        threads and added in block order."""
 
         def run(item):
             start, block = item
@@ -617,32 +623,40 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             part = None if gold is None else gold[start : start + size]
             return func(block, spec, start=int(start), gold=part, **kwargs)
 
+        total = {}
+
+        def add(result):
+            nonlocal total
+            if result is not None:
+                total = _streaming.sum_results([total, result])
+
         n_jobs = effective_n_jobs(self.n_jobs)
         if n_jobs == 1:
-            return [run(item) for item in blocks]
+            for item in blocks:
+                add(run(item))
+            return total
         _streaming.prepare_tables(spec)  # once, not in every thread
-        results, pending = [], deque()
+        pending = deque()
         with ThreadPoolExecutor(n_jobs) as pool:
             # a few blocks in flight at a time: slicing a sparse or pandas
             # block copies it, so submitting every block at once would not
             for item in blocks:
                 pending.append(pool.submit(run, item))
                 if len(pending) >= 2 * n_jobs:
-                    results.append(pending.popleft().result())
-            results.extend(future.result() for future in pending)
-        return results
+                    add(pending.popleft().result())
+            for future in pending:
+                add(future.result())
+        return total
 
     def _moments(self, L, m, gold):
         """Block moments of ``L`` summed and resolved into tallies."""
-        total = _streaming.sum_results(
-            self._map_blocks(L, _streaming.block_moments, gold=gold)
-        )
+        total = self._sum_blocks(L, _streaming.block_moments, gold=gold)
         return _streaming.resolve_moments(total, m, self.cardinality)
 
     def _pass(self, L, m, gold, p, refine, moments):
         """One E-step over every block of ``L``, summed and resolved."""
-        total = _streaming.sum_results(
-            self._map_blocks(L, _streaming.block_pass, gold=gold, p=p, refine=refine)
+        total = self._sum_blocks(
+            L, _streaming.block_pass, gold=gold, p=p, refine=refine
         )
         k = self.cardinality
         return _streaming.resolve_pass(
