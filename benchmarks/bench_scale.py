@@ -19,7 +19,8 @@ temporary directory), each in its own process with ``--threads`` threads:
   ``gram_dense`` (the (m*k) x (m*k) Gram matrix of the float32 one-hot, built in
   blocks of 65,536 rows) and ``gram_sparse`` (scipy.sparse one-hot ``X.T @ X``).
 
-Times are the minimum of ``--repeats`` runs. Peak memory
+Times are the minimum of at least ``--repeats`` runs, and of as many more (up to
+20) as fit in one second of the operation, for every method alike. Peak memory
 is the largest resident set size sampled every 5 ms during the operation, given
 as the increase over the resident size before it (which holds L) and as the
 absolute peak, the largest over the runs. Ratios: Snorkel / ours, ours / the
@@ -129,14 +130,20 @@ def run_case(method, n, m, k, coverage, repeats, threads):
 
     def timed(fn):
         # time: the fastest run; memory: the largest increase, which is the
-        # first run's (later runs reuse pages the allocator kept from it)
+        # first run's (later runs reuse pages the allocator kept from it).
+        # At least `repeats` runs, more (up to 20) until 1 s has been spent:
+        # the same rule for every method, so that sub-second timings on
+        # this shared machine rest on more than three samples
         best, peak, abs_peak, result = np.inf, 0, 0, None
-        for _ in range(repeats):
+        runs, spent = 0, 0.0
+        while runs < repeats or (spent < 1.0 and runs < 20):
+            runs += 1
             result = None  # drop the previous run's output before measuring
             with PeakRSS() as rss:
                 start = time.perf_counter()
                 result = fn()
                 elapsed = time.perf_counter() - start
+            spent += elapsed
             best = min(best, elapsed)
             peak = max(peak, rss.peak - rss.base)
             abs_peak = max(abs_peak, rss.peak)
