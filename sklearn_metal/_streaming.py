@@ -1,8 +1,9 @@
 """Chunked passes over a label matrix: numpy, memory-mapped, sparse or Dask.
 
-Every function here works on one block of rows and returns small arrays (of
-size ``m * k`` by ``k`` at most) that are summed over blocks, so the label
-model's fit needs memory independent of ``n`` beyond one block.
+Every function here works on one block of rows and returns small arrays
+(tallies of size ``m * k`` by ``k``, or for packed blocks per-group pattern
+histograms of at most 256 KiB a group) that are summed over blocks, so the
+label model's fit needs memory independent of ``n`` beyond one block.
 """
 
 import functools
