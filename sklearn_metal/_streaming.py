@@ -407,13 +407,17 @@ def packed_lookup(idx, tables, out=None):
         out[...] = 0.0
         return out
     # the indices are in range by construction; mode="wrap" lets numpy write
-    # into ``out`` directly (mode="raise" would buffer it)
+    # into ``out`` directly (mode="raise" would buffer it). Each group's
+    # pattern numbers are converted to indices once, for all its tables.
     buf = np.empty(n_b)
-    for c in range(n_out):
-        np.take(tables[0, c], idx[0], out=out[c], mode="wrap")
-        for g in range(1, len(idx)):
-            np.take(tables[g, c], idx[g], out=buf, mode="wrap")
-            out[c] += buf
+    for g in range(len(idx)):
+        part = idx[g] if idx.dtype == np.intp else idx[g].astype(np.intp)
+        for c in range(n_out):
+            if g == 0:
+                np.take(tables[0, c], part, out=out[c], mode="wrap")
+            else:
+                np.take(tables[g, c], part, out=buf, mode="wrap")
+                out[c] += buf
     return out
 
 
