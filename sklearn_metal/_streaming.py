@@ -204,18 +204,21 @@ def block_pass(block, spec, p, refine, start=0, gold=None):
     S_max = S.max(axis=0) if S.shape[1] else np.zeros(0)
     S -= S_max
     E = np.exp(S, out=S)
-    norm = p @ E
+    # einsum, not BLAS, for these thin products: a BLAS call here wakes the
+    # BLAS threads once per block, and on few cores their spinning slowed the
+    # whole fit (1e6 x 10 x 2 with two BLAS threads: 0.062 s against 0.037 s)
+    norm = np.einsum("c,cn->n", p, E)
     inv = 1.0 / norm
     log_norm = np.log(norm)
     log_norm += S_max
     if weight is None:
         nll, inv_w = -log_norm.sum(), inv
     else:
-        nll, inv_w = -(weight @ log_norm), inv * weight
+        nll, inv_w = -np.einsum("n,n->", weight, log_norm), inv * weight
     out = {"nll": float(nll)}
     if not refine:
-        out["g"] = E @ inv_w
-        out["H"] = (E * (inv * inv_w)) @ E.T
+        out["g"] = np.einsum("cn,n->c", E, inv_w)
+        out["H"] = np.einsum("cn,dn->cd", E * (inv * inv_w), E)
         return out
     post = E
     post *= inv_w
