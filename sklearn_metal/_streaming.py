@@ -60,8 +60,12 @@ def _block_votes(block, spec, start):
     return rows, cols, vals, n_b
 
 
-def _shares(rows, cols, vals, n_b, k, gold):
-    counts = np.bincount(rows * k + vals, minlength=n_b * k).reshape(n_b, k)
+def _shares(rows, cols, vals, n_b, k, gold, vote_weight=None):
+    """Each row's vote shares ``Q`` (gold rows one-hot), its informative and
+    gold masks; ``vote_weight`` (per vote) weighs the votes."""
+    counts = np.bincount(
+        rows * k + vals, weights=vote_weight, minlength=n_b * k
+    ).reshape(n_b, k)
     n_votes = counts.sum(axis=1)
     voted = n_votes > 0
     Q = np.divide(

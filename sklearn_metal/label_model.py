@@ -394,20 +394,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             weight[list(comp)] = 1.0 / len(comp)
             in_comp[list(comp)] = True
         vote_weight = weight[cols] if in_comp.any() else None
-        counts = np.bincount(
-            rows * k + vals, weights=vote_weight, minlength=n * k
-        ).reshape(n, k)
-        n_votes = np.bincount(rows, weights=vote_weight, minlength=n)
-        voted = n_votes > 0
-        Q = np.divide(
-            counts, n_votes[:, None], out=np.zeros((n, k)), where=voted[:, None]
+        Q, informative, is_gold = _streaming._shares(
+            rows, cols, vals, n, k, gold, vote_weight
         )
-        is_gold = np.zeros(n, dtype=bool)
-        if gold is not None:
-            is_gold = gold >= 0
-            Q[is_gold] = 0.0
-            Q[is_gold, gold[is_gold]] = 1.0
-        informative = voted | is_gold
 
         tot = np.bincount(cols * k + vals, minlength=m * k).reshape(m, k)
         polarity = (tot > 0).sum(axis=1)
@@ -477,11 +466,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             nll = -(np.log(norm).sum() + s_max_total)
             if is_gold.any():
                 nll -= np.sum(np.log(p)[gold[is_gold]])
-            loss = nll / max(n_info, 1)
-            self.loss_history_.append(float(loss))
-            if self.verbose:
-                print(f"LabelModel iteration {it}: loss {loss:.6f}")
-            self.n_iter_ = it
+            loss = self._record_loss(it, nll, n_info)
             if p_given is not None and not refine:
                 self.converged_ = True
                 break
@@ -514,6 +499,15 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     self.converged_ = True
                     break
         return self._finish_fit(p, tot, n)
+
+    def _record_loss(self, it, nll, n_info):
+        """Log iteration ``it``'s mean negative log-likelihood; return it."""
+        loss = nll / max(n_info, 1)
+        self.loss_history_.append(float(loss))
+        if self.verbose:
+            print(f"LabelModel iteration {it}: loss {loss:.6f}")
+        self.n_iter_ = it
+        return loss
 
     def _finish_fit(self, p, tot, n):
         """Warn if EM stopped early and set the public fitted attributes."""
@@ -708,11 +702,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         for it in range(1, self.max_iter + 1):
             res = self._pass(L, m, gold, p, refine, stats)
             nll = res["nll"] - float(gold_counts @ np.log(p))
-            loss = nll / max(n_info, 1)
-            self.loss_history_.append(float(loss))
-            if self.verbose:
-                print(f"LabelModel iteration {it}: loss {loss:.6f}")
-            self.n_iter_ = it
+            loss = self._record_loss(it, nll, n_info)
             if p_given is not None and not refine:
                 self.converged_ = True
                 break
