@@ -81,12 +81,41 @@ def test_threads_give_the_same_model(kind):
         np.testing.assert_array_equal(two.predict_proba(X), one.predict_proba(X))
 
 
+def _expected_patterns(L, k):
+    from sklearn_metal._streaming import pack_plan
+
+    n, m = L.shape
+    _, w, n_groups = pack_plan(m, k)
+    digits = np.full((n, n_groups * w), k)
+    digits[:, :m] = np.where(L >= 0, L, k)
+    powers = (k + 1) ** np.arange(w)
+    return (digits.reshape(n, n_groups, w) * powers).sum(axis=2).T
+
+
+@pytest.mark.parametrize("m", [3, 7])
+def test_pack_votes_results_outlive_its_scratch_arrays(m):
+    # pack_votes reuses per-thread scratch arrays between calls: what it
+    # returned must not change, and padding must follow the number of sources
+    from sklearn_metal._streaming import pack_votes
+
+    rng = np.random.default_rng(m)
+    first_L, second_L = rng.integers(-1, 3, size=(2, 100, m))
+    first = pack_votes(first_L, 3)
+    kept = first.copy()
+    second = pack_votes(second_L, 3)
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(first, _expected_patterns(first_L, 3))
+    np.testing.assert_array_equal(second, _expected_patterns(second_L, 3))
+    # one source fewer, the same padded width (groups of 4 for k = 3)
+    fewer = pack_votes(second_L[:, 1:], 3)
+    np.testing.assert_array_equal(fewer, _expected_patterns(second_L[:, 1:], 3))
+
+
 @pytest.mark.parametrize("k", [2, 3, 5, 8, 20, 127])
 @pytest.mark.parametrize("m", [1, 7, 13])
 def test_packed_group_indices_match_the_votes(k, m):
     from sklearn_metal._streaming import (
         _group_tables,
-        pack_plan,
         pack_votes,
         packed_lookup,
         packed_tallies,
@@ -99,13 +128,7 @@ def test_packed_group_indices_match_the_votes(k, m):
     idx = pack_votes(L, k)
     # pattern numbers: each group's votes as digits in base k + 1, an abstain
     # (and a padding source past m) being digit k
-    _, w, n_groups = pack_plan(m, k)
-    digits = np.full((500, n_groups * w), k)
-    digits[:, :m] = np.where(L >= 0, L, k)
-    powers = (k + 1) ** np.arange(w)
-    np.testing.assert_array_equal(
-        idx, (digits.reshape(500, n_groups, w) * powers).sum(axis=2).T
-    )
+    np.testing.assert_array_equal(idx, _expected_patterns(L, k))
     # lookups: sum over sources of a per-(source, vote) entry, abstains add 0
     expected = np.zeros((500, 4))
     for j in range(m):
