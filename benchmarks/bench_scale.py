@@ -20,7 +20,10 @@ temporary directory), each in its own process with ``--threads`` threads:
   blocks of 65,536 rows) and ``gram_sparse`` (scipy.sparse one-hot ``X.T @ X``).
 
 Times are the minimum of at least ``--repeats`` runs, and of as many more (up to
-20) as fit in one second of the operation, for every method alike. Peak memory
+20) as fit in one second of the operation, for every method alike. With
+``--rounds R`` every method's process runs R times per case, in turn with the
+other methods' (ours, Snorkel, the floors, ours, ...), and each keeps its
+fastest time and largest memory over the rounds. Peak memory
 is the largest resident set size sampled every 5 ms during the operation, given
 as the increase over the resident size before it (which holds L) and as the
 absolute peak, the largest over the runs. Ratios: Snorkel / ours, ours / the
@@ -235,6 +238,23 @@ def spawn(method, n, m, k, args):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def combine(earlier, latest):
+    """One method's results over rounds: the fastest time, the largest
+    memory."""
+    if earlier is None or "error" in earlier:
+        return latest
+    if "error" in latest:
+        return earlier
+    out = dict(latest)
+    for key, value in earlier.items():
+        if key.endswith("_s"):
+            out[key] = min(value, latest[key])
+        elif key.endswith(("_mem", "_abs")):
+            out[key] = max(value, latest[key])
+    out["rounds"] = earlier.get("rounds", 1) + 1
+    return out
+
+
 def fmt(x, unit=""):
     return "-" if x is None else f"{x:.2f}{unit}"
 
@@ -249,6 +269,13 @@ def main(argv=None):
     parser.add_argument("--coverage", type=float, default=0.3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="processes per method and case, run in turn with the other "
+        "methods' (times: the fastest; memory: the largest)",
+    )
     parser.add_argument("--snorkel-max-gb", type=float, default=12.0)
     parser.add_argument("--snorkel-max-n", type=int, default=10_000_000)
     parser.add_argument("--skip-sparse-gram-above", type=int, default=1_000_000)
@@ -261,8 +288,9 @@ def main(argv=None):
         print(json.dumps(res))
         return
     print(
-        f"dense int8 L, coverage {args.coverage}, {args.threads} thread(s); times "
-        "in s (min of repeats); memory: peak RSS increase over "
+        f"dense int8 L, coverage {args.coverage}, {args.threads} thread(s), "
+        f"{args.rounds} round(s) of processes per method; times in s (min of "
+        "repeats and rounds); memory: peak RSS increase over "
         "the process holding L, in GB"
     )
     header = (
@@ -279,6 +307,7 @@ def main(argv=None):
             for k in args.ks:
                 generate(n, m, k, args.coverage)
                 row = {"n": n, "m": m, "k": k}
+                to_run = []
                 for method in METHODS:
                     if method == "snorkel":
                         ok, need = snorkel_fits(n, m, k, args.snorkel_max_gb)
@@ -291,7 +320,14 @@ def main(argv=None):
                     if method == "gram_sparse" and n > args.skip_sparse_gram_above:
                         row[method] = {"skipped": "n above --skip-sparse-gram-above"}
                         continue
-                    row[method] = spawn(method, n, m, k, args)
+                    to_run.append(method)
+                # rounds interleave the methods, so that a slow spell of this
+                # shared machine does not fall on one method only
+                for _ in range(args.rounds):
+                    for method in to_run:
+                        row[method] = combine(
+                            row.get(method), spawn(method, n, m, k, args)
+                        )
                 results.append(row)
                 ours, snk = row["sklearn_metal"], row["snorkel"]
                 gram = min(
