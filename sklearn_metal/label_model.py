@@ -136,12 +136,13 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         Rows per block when ``L`` is read in blocks: then the fit keeps only
         statistics of size ``(n_sources * k, k)`` and one block in memory, and
         :meth:`predict_proba` works block by block. ``"auto"`` reads in blocks
-        dask arrays and matrices of more than 2**24 entries, fits on merged
-        duplicate rows when a dense integer ``L`` has at least 50,000 rows over
-        few sources and merging halves them, and predicts dense integer
-        matrices of more than 2**18 entries in blocks (dense integer blocks are
-        packed into small per-group indices, see Notes); an int always reads
-        in blocks; None never does (a dask array is still read in blocks).
+        dask arrays and matrices of more than 2**24 entries; it also packs
+        (see Notes) a dense integer ``L`` of at least 20,000 rows when its rows
+        carry many votes (at least ``(k - 1) / k`` per group of packed
+        sources) or merging duplicate rows halves them, and predicts dense
+        integer matrices of more than 2**18 entries in blocks; an int always
+        reads in blocks; None never does (a dask array is still read in
+        blocks).
         Dependencies need the in-memory path. Every path gives the same model
         (tested to 1e-10).
 
@@ -325,13 +326,22 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             )
         stream = self._streams(L)
         packed = None
-        if not stream and self._may_merge(L, y):
-            # many rows over few sources: merging duplicate rows makes every
-            # pass of the fit cheaper than the in-memory one-hot path
-            packed = _streaming.pack_matrix(
-                L, k, self._block_rows(L.shape[1]), n_jobs=effective_n_jobs(self.n_jobs)
-            )
-            if packed is not None and packed[0].weight is not None:
+        if not stream and self._may_pack(L):
+            # packed passes beat the in-memory one-hot ones when rows carry
+            # many votes per group of sources, or when duplicate rows merge
+            m = L.shape[1]
+            _, _, n_groups = _streaming.pack_plan(m, k)
+            many_votes = self._packing_pays(L)
+            can_merge = y is None and _streaming.n_patterns(m, k) ** n_groups <= 2**62
+            if many_votes or can_merge:
+                packed = _streaming.pack_matrix(
+                    L,
+                    k,
+                    self._block_rows(L.shape[1]),
+                    merge=y is None,
+                    n_jobs=effective_n_jobs(self.n_jobs),
+                )
+            if packed is not None and (many_votes or packed[0].weight is not None):
                 stream = True
             else:
                 packed = None
@@ -539,15 +549,26 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             return shape[0] * shape[1] > 2**18
         return shape[0] * shape[1] > 2**24
 
-    def _may_merge(self, L, y):
-        """Whether to try merging duplicate rows of an in-memory ``L``."""
-        if self.chunk_rows != "auto" or self.dependencies or y is not None:
+    def _may_pack(self, L):
+        """Whether the fit may pack an in-memory ``L`` (see :meth:`fit`)."""
+        if self.chunk_rows != "auto" or self.dependencies:
             return False
-        if not _dense_integer(L) or L.ndim != 2 or L.shape[0] < 50_000:
+        if not _dense_integer(L) or L.ndim != 2 or L.shape[0] < 20_000:
             return False
-        m, k = L.shape[1], self.cardinality
-        _, _, n_groups = _streaming.pack_plan(m, k)
-        return _streaming.n_patterns(m, k) ** n_groups <= 2**62
+        return L.shape[1] > 0 and self.cardinality <= 127
+
+    def _packing_pays(self, L):
+        """Whether a pass over packed ``L`` costs less than over its one-hot.
+
+        A packed pass costs about ``n_groups * (k - 1)`` lookups and counts
+        per row, a one-hot pass about ``k`` per vote (measured at 2e4 to 3e5
+        rows: 1.1-3.6x faster packed where the votes' side is larger, 0.6x
+        where it is a quarter).
+        """
+        k = self.cardinality
+        _, _, n_groups = _streaming.pack_plan(L.shape[1], k)
+        n_votes = np.count_nonzero(L >= 0)
+        return n_votes * k >= L.shape[0] * n_groups * (k - 1)
 
     def _block_rows(self, m, entries=2**21):
         if isinstance(self.chunk_rows, Integral):

@@ -194,7 +194,7 @@ def test_votes_beyond_one_byte_take_the_general_path():
 
 
 def test_default_fit_merges_repeated_rows_of_a_large_matrix():
-    # n >= 50,000 over few sources: the default fit merges duplicate rows
+    # n >= 20,000 over few sources: the default fit merges duplicate rows
     L, _, _ = make_label_matrix(2_000, 6, 3, random_state=3)
     L = L[np.random.RandomState(1).randint(0, 2_000, size=80_000)]
     merged = LabelModel(3).fit(L)
@@ -204,6 +204,50 @@ def test_default_fit_merges_repeated_rows_of_a_large_matrix():
     np.testing.assert_allclose(
         merged.predict_proba(L), reference.predict_proba(L), atol=1e-10
     )
+
+
+def _fit_paths(monkeypatch):
+    """Record which fit each LabelModel.fit call takes."""
+    paths = []
+    for name, tag in (("_fit_streaming", "packed"), ("_fit_params", "one-hot")):
+        original = getattr(LabelModel, name)
+
+        def spy(self, *args, _original=original, _tag=tag, **kwargs):
+            paths.append(_tag)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(LabelModel, name, spy)
+    return paths
+
+
+@pytest.mark.parametrize("with_gold", [False, True])
+def test_default_fit_packs_a_mid_sized_matrix_with_many_votes(monkeypatch, with_gold):
+    # 30,000 distinct rows with 15 of 50 sources voting: packed passes are
+    # cheaper than one-hot ones, so the default fit packs (gold labels too)
+    L, y, _ = make_label_matrix(30_000, 50, 2, coverages=0.3, random_state=5)
+    gold = np.where(np.arange(30_000) % 10 == 0, y, -1) if with_gold else None
+    paths = _fit_paths(monkeypatch)
+    packed = LabelModel(2).fit(L, gold)
+    reference = LabelModel(2, chunk_rows=None).fit(L, gold)
+    assert paths == ["packed", "one-hot"]
+    assert packed.n_iter_ == reference.n_iter_
+    np.testing.assert_allclose(packed.cond_probs_, reference.cond_probs_, atol=1e-10)
+    np.testing.assert_allclose(
+        packed.class_balance_, reference.class_balance_, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        packed.predict_proba(L[:2000]), reference.predict_proba(L[:2000]), atol=1e-10
+    )
+
+
+def test_default_fit_keeps_the_one_hot_path_for_sparse_votes(monkeypatch):
+    # few votes per row (2.5 of 50 sources, k = 5): a packed pass would do
+    # more lookups than the one-hot pass has votes, and rows are distinct
+    L, _, _ = make_label_matrix(30_000, 50, 5, coverages=0.05, random_state=6)
+    paths = _fit_paths(monkeypatch)
+    LabelModel(5).fit(L)
+    LabelModel(5).fit(L[:19_999])  # below 20,000 rows: never packed
+    assert paths == ["one-hot", "one-hot"]
 
 
 def test_packed_merge_only_when_rows_repeat():
