@@ -337,7 +337,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 packed = _streaming.pack_matrix(
                     L,
                     k,
-                    self._block_rows(L.shape[1]),
+                    self._block_rows(m),
                     merge=y is None,
                     n_jobs=effective_n_jobs(self.n_jobs),
                 )
