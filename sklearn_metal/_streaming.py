@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._statistics import one_hot_votes
-from ._validation import check_label_matrix
+from ._validation import DUPLICATE_ENTRIES, check_label_matrix, has_duplicate_entries
 
 __all__ = [
     "PackedBlock",
@@ -40,6 +40,8 @@ def iter_blocks(L, rows_per_block):
     """Yield ``(start, block)`` row blocks of a numpy, sparse or pandas matrix."""
     n = L.shape[0]
     if sp.issparse(L) and L.format != "csr":
+        if has_duplicate_entries(L):  # converting would add them up
+            raise ValueError(DUPLICATE_ENTRIES)
         L = L.tocsr()
     for start in range(0, n, rows_per_block):
         stop = min(start + rows_per_block, n)
@@ -262,8 +264,30 @@ def resolve_pass(total, m, k, moments, log_w):
     return total
 
 
+def _sparse_votes(block, k):
+    """A sparse integer block's votes as a dense ``int8`` array (an entry not
+    stored is an abstain), or None where the general path must look at it:
+    other data types, a value out of range, duplicate entries."""
+    if block.ndim != 2 or block.dtype.kind not in "iu" or k > 127:
+        return None
+    if has_duplicate_entries(block):
+        return None
+    csr = block.tocsr()
+    if csr.nnz and (csr.data.min() < -1 or csr.data.max() >= k):
+        return None
+    dense = np.full(csr.shape, -1, dtype=np.int8)
+    rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
+    dense[rows, csr.indices] = csr.data
+    return dense
+
+
 def _dense_int_block(block, k):
-    """The block as an integer ndarray if it is one with valid votes, else None."""
+    """The block as an integer ndarray if it is one with valid votes (sparse
+    integer blocks are made dense), else None."""
+    if sp.issparse(block):
+        block = _sparse_votes(block, k)
+        if block is None:
+            return None
     if not isinstance(block, np.ndarray) or block.ndim != 2:
         return None
     if block.dtype.kind not in "iu" or block.size == 0:
@@ -635,12 +659,18 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     """Pack a dense integer label matrix once for the passes of a fit.
 
     Returns a list of :class:`PackedBlock`, or None where ``L`` is not an
-    in-memory integer ndarray of valid votes. With ``merge``, identical rows
-    are merged into one weighted row when that at least halves the rows; the
+    in-memory integer ndarray or sparse matrix of valid votes. With
+    ``merge``, identical rows are merged into one weighted row when that at
+    least halves the rows; the
     statistics of every pass are then the same sums, taken over fewer rows.
     ``n_jobs`` threads pack the blocks.
     """
-    if type(L) is not np.ndarray or L.ndim != 2 or L.dtype.kind not in "iu":
+    if sp.issparse(L) and L.ndim == 2 and L.dtype.kind in "iu":
+        if L.format != "csr":
+            if has_duplicate_entries(L):  # converting would add them up
+                return None
+            L = L.tocsr()
+    elif type(L) is not np.ndarray or L.ndim != 2 or L.dtype.kind not in "iu":
         return None
     n, m = L.shape
     _, _, n_groups = pack_plan(m, k)

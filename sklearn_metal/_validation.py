@@ -41,6 +41,39 @@ def _check_values(values, rows, cols, cardinality, names):
         )
 
 
+DUPLICATE_ENTRIES = (
+    "The sparse label matrix stores duplicate entries for the same (row, source); "
+    "each source casts at most one vote per row."
+)
+
+
+def has_duplicate_entries(S):
+    """Whether a sparse matrix stores more than one entry at some position.
+
+    Linear in the stored entries: a csr/csc matrix in canonical format (sorted
+    indices, no duplicates) is known to have none; otherwise the entries are
+    counted per position by scipy's compressed-format conversion.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from sklearn_metal._validation import has_duplicate_entries
+    >>> has_duplicate_entries(sp.coo_matrix(([1, 1], ([0, 0], [1, 1])), shape=(2, 2)))
+    True
+    >>> has_duplicate_entries(sp.csr_matrix(np.eye(2)))
+    False
+    """
+    if S.format in ("csr", "csc") and S.has_canonical_format:
+        return False
+    coo = S.tocoo()
+    # compressing the coordinates sums duplicates: fewer entries if any
+    counted = sp.csr_matrix(
+        (np.ones(coo.nnz, dtype=np.int32), (coo.row, coo.col)), shape=S.shape
+    )
+    return counted.nnz != coo.nnz
+
+
 def check_label_matrix(L, cardinality, *, names=None):
     """Validate a label matrix and return its non-abstain votes.
 
@@ -86,12 +119,8 @@ def check_label_matrix(L, cardinality, *, names=None):
             raise ValueError(f"Expected a 2-D label matrix, got shape {L.shape}.")
         shape = L.shape
         coo = sp.coo_matrix(L)
-        flat = coo.row.astype(np.int64) * shape[1] + coo.col
-        if len(np.unique(flat)) != len(flat):
-            raise ValueError(
-                "The sparse label matrix stores duplicate entries for the same "
-                "(row, source); each source casts at most one vote per row."
-            )
+        if has_duplicate_entries(L):
+            raise ValueError(DUPLICATE_ENTRIES)
         rows, cols, vals = coo.row, coo.col, coo.data
     else:
         if isinstance(L, (list, tuple)):

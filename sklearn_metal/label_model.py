@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from joblib import effective_n_jobs
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -65,6 +66,10 @@ def _components(dependencies, m, names):
 
 def _dense_integer(L):
     return isinstance(L, np.ndarray) and L.dtype.kind in "iu"
+
+
+def _sparse_integer(L):
+    return sp.issparse(L) and L.dtype.kind in "iu"
 
 
 class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
@@ -326,6 +331,12 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             )
         stream = self._streams(L)
         packed = None
+        if not stream and _sparse_integer(L) and self._may_pack(L, sparse=True):
+            # made dense (at most 2**24 one-byte entries), the votes can be
+            # packed below; None leaves bad entries to the validation
+            votes = _streaming._sparse_votes(L, k)
+            if votes is not None:
+                L = votes
         if not stream and self._may_pack(L):
             # packed passes beat the in-memory one-hot ones when rows carry
             # many votes per group of sources, or when duplicate rows merge
@@ -544,16 +555,17 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         shape = getattr(L, "shape", None)
         if shape is None or len(shape) != 2:
             return False
-        if predict and _dense_integer(L):
+        if predict and (_dense_integer(L) or _sparse_integer(L)):
             # scoring packed dense blocks beats the one-hot route from here on
             return shape[0] * shape[1] > 2**18
         return shape[0] * shape[1] > 2**24
 
-    def _may_pack(self, L):
+    def _may_pack(self, L, sparse=False):
         """Whether the fit may pack an in-memory ``L`` (see :meth:`fit`)."""
         if self.chunk_rows != "auto" or self.dependencies:
             return False
-        if not _dense_integer(L) or L.ndim != 2 or L.shape[0] < 20_000:
+        kind = _sparse_integer if sparse else _dense_integer
+        if not kind(L) or L.ndim != 2 or L.shape[0] < 20_000:
             return False
         return L.shape[1] > 0 and self.cardinality <= 127
 

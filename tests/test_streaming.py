@@ -250,6 +250,71 @@ def test_default_fit_keeps_the_one_hot_path_for_sparse_votes(monkeypatch):
     assert paths == ["one-hot", "one-hot"]
 
 
+def _sparse(L, fmt):
+    rows, cols = np.nonzero(L != -1)
+    return sp.coo_matrix((L[rows, cols], (rows, cols)), shape=L.shape).asformat(fmt)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+@pytest.mark.parametrize("chunk_rows", ["auto", 7_001])
+def test_sparse_integer_votes_are_packed_like_dense_ones(fmt, chunk_rows):
+    # sparse integer votes are made dense block by block (or whole, below
+    # 2**24 entries) and packed: the same model and predictions as dense L
+    L, y, _ = make_label_matrix(30_000, 20, 3, coverages=0.3, random_state=8)
+    X = _sparse(L, fmt)
+    dense = LabelModel(3, chunk_rows=None).fit(L)
+    model = LabelModel(3, chunk_rows=chunk_rows).fit(X)
+    assert model.n_iter_ == dense.n_iter_
+    np.testing.assert_allclose(model.cond_probs_, dense.cond_probs_, atol=1e-10)
+    np.testing.assert_allclose(
+        model.predict_proba(X), dense.predict_proba(L), atol=1e-10
+    )
+    # a stored -1 is an abstain too
+    X = X.tocsr()
+    X.data[X.data == 0] = -1
+    L_abstain = np.where(L == 0, -1, L)
+    np.testing.assert_allclose(
+        LabelModel(3, chunk_rows=chunk_rows).fit(X).cond_probs_,
+        LabelModel(3, chunk_rows=None).fit(L_abstain).cond_probs_,
+        atol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("chunk_rows", ["auto", 7_001, None])
+def test_sparse_duplicate_entries_and_bad_values_are_named(chunk_rows):
+    L, _, _ = make_label_matrix(30_000, 20, 3, coverages=0.3, random_state=9)
+    rows, cols = np.nonzero(L != -1)
+    data = L[rows, cols]
+    # one (row, source) stored twice: not added up, not dropped
+    twice = sp.coo_matrix(
+        (np.r_[data, 1], (np.r_[rows, 12_345], np.r_[cols, cols[0]])), shape=L.shape
+    )
+    model = LabelModel(3, chunk_rows=chunk_rows)
+    with pytest.raises(ValueError, match="duplicate entries"):
+        model.fit(twice)
+    with pytest.raises(ValueError, match="duplicate entries"):
+        model.fit(_with_duplicate_csr(L))
+    fitted = LabelModel(3, chunk_rows=chunk_rows).fit(_sparse(L, "csr"))
+    with pytest.raises(ValueError, match="duplicate entries"):
+        fitted.predict_proba(twice)
+    bad = _sparse(L, "csr")
+    bad.data[bad.indptr[25_000]] = 7
+    with pytest.raises(ValueError, match=r"value 7"):
+        LabelModel(3, chunk_rows=chunk_rows).fit(bad)
+
+
+def _with_duplicate_csr(L):
+    """A csr matrix whose row 5 stores source 0 twice (built from its arrays,
+    which scipy does not check)."""
+    X = _sparse(L, "csr")
+    indptr, indices, data = X.indptr.copy(), X.indices.copy(), X.data.copy()
+    start = indptr[5]
+    indices = np.insert(indices, start, indices[start])
+    data = np.insert(data, start, data[start])
+    indptr[6:] += 1
+    return sp.csr_matrix((data, indices, indptr), shape=L.shape)
+
+
 def test_packed_merge_only_when_rows_repeat():
     from sklearn_metal._streaming import pack_matrix
 
