@@ -47,8 +47,20 @@ def iter_blocks(L, rows_per_block):
         stop = min(start + rows_per_block, n)
         if hasattr(L, "iloc"):
             yield start, L.iloc[start:stop]
+        elif sp.issparse(L):
+            yield start, _csr_rows(L, start, stop)
         else:
             yield start, L[start:stop]
+
+
+def _csr_rows(L, start, stop):
+    """Rows ``start:stop`` of a csr matrix, sharing its arrays (slicing with
+    ``L[start:stop]`` copies them)."""
+    a, b = L.indptr[start], L.indptr[stop]
+    return sp.csr_matrix(
+        (L.data[a:b], L.indices[a:b], L.indptr[start : stop + 1] - a),
+        shape=(stop - start, L.shape[1]),
+    )
 
 
 def _block_votes(block, spec, start):
@@ -275,9 +287,14 @@ def _sparse_votes(block, k):
     csr = block.tocsr()
     if csr.nnz and (csr.data.min() < -1 or csr.data.max() >= k):
         return None
-    dense = np.full(csr.shape, -1, dtype=np.int8)
-    rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
-    dense[rows, csr.indices] = csr.data
+    # scipy fills unstored entries with 0: store each vote plus one, then
+    # subtract one everywhere (a stored -1 becomes a stored 0: an abstain)
+    shifted = sp.csr_matrix(
+        (csr.data.astype(np.int8) + np.int8(1), csr.indices, csr.indptr),
+        shape=csr.shape,
+    )
+    dense = shifted.toarray()
+    dense -= 1
     return dense
 
 
@@ -678,7 +695,9 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     small = np.uint8 if size <= 2**8 else np.uint16
 
     def pack(start):
-        return pack_votes(L[start : start + rows_per_block], k)
+        stop = min(start + rows_per_block, n)
+        block = _csr_rows(L, start, stop) if sp.issparse(L) else L[start:stop]
+        return pack_votes(block, k)
 
     starts = range(0, n, rows_per_block)
     if n_jobs > 1 and len(starts) > 1:
