@@ -225,9 +225,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     parameters on the sources' vote shares resolves the label-permutation
     symmetry in favour of sources that are better than random.
 
-    A dense integer ``L`` (numpy, or memory-mapped ``.npy``) is read as
-    bytes: the votes of up to eight neighbouring sources (for k = 2; four up
-    to k = 7) become one pattern number, so every pass does ``n_sources / 8``
+    A dense integer ``L`` (numpy, or memory-mapped ``.npy``; a sparse integer
+    matrix is made dense block by block) is read as bytes: the votes of up
+    to eight neighbouring sources (for k = 2; four up to k = 7) become one
+    pattern number, so every pass does ``n_sources / 8``
     to ``n_sources`` table lookups per row and class (for the scores) and
     weighted pattern counts (for the tallies) instead of one step per vote,
     for ``k - 1`` of the classes (class 0's follow from the others); for an
