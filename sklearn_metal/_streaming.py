@@ -298,11 +298,30 @@ def _sparse_votes(block, k):
     return dense
 
 
+def is_integer_frame(L):
+    """Whether ``L`` is a DataFrame whose columns all have numpy integer
+    dtypes (other frames go column by column through the validation)."""
+    if not (hasattr(L, "iloc") and hasattr(L, "dtypes")):
+        return False
+    return all(isinstance(t, np.dtype) and t.kind in "iu" for t in L.dtypes)
+
+
+def frame_ints(L):
+    """The values of an integer DataFrame (see :func:`is_integer_frame`),
+    else None."""
+    return L.to_numpy() if is_integer_frame(L) else None
+
+
 def _dense_int_block(block, k):
     """The block as an integer ndarray if it is one with valid votes (sparse
-    integer blocks are made dense), else None."""
+    integer blocks are made dense, integer DataFrames give their values),
+    else None."""
     if sp.issparse(block):
         block = _sparse_votes(block, k)
+        if block is None:
+            return None
+    elif hasattr(block, "iloc"):
+        block = frame_ints(block)
         if block is None:
             return None
     if not isinstance(block, np.ndarray) or block.ndim != 2:
@@ -676,7 +695,7 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     """Pack a dense integer label matrix once for the passes of a fit.
 
     Returns a list of :class:`PackedBlock`, or None where ``L`` is not an
-    in-memory integer ndarray or sparse matrix of valid votes. With
+    in-memory integer ndarray, sparse matrix or DataFrame of valid votes. With
     ``merge``, identical rows are merged into one weighted row when that at
     least halves the rows; the
     statistics of every pass are then the same sums, taken over fewer rows.
@@ -687,6 +706,9 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
             if has_duplicate_entries(L):  # converting would add them up
                 return None
             L = L.tocsr()
+    elif hasattr(L, "iloc"):
+        if not is_integer_frame(L):
+            return None
     elif type(L) is not np.ndarray or L.ndim != 2 or L.dtype.kind not in "iu":
         return None
     n, m = L.shape
@@ -696,7 +718,12 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
 
     def pack(start):
         stop = min(start + rows_per_block, n)
-        block = _csr_rows(L, start, stop) if sp.issparse(L) else L[start:stop]
+        if sp.issparse(L):
+            block = _csr_rows(L, start, stop)
+        elif hasattr(L, "iloc"):
+            block = L.iloc[start:stop]
+        else:
+            block = L[start:stop]
         return pack_votes(block, k)
 
     starts = range(0, n, rows_per_block)

@@ -72,6 +72,10 @@ def _sparse_integer(L):
     return sp.issparse(L) and L.dtype.kind in "iu"
 
 
+def _integer_frame(L):
+    return _streaming.is_integer_frame(L)
+
+
 class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     """Learn class-conditional accuracies of weak sources from their votes alone.
 
@@ -556,7 +560,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         shape = getattr(L, "shape", None)
         if shape is None or len(shape) != 2:
             return False
-        if predict and (_dense_integer(L) or _sparse_integer(L)):
+        if predict and (_dense_integer(L) or _sparse_integer(L) or _integer_frame(L)):
             # scoring packed dense blocks beats the one-hot route from here on
             return shape[0] * shape[1] > 2**18
         return shape[0] * shape[1] > 2**24
@@ -565,8 +569,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         """Whether the fit may pack an in-memory ``L`` (see :meth:`fit`)."""
         if self.chunk_rows != "auto" or self.dependencies:
             return False
-        kind = _sparse_integer if sparse else _dense_integer
-        if not kind(L) or L.ndim != 2 or L.shape[0] < 20_000:
+        if sparse:
+            integer = _sparse_integer(L)
+        else:
+            integer = _dense_integer(L) or _integer_frame(L)
+        if not integer or L.ndim != 2 or L.shape[0] < 20_000:
             return False
         return L.shape[1] > 0 and self.cardinality <= 127
 
@@ -580,7 +587,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         """
         k = self.cardinality
         _, _, n_groups = _streaming.pack_plan(L.shape[1], k)
-        n_votes = np.count_nonzero(L >= 0)
+        values = L if isinstance(L, np.ndarray) else L.to_numpy()
+        n_votes = np.count_nonzero(values >= 0)
         return n_votes * k >= L.shape[0] * n_groups * (k - 1)
 
     def _block_rows(self, m, entries=2**21):

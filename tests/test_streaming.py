@@ -303,6 +303,30 @@ def test_sparse_duplicate_entries_and_bad_values_are_named(chunk_rows):
         LabelModel(3, chunk_rows=chunk_rows).fit(bad)
 
 
+@pytest.mark.parametrize("chunk_rows", ["auto", 7_001])
+def test_integer_dataframes_are_packed_and_keep_their_names(chunk_rows, monkeypatch):
+    # columns of numpy integer dtypes (mixed widths) are packed like an array;
+    # names stay in feature_names_in_ and in the messages about bad entries
+    L, _, _ = make_label_matrix(30_000, 20, 3, coverages=0.3, random_state=1)
+    names = [f"lf{j}" for j in range(20)]
+    frame = pd.DataFrame(L, columns=names).astype({"lf3": "int64", "lf4": "int8"})
+    paths = _fit_paths(monkeypatch)
+    model = LabelModel(3, chunk_rows=chunk_rows).fit(frame)
+    reference = LabelModel(3, chunk_rows=None).fit(L)
+    assert paths == ["packed", "one-hot"]
+    assert list(model.feature_names_in_) == names
+    np.testing.assert_allclose(model.cond_probs_, reference.cond_probs_, atol=1e-10)
+    np.testing.assert_allclose(
+        model.predict_proba(frame), reference.predict_proba(L), atol=1e-10
+    )
+    bad = frame.copy()
+    bad.iloc[22_222, 4] = 9
+    with pytest.raises(ValueError, match=r"column 'lf4' \(index 4\) holds the value 9"):
+        LabelModel(3, chunk_rows=chunk_rows).fit(bad)
+    with pytest.raises(ValueError, match=r"column 'lf4' \(index 4\) holds the value 9"):
+        model.predict_proba(bad)
+
+
 def _with_duplicate_csr(L):
     """A csr matrix whose row 5 stores source 0 twice (built from its arrays,
     which scipy does not check)."""
