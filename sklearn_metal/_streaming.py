@@ -277,20 +277,26 @@ def resolve_pass(total, m, k, moments, log_w):
 
 
 def _sparse_votes(block, k):
-    """A sparse integer block's votes as a dense ``int8`` array (an entry not
-    stored is an abstain), or None where the general path must look at it:
-    other data types, a value out of range, duplicate entries."""
-    if block.ndim != 2 or block.dtype.kind not in "iu" or k > 127:
+    """A sparse block's votes (integers, or floats that are all integers) as
+    a dense ``int8`` array (an entry not stored is an abstain), or None where
+    the general path must look at it: other data types, a value out of
+    range or not an integer, duplicate entries."""
+    if block.ndim != 2 or block.dtype.kind not in "iuf" or k > 127:
         return None
     if has_duplicate_entries(block):
         return None
     csr = block.tocsr()
-    if csr.nnz and (csr.data.min() < -1 or csr.data.max() >= k):
+    data = csr.data
+    if data.dtype.kind == "f" and data.size:
+        data = _float_votes(data, k)
+        if data is None:
+            return None
+    elif data.size and (data.min() < -1 or data.max() >= k):
         return None
     # scipy fills unstored entries with 0: store each vote plus one, then
     # subtract one everywhere (a stored -1 becomes a stored 0: an abstain)
     shifted = sp.csr_matrix(
-        (csr.data.astype(np.int8) + np.int8(1), csr.indices, csr.indptr),
+        (data.astype(np.int8) + np.int8(1), csr.indices, csr.indptr),
         shape=csr.shape,
     )
     dense = shifted.toarray()
@@ -298,35 +304,41 @@ def _sparse_votes(block, k):
     return dense
 
 
-def is_integer_frame(L):
-    """Whether ``L`` is a DataFrame whose columns all have numpy integer
-    dtypes (other frames go column by column through the validation)."""
+def is_numeric_frame(L):
+    """Whether ``L`` is a DataFrame whose columns all have numpy integer or
+    float dtypes (other frames go column by column through the validation)."""
     if not (hasattr(L, "iloc") and hasattr(L, "dtypes")):
         return False
-    return all(isinstance(t, np.dtype) and t.kind in "iu" for t in L.dtypes)
+    return all(isinstance(t, np.dtype) and t.kind in "iuf" for t in L.dtypes)
 
 
-def frame_ints(L):
-    """The values of an integer DataFrame (see :func:`is_integer_frame`),
-    else None."""
-    return L.to_numpy() if is_integer_frame(L) else None
+def _float_votes(values, k):
+    """Float votes as ``int8`` where every one is an integer in ``-1..k-1``,
+    else None (the validation then names the first bad entry)."""
+    if values.size == 0 or k > 127:
+        return None
+    low, high = values.min(), values.max()
+    if not (low >= -1 and high < k):  # also False for NaN
+        return None
+    votes = values.astype(np.int8)
+    return votes if np.array_equal(votes, values) else None
 
 
 def _dense_int_block(block, k):
-    """The block as an integer ndarray if it is one with valid votes (sparse
-    integer blocks are made dense, integer DataFrames give their values),
-    else None."""
+    """The block as an integer ndarray if it holds valid votes, else None.
+
+    Sparse blocks are made dense, DataFrames of numeric columns give their
+    values, and float votes that are all integers become ``int8``.
+    """
     if sp.issparse(block):
         block = _sparse_votes(block, k)
-        if block is None:
-            return None
     elif hasattr(block, "iloc"):
-        block = frame_ints(block)
-        if block is None:
-            return None
-    if not isinstance(block, np.ndarray) or block.ndim != 2:
+        block = block.to_numpy() if is_numeric_frame(block) else None
+    if not isinstance(block, np.ndarray) or block.ndim != 2 or block.size == 0:
         return None
-    if block.dtype.kind not in "iu" or block.size == 0:
+    if block.dtype.kind == "f":
+        return _float_votes(block, k)
+    if block.dtype.kind not in "iu":
         return None
     if block.min() < -1 or block.max() >= k:
         return None  # let the validation path name the bad entry
@@ -695,21 +707,21 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     """Pack a dense integer label matrix once for the passes of a fit.
 
     Returns a list of :class:`PackedBlock`, or None where ``L`` is not an
-    in-memory integer ndarray, sparse matrix or DataFrame of valid votes. With
+    in-memory ndarray, sparse matrix or DataFrame of valid votes. With
     ``merge``, identical rows are merged into one weighted row when that at
     least halves the rows; the
     statistics of every pass are then the same sums, taken over fewer rows.
     ``n_jobs`` threads pack the blocks.
     """
-    if sp.issparse(L) and L.ndim == 2 and L.dtype.kind in "iu":
+    if sp.issparse(L) and L.ndim == 2 and L.dtype.kind in "iuf":
         if L.format != "csr":
             if has_duplicate_entries(L):  # converting would add them up
                 return None
             L = L.tocsr()
     elif hasattr(L, "iloc"):
-        if not is_integer_frame(L):
+        if not is_numeric_frame(L):
             return None
-    elif type(L) is not np.ndarray or L.ndim != 2 or L.dtype.kind not in "iu":
+    elif type(L) is not np.ndarray or L.ndim != 2 or L.dtype.kind not in "iuf":
         return None
     n, m = L.shape
     _, _, n_groups = pack_plan(m, k)

@@ -64,16 +64,14 @@ def _components(dependencies, m, names):
     return [tuple(g) for g in groups.values() if len(g) > 1]
 
 
-def _dense_integer(L):
-    return isinstance(L, np.ndarray) and L.dtype.kind in "iu"
-
-
-def _sparse_integer(L):
-    return sp.issparse(L) and L.dtype.kind in "iu"
-
-
-def _integer_frame(L):
-    return _streaming.is_integer_frame(L)
+def _packable(L, sparse=False):
+    """Whether ``L`` is a numeric ndarray or DataFrame (``sparse``: a numeric
+    sparse matrix), whose votes a packed path can read."""
+    if sparse:
+        return sp.issparse(L) and L.dtype.kind in "iuf"
+    if isinstance(L, np.ndarray):
+        return L.dtype.kind in "iuf"
+    return _streaming.is_numeric_frame(L)
 
 
 class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
@@ -337,7 +335,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             )
         stream = self._streams(L)
         packed = None
-        if not stream and _sparse_integer(L) and self._may_pack(L, sparse=True):
+        if not stream and _packable(L, sparse=True) and self._may_pack(L, sparse=True):
             # made dense (at most 2**24 one-byte entries), the votes can be
             # packed below; None leaves bad entries to the validation
             votes = _streaming._sparse_votes(L, k)
@@ -561,7 +559,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         shape = getattr(L, "shape", None)
         if shape is None or len(shape) != 2:
             return False
-        if predict and (_dense_integer(L) or _sparse_integer(L) or _integer_frame(L)):
+        if predict and (_packable(L) or _packable(L, sparse=True)):
             # scoring packed dense blocks beats the one-hot route from here on
             return shape[0] * shape[1] > 2**18
         return shape[0] * shape[1] > 2**24
@@ -570,11 +568,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         """Whether the fit may pack an in-memory ``L`` (see :meth:`fit`)."""
         if self.chunk_rows != "auto" or self.dependencies:
             return False
-        if sparse:
-            integer = _sparse_integer(L)
-        else:
-            integer = _dense_integer(L) or _integer_frame(L)
-        if not integer or L.ndim != 2 or L.shape[0] < 20_000:
+        if not _packable(L, sparse) or L.ndim != 2 or L.shape[0] < 20_000:
             return False
         return L.shape[1] > 0 and self.cardinality <= 127
 

@@ -327,6 +327,39 @@ def test_integer_dataframes_are_packed_and_keep_their_names(chunk_rows, monkeypa
         model.predict_proba(bad)
 
 
+@pytest.mark.parametrize("kind", ["array", "frame", "csr"])
+@pytest.mark.parametrize("chunk_rows", ["auto", 7_001])
+def test_float_votes_that_are_integers_are_packed(kind, chunk_rows, monkeypatch):
+    # float votes that are all integers in -1..k-1 are read as int8 votes;
+    # NaN, infinities and fractions still reach the validation, which names them
+    L, _, _ = make_label_matrix(30_000, 20, 3, coverages=0.3, random_state=2)
+
+    def as_kind(values):
+        if kind == "frame":
+            return pd.DataFrame(values)
+        if kind == "csr":
+            rows, cols = np.nonzero(values != -1)
+            return sp.csr_matrix((values[rows, cols], (rows, cols)), shape=L.shape)
+        return values
+
+    X = as_kind(L.astype(np.float64))
+    paths = _fit_paths(monkeypatch)
+    model = LabelModel(3, chunk_rows=chunk_rows).fit(X)
+    reference = LabelModel(3, chunk_rows=None).fit(L)
+    assert paths == ["packed", "one-hot"]
+    np.testing.assert_allclose(model.cond_probs_, reference.cond_probs_, atol=1e-10)
+    np.testing.assert_allclose(
+        model.predict_proba(X), reference.predict_proba(L), atol=1e-10
+    )
+    for value, message in [(0.5, "non-integer value 0.5"), (np.nan, "holds nan")]:
+        bad = L.astype(np.float64)
+        bad[23_456, 7] = value
+        with pytest.raises(ValueError, match=message):
+            LabelModel(3, chunk_rows=chunk_rows).fit(as_kind(bad))
+        with pytest.raises(ValueError, match=message):
+            model.predict_proba(as_kind(bad))
+
+
 def _with_duplicate_csr(L):
     """A csr matrix whose row 5 stores source 0 twice (built from its arrays,
     which scipy does not check)."""
