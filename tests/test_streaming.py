@@ -382,7 +382,11 @@ def test_packed_merge_only_when_rows_repeat():
     merged = pack_matrix(np.repeat(L[:10], 400, axis=0), 2, 1000)
     assert sum(b.idx.shape[1] for b in merged) == 10
     assert sum(b.weight.sum() for b in merged) == 4000
-    assert pack_matrix(L.astype(float), 2, 1000) is None  # not integer votes
+    # float votes pack when they are all integers, and not otherwise
+    as_float = pack_matrix(L.astype(float), 2, 1000)
+    for a, b in zip(as_float, blocks, strict=True):
+        np.testing.assert_array_equal(a.idx, b.idx)
+    assert pack_matrix(L + 0.5, 2, 1000) is None
 
 
 def test_partial_fit_matches_moment_fit_and_tracks_balance():
