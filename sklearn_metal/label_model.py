@@ -144,13 +144,13 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         statistics of size ``(n_sources * k, k)`` and one block in memory, and
         :meth:`predict_proba` works block by block. ``"auto"`` reads in blocks
         dask arrays and matrices of more than 2**24 entries; it also packs
-        (see Notes) an integer ``L`` (dense, sparse, or a DataFrame of integer
-        columns) of at least 20,000 rows when its rows carry many votes (at
-        least ``(k - 1) / k`` per group of packed sources) or merging
-        duplicate rows halves them, and predicts such matrices of more than
-        2**18 entries in blocks (sparse blocks are made dense as ``int8``); an
-        int always reads in blocks; None never does (a dask array is still
-        read in blocks).
+        (see Notes) an ``L`` of numeric votes (dense, sparse, or a DataFrame of
+        numeric columns; floats count when they are all integers) of at least
+        20,000 rows when its rows carry many votes (at least ``(k - 1) / k``
+        per group of packed sources) or merging duplicate rows halves them,
+        and predicts such matrices of more than 2**18 entries in blocks
+        (sparse blocks are made dense as ``int8``); an int always reads in
+        blocks; None never does (a dask array is still read in blocks).
         Dependencies need the in-memory path. Every path gives the same model
         (tested to 1e-10).
 
