@@ -276,22 +276,29 @@ def resolve_pass(total, m, k, moments, log_w):
     return total
 
 
-def _sparse_votes(block, k):
-    """A sparse block's votes (integers, or floats that are all integers) as
-    a dense ``int8`` array (an entry not stored is an abstain), or None where
-    the general path must look at it: other data types, a value out of
-    range or not an integer, duplicate entries."""
-    if block.ndim != 2 or block.dtype.kind not in "iuf" or k > 127:
+def _valid_votes(values, k):
+    """``values`` if they are votes in ``-1..k-1`` that fit one signed byte
+    (floats, when all are integers, as ``int8``), else None: the validation
+    then names the first bad entry."""
+    if values.dtype.kind not in "iuf" or values.size == 0 or k > 127:
         return None
-    if has_duplicate_entries(block):
+    if not (values.min() >= -1 and values.max() < k):  # also False for NaN
+        return None
+    if values.dtype.kind == "f":
+        votes = values.astype(np.int8)
+        return votes if np.array_equal(votes, values) else None
+    return values
+
+
+def _sparse_votes(block, k):
+    """A sparse block's votes as a dense ``int8`` array (an entry not stored
+    is an abstain), or None where the general path must look at it: a bad
+    value (see :func:`_valid_votes`) or duplicate entries."""
+    if block.ndim != 2 or has_duplicate_entries(block):
         return None
     csr = block.tocsr()
-    data = csr.data
-    if data.dtype.kind == "f" and data.size:
-        data = _float_votes(data, k)
-        if data is None:
-            return None
-    elif data.size and (data.min() < -1 or data.max() >= k):
+    data = _valid_votes(csr.data, k) if csr.nnz else csr.data
+    if data is None:
         return None
     # scipy fills unstored entries with 0: store each vote plus one, then
     # subtract one everywhere (a stored -1 becomes a stored 0: an abstain)
@@ -312,18 +319,6 @@ def is_numeric_frame(L):
     return all(isinstance(t, np.dtype) and t.kind in "iuf" for t in L.dtypes)
 
 
-def _float_votes(values, k):
-    """Float votes as ``int8`` where every one is an integer in ``-1..k-1``,
-    else None (the validation then names the first bad entry)."""
-    if values.size == 0 or k > 127:
-        return None
-    low, high = values.min(), values.max()
-    if not (low >= -1 and high < k):  # also False for NaN
-        return None
-    votes = values.astype(np.int8)
-    return votes if np.array_equal(votes, values) else None
-
-
 def _dense_int_block(block, k):
     """The block as an integer ndarray if it holds valid votes, else None.
 
@@ -334,15 +329,9 @@ def _dense_int_block(block, k):
         block = _sparse_votes(block, k)
     elif hasattr(block, "iloc"):
         block = block.to_numpy() if is_numeric_frame(block) else None
-    if not isinstance(block, np.ndarray) or block.ndim != 2 or block.size == 0:
+    if not isinstance(block, np.ndarray) or block.ndim != 2:
         return None
-    if block.dtype.kind == "f":
-        return _float_votes(block, k)
-    if block.dtype.kind not in "iu":
-        return None
-    if block.min() < -1 or block.max() >= k:
-        return None  # let the validation path name the bad entry
-    return block
+    return _valid_votes(block, k)
 
 
 def block_proba(block, spec, log_p):
@@ -444,7 +433,7 @@ def _scratch_array(name, shape, dtype, tag=None):
 
 
 def pack_votes(block, k):
-    """Group pattern numbers of a dense integer block, shape ``(n_groups,
+    """Group pattern numbers of a block of votes, shape ``(n_groups,
     n_rows)``: ``sum_t d_t * (k + 1) ** t`` over the group's sources ``t``,
     with ``d_t`` the vote or ``k`` for an abstain; ``uint8`` where they fit,
     else ``uint16``.
@@ -704,46 +693,37 @@ class PackedBlock:
 
 
 def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
-    """Pack a dense integer label matrix once for the passes of a fit.
+    """Pack a label matrix once for the passes of a fit.
 
     Returns a list of :class:`PackedBlock`, or None where ``L`` is not an
-    in-memory ndarray, sparse matrix or DataFrame of valid votes. With
-    ``merge``, identical rows are merged into one weighted row when that at
-    least halves the rows; the
-    statistics of every pass are then the same sums, taken over fewer rows.
-    ``n_jobs`` threads pack the blocks.
+    in-memory ndarray, sparse matrix or DataFrame of valid votes (see
+    :func:`pack_votes`). With ``merge``, identical rows are merged into one
+    weighted row when that at least halves the rows; the statistics of every
+    pass are then the same sums, taken over fewer rows. ``n_jobs`` threads
+    pack the blocks.
     """
-    if sp.issparse(L) and L.ndim == 2 and L.dtype.kind in "iuf":
-        if L.format != "csr":
-            if has_duplicate_entries(L):  # converting would add them up
-                return None
-            L = L.tocsr()
-    elif hasattr(L, "iloc"):
-        if not is_numeric_frame(L):
-            return None
-    elif type(L) is not np.ndarray or L.ndim != 2 or L.dtype.kind not in "iuf":
+    if is_dask(L) or (isinstance(L, np.ndarray) and type(L) is not np.ndarray):
+        return None  # dask arrays and memory maps are read again every pass
+    if getattr(L, "ndim", 0) != 2:
         return None
     n, m = L.shape
     _, _, n_groups = pack_plan(m, k)
     size = n_patterns(m, k)
     small = np.uint8 if size <= 2**8 else np.uint16
 
-    def pack(start):
-        stop = min(start + rows_per_block, n)
-        if sp.issparse(L):
-            block = _csr_rows(L, start, stop)
-        elif hasattr(L, "iloc"):
-            block = L.iloc[start:stop]
-        else:
-            block = L[start:stop]
-        return pack_votes(block, k)
+    def pack(item):
+        return pack_votes(item[1], k)
 
-    starts = range(0, n, rows_per_block)
-    if n_jobs > 1 and len(starts) > 1:
+    blocks = iter_blocks(L, rows_per_block)
+    if n_jobs > 1 and n > rows_per_block:
         with ThreadPoolExecutor(n_jobs) as pool:
-            packed = list(pool.map(pack, starts))
+            packed = list(pool.map(pack, blocks))
     else:
-        packed = [pack(start) for start in starts]
+        packed = []
+        for item in blocks:
+            packed.append(pack(item))
+            if packed[-1] is None:  # the general path names the bad entry
+                break
     if any(idx is None for idx in packed):
         return None
     blocks = [PackedBlock(idx.astype(small, copy=False)) for idx in packed]

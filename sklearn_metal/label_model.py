@@ -64,14 +64,20 @@ def _components(dependencies, m, names):
     return [tuple(g) for g in groups.values() if len(g) > 1]
 
 
-def _packable(L, sparse=False):
-    """Whether ``L`` is a numeric ndarray or DataFrame (``sparse``: a numeric
-    sparse matrix), whose votes a packed path can read."""
-    if sparse:
-        return sp.issparse(L) and L.dtype.kind in "iuf"
-    if isinstance(L, np.ndarray):
+def _packable(L):
+    """Whether ``L`` is a numeric ndarray, sparse matrix or DataFrame, whose
+    votes a packed path can read."""
+    if sp.issparse(L) or isinstance(L, np.ndarray):
         return L.dtype.kind in "iuf"
     return _streaming.is_numeric_frame(L)
+
+
+def _n_votes(L):
+    """Number of votes (entries ``>= 0``) of a :func:`_packable` ``L``."""
+    if sp.issparse(L):
+        return np.count_nonzero(L.data >= 0)
+    values = L if isinstance(L, np.ndarray) else L.to_numpy()
+    return np.count_nonzero(values >= 0)
 
 
 class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
@@ -335,12 +341,6 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             )
         stream = self._streams(L)
         packed = None
-        if not stream and _packable(L, sparse=True) and self._may_pack(L, sparse=True):
-            # made dense (at most 2**24 one-byte entries), the votes can be
-            # packed below; None leaves bad entries to the validation
-            votes = _streaming._sparse_votes(L, k)
-            if votes is not None:
-                L = votes
         if not stream and self._may_pack(L):
             # packed passes beat the in-memory one-hot ones when rows carry
             # many votes per group of sources, or when duplicate rows merge
@@ -559,16 +559,16 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         shape = getattr(L, "shape", None)
         if shape is None or len(shape) != 2:
             return False
-        if predict and (_packable(L) or _packable(L, sparse=True)):
+        if predict and _packable(L):
             # scoring packed dense blocks beats the one-hot route from here on
             return shape[0] * shape[1] > 2**18
         return shape[0] * shape[1] > 2**24
 
-    def _may_pack(self, L, sparse=False):
+    def _may_pack(self, L):
         """Whether the fit may pack an in-memory ``L`` (see :meth:`fit`)."""
         if self.chunk_rows != "auto" or self.dependencies:
             return False
-        if not _packable(L, sparse) or L.ndim != 2 or L.shape[0] < 20_000:
+        if not _packable(L) or L.ndim != 2 or L.shape[0] < 20_000:
             return False
         return L.shape[1] > 0 and self.cardinality <= 127
 
@@ -582,9 +582,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         """
         k = self.cardinality
         _, _, n_groups = _streaming.pack_plan(L.shape[1], k)
-        values = L if isinstance(L, np.ndarray) else L.to_numpy()
-        n_votes = np.count_nonzero(values >= 0)
-        return n_votes * k >= L.shape[0] * n_groups * (k - 1)
+        return _n_votes(L) * k >= L.shape[0] * n_groups * (k - 1)
 
     def _block_rows(self, m, entries=2**21):
         if isinstance(self.chunk_rows, Integral):
