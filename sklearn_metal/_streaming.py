@@ -389,6 +389,13 @@ def pack_plan(m, k):
     return b, 1, m
 
 
+def mergeable(m, k):
+    """Whether a row's group patterns fit one 62-bit key, so that identical
+    rows can be found and merged (see :func:`pack_matrix`)."""
+    n_groups = pack_plan(m, k)[2]
+    return n_patterns(m, k) ** n_groups <= 2**62
+
+
 def n_patterns(m, k):
     """How many vote patterns a group of sources has: ``(k + 1) ** w``."""
     return (k + 1) ** pack_plan(m, k)[1]
@@ -727,7 +734,7 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     if any(idx is None for idx in packed):
         return None
     blocks = [PackedBlock(idx.astype(small, copy=False)) for idx in packed]
-    if not merge or size**n_groups > 2**62 or n < 4:
+    if not merge or not mergeable(m, k) or n < 4:
         return blocks
     # a row's key: its group patterns as digits in base `size`
     key_type = np.int32 if size**n_groups <= 2**31 else np.int64

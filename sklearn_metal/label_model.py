@@ -234,8 +234,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     parameters on the sources' vote shares resolves the label-permutation
     symmetry in favour of sources that are better than random.
 
-    A dense integer ``L`` (numpy, or memory-mapped ``.npy``; a sparse integer
-    matrix is made dense block by block) is read as bytes: the votes of up
+    Numeric votes (numpy, memory-mapped ``.npy``, sparse matrices made dense
+    block by block, DataFrames of numeric columns, floats when all are
+    integers) are read as bytes: the votes of up
     to eight neighbouring sources (for k = 2; four up to k = 7) become one
     pattern number, so every pass does ``n_sources / 8``
     to ``n_sources`` table lookups per row and class (for the scores) and
@@ -345,10 +346,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             # packed passes beat the in-memory one-hot ones when rows carry
             # many votes per group of sources, or when duplicate rows merge
             m = L.shape[1]
-            _, _, n_groups = _streaming.pack_plan(m, k)
             many_votes = self._packing_pays(L)
-            can_merge = y is None and _streaming.n_patterns(m, k) ** n_groups <= 2**62
-            if many_votes or can_merge:
+            if many_votes or (y is None and _streaming.mergeable(m, k)):
                 packed = _streaming.pack_matrix(
                     L,
                     k,
