@@ -401,6 +401,7 @@ def n_patterns(m, k):
     return (k + 1) ** pack_plan(m, k)[1]
 
 
+@functools.lru_cache(maxsize=128)
 def _lane_mask(width, spacing, total):
     return sum(((1 << width) - 1) << (spacing * i) for i in range(total // spacing))
 
@@ -453,36 +454,68 @@ def pack_votes(block, k):
         return None
     n_b, m = dense.shape
     b, w, n_groups = pack_plan(m, k)
+    word = np.dtype(f"<u{w}")
+    x = _group_words(dense, b, w, n_groups, word)
+    moved = _scratch_array("moved", x.shape, word)[0]
+    width, spacing = b, 8
+    while spacing < 8 * w:
+        # move the field of every odd lane down next to its even neighbour
+        np.right_shift(x, word.type(spacing - width), out=moved)
+        if 2 * width <= spacing:
+            # what else moved, and the odd fields where they were, lies above
+            # the merged fields: one mask clears both
+            x |= moved
+            x &= word.type(_lane_mask(2 * width, 2 * spacing, 8 * w))
+        else:
+            moved &= word.type(_lane_mask(width, 2 * spacing, 8 * w) << width)
+            x &= word.type(_lane_mask(width, 2 * spacing, 8 * w))
+            x |= moved
+        width, spacing = 2 * width, 2 * spacing
+    # codes are below 2**16: 8-byte words read as indices as they are
+    if word.itemsize == np.dtype(np.intp).itemsize:
+        codes = x.view(np.intp)
+    else:
+        codes = _scratch_array("codes", x.shape, np.intp)[0]
+        np.copyto(codes, x, casting="unsafe")
+    table = _pattern_numbers(k, w)
+    # a new array: the scratch arrays are reused
+    return np.take(table, codes, out=np.empty(x.shape, table.dtype), mode="wrap")
+
+
+def _group_words(dense, b, w, n_groups, word):
+    """Each group's votes as one ``w``-byte word per row, shape ``(n_groups,
+    n_rows)``: lane ``t`` (byte ``t``) holds the low ``b`` bits of source
+    ``g * w + t``'s vote, all ones for an abstain or a padding source.
+
+    ``int8`` rows laid out byte by byte are read in place, a group's votes as
+    one unaligned word; other blocks are first copied into padded rows.
+    """
+    n_b, m = dense.shape
+    mask = word.type(_lane_mask(b, 8, 8 * w))
+    x = _scratch_array("words", (n_groups, n_b), word)[0]
+    if dense.dtype == np.int8 and dense.strides[1] == 1 and m >= w:
+        for g in range(n_groups):
+            # the last group's word may reach back into the group before it:
+            # its first lanes are then shifted out, and abstains fill the top
+            start = min(g * w, m - w)
+            view = dense[:, start : start + w].view(word)[:, 0]
+            if start == g * w:
+                np.bitwise_and(view, mask, out=x[g])
+                continue
+            lanes = g * w - start
+            np.right_shift(view, word.type(8 * lanes), out=x[g])
+            top = (1 << 8 * w) - (1 << 8 * (w - lanes))  # the top `lanes` bytes
+            x[g] |= word.type(top)
+            x[g] &= mask
+        return x
     # the votes as bytes, padded with abstains to whole groups (the padding
     # of a kept scratch array is written once: nothing else writes there)
     padded, fresh = _scratch_array("padded", (n_b, n_groups * w), np.int8, m)
     if fresh:
         padded[:, m:] = -1
     np.copyto(padded[:, :m], dense, casting="unsafe")
-    word = np.dtype(f"<u{w}")
-    x = _scratch_array("words", (n_b, n_groups), word)[0]
-    np.bitwise_and(padded.view(word), word.type(_lane_mask(b, 8, 8 * w)), out=x)
-    moved = _scratch_array("moved", (n_b, n_groups), word)[0]
-    width, spacing = b, 8
-    while spacing < 8 * w:
-        # move the field of every odd lane down next to its even neighbour
-        low = word.type(_lane_mask(width, 2 * spacing, 8 * w))
-        high = word.type(_lane_mask(width, 2 * spacing, 8 * w) << width)
-        np.right_shift(x, word.type(spacing - width), out=moved)
-        moved &= high
-        x &= low
-        x |= moved
-        width, spacing = 2 * width, 2 * spacing
-    # codes are below 2**16: 8-byte words read as indices as they are
-    if word.itemsize == np.dtype(np.intp).itemsize:
-        codes = x.view(np.intp)
-    else:
-        codes = _scratch_array("codes", (n_b, n_groups), np.intp)[0]
-        np.copyto(codes, x, casting="unsafe")
-    table = _pattern_numbers(k, w)
-    numbers = _scratch_array("numbers", (n_b, n_groups), table.dtype)[0]
-    np.take(table, codes, out=numbers, mode="wrap")
-    return numbers.T.copy(order="C")  # a new array: the scratch is reused
+    np.bitwise_and(padded.view(word).T, mask, out=x)
+    return x
 
 
 def _group_tables(per_source, m, k):
@@ -580,20 +613,25 @@ def _csc_frame(n_b):
     return indptr, ones
 
 
+@functools.lru_cache(maxsize=32)
+def _digit_matrix(k, w):
+    """``D[p, t * (k + 1) + d] = 1`` where digit ``t`` of pattern ``p`` (base
+    ``k + 1``) is ``d``, shape ``((k + 1) ** w, w * (k + 1))``."""
+    patterns = np.arange((k + 1) ** w)
+    D = np.zeros(((k + 1) ** w, w * (k + 1)))
+    for t in range(w):
+        D[patterns, t * (k + 1) + (patterns // (k + 1) ** t) % (k + 1)] = 1.0
+    D.flags.writeable = False
+    return D
+
+
 def split_histograms(hist, m, k):
     """Per-source tallies ``cnt[j, a, c]`` (shape ``(m, k, n_weights)``) from
     group histograms: each group histogram summed over every digit but one,
-    for each digit."""
+    for each digit (one product with the patterns' digit indicators)."""
     b, w, n_groups = pack_plan(m, k)
-    n_out = hist.shape[2]
-    # (n_groups, n_out, patterns): the sums below then run along memory
-    hist = np.ascontiguousarray(hist.transpose(0, 2, 1))
-    cnt = np.empty((n_groups, w, k + 1, n_out))
-    for t in range(w):
-        # pattern = (higher digits, digit t, lower digits) in base k + 1
-        digit = hist.reshape(n_groups, n_out, (k + 1) ** (w - 1 - t), k + 1, -1)
-        cnt[:, t] = digit.sum(axis=(2, 4)).transpose(0, 2, 1)
-    return cnt.reshape(n_groups * w, k + 1, n_out)[:m, :k]
+    cnt = np.matmul(_digit_matrix(k, w).T, hist)  # (n_groups, w * (k + 1), n_out)
+    return cnt.reshape(n_groups * w, k + 1, hist.shape[2])[:m, :k]
 
 
 def packed_tallies(idx, weights, m, k):
@@ -737,19 +775,24 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     if not merge or not mergeable(m, k) or n < 4:
         return blocks
     # a row's key: its group patterns as digits in base `size`
-    key_type = np.int32 if size**n_groups <= 2**31 else np.int64
+    key_type = np.uint32 if size**n_groups <= 2**32 else np.uint64
     keys = np.zeros(n, dtype=key_type)
     for start, block in zip(range(0, n, rows_per_block), blocks, strict=True):
         key = keys[start : start + block.idx.shape[1]]
         for g in range(n_groups):
             key += block.idx[g].astype(key_type) * key_type(size**g)
-    uniq, counts = np.unique(keys, return_counts=True)
-    if len(uniq) > n // 2:
+    keys.sort()
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    if len(starts) > n // 2:
         return blocks
+    uniq = keys[starts]
     idx = np.stack(
         [(uniq // key_type(size**g)) % key_type(size) for g in range(n_groups)]
     ).astype(small)
-    weight = counts.astype(np.float64)
+    weight = np.diff(starts, append=n).astype(np.float64)
     return [
         PackedBlock(idx[:, a : a + rows_per_block], weight[a : a + rows_per_block])
         for a in range(0, len(uniq), rows_per_block)

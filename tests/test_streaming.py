@@ -112,7 +112,7 @@ def test_pack_votes_results_outlive_its_scratch_arrays(m):
 
 
 @pytest.mark.parametrize("k", [2, 3, 5, 8, 20, 127])
-@pytest.mark.parametrize("m", [1, 7, 13])
+@pytest.mark.parametrize("m", [1, 7, 8, 10, 13])
 def test_packed_group_indices_match_the_votes(k, m):
     from sklearn_metal._streaming import (
         _group_tables,
@@ -149,6 +149,17 @@ def test_packed_group_indices_match_the_votes(k, m):
     for dtype in (np.int8, np.int16, np.int32):
         if k <= np.iinfo(dtype).max:
             np.testing.assert_array_equal(pack_votes(L.astype(dtype), k), idx)
+    # int8 rows are read in place, a group at a time (the last group reaching
+    # back into the one before); other layouts are copied: all pack the same
+    if k <= 127:
+        wide = np.full((500, m + 5), 7, dtype=np.int8)
+        wide[:, 2 : m + 2] = L
+        for block in (
+            wide[:, 2 : m + 2],
+            np.asfortranarray(L.astype(np.int8)),
+            np.repeat(L.astype(np.int8), 2, axis=0)[::2],  # rows apart
+        ):
+            np.testing.assert_array_equal(pack_votes(block, k), idx)
 
 
 @pytest.mark.parametrize("k", [2, 3, 6, 20])
@@ -382,6 +393,20 @@ def test_packed_merge_only_when_rows_repeat():
     merged = pack_matrix(np.repeat(L[:10], 400, axis=0), 2, 1000)
     assert sum(b.idx.shape[1] for b in merged) == 10
     assert sum(b.weight.sum() for b in merged) == 4000
+    # row keys of every width: the merged rows are L's distinct rows, each
+    # weighted by how often it occurs
+    rng = np.random.default_rng(0)
+    for m, k in [(10, 2), (10, 5), (12, 5), (30, 2)]:
+        base = rng.integers(-1, k, size=(50, m))
+        repeated = base[rng.integers(0, 50, size=3000)]
+        merged = pack_matrix(repeated, k, 700)
+        idx = np.concatenate([b.idx for b in merged], axis=1)
+        weight = np.concatenate([b.weight for b in merged])
+        rows, counts = np.unique(repeated, axis=0, return_counts=True)
+        patterns = _expected_patterns(rows, k).T
+        expected = dict(zip(map(tuple, patterns), counts, strict=True))
+        got = dict(zip(map(tuple, idx.T.astype(int)), weight, strict=True))
+        assert got == expected
     # float votes pack when they are all integers, and not otherwise
     as_float = pack_matrix(L.astype(float), 2, 1000)
     for a, b in zip(as_float, blocks, strict=True):
