@@ -162,7 +162,7 @@ def test_packed_group_indices_match_the_votes(k, m):
             np.testing.assert_array_equal(pack_votes(block, k), idx)
 
 
-@pytest.mark.parametrize("k", [2, 3, 6, 20])
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 20])
 @pytest.mark.parametrize("duplicates", [False, True])
 def test_packed_fit_equals_the_one_hot_fit(k, duplicates):
     # dense integer input read in blocks takes the packed path (duplicate rows
