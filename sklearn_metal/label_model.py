@@ -346,8 +346,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             # packed passes beat the in-memory one-hot ones when rows carry
             # many votes per group of sources, or when duplicate rows merge
             m = L.shape[1]
-            many_votes = self._packing_pays(L)
-            if many_votes or (y is None and _streaming.mergeable(m, k)):
+            may_merge = y is None and _streaming.mergeable(m, k)
+            # (merged rows settle it: the votes need not be counted then)
+            many_votes = None if may_merge else self._packing_pays(L)
+            if may_merge or many_votes:
                 packed = _streaming.pack_matrix(
                     L,
                     k,
@@ -355,6 +357,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     merge=y is None,
                     n_jobs=effective_n_jobs(self.n_jobs),
                 )
+            if packed is not None and packed[0].weight is None and many_votes is None:
+                many_votes = self._packing_pays(L)
             if packed is not None and (many_votes or packed[0].weight is not None):
                 stream = True
             else:
