@@ -598,17 +598,47 @@ def packed_histograms(idx, weights, m, k):
     """Weighted histograms of the group patterns, shape ``(n_groups, (k + 1)
     ** w, n_weights)``: ``hist[g, v, c] = sum_i weights[c, i] * [idx[g, i] == v]``.
 
-    One sparse one-hot product per group, for all weight rows at once.
+    One sparse one-hot product per group, for all weight rows at once. Where
+    most rows of a block abstain on every source of a group, their additions
+    to that one cell would each wait for the one before: those groups add
+    row ``i`` into copy ``i % 4`` of the histogram and sum the copies (at
+    coverage 0.05 and k = 2, 40% faster; with several weight rows the
+    additions wait less, so only a larger share of such rows pays).
     """
     b, w, n_groups = pack_plan(m, k)
     rows = np.ascontiguousarray(weights.T)
     n_b, n_out = rows.shape
+    size = (k + 1) ** w
     indptr, ones = _csc_frame(n_b)
-    hist = np.zeros((n_groups, (k + 1) ** w, n_out))
+    hist = np.zeros((n_groups, size, n_out))
+    hot = _HOT_SHARE[0] if n_out == 1 else _HOT_SHARE[1]
     for g in range(n_groups):
+        if n_b >= 4096 and np.count_nonzero(idx[g] == size - 1) > hot * n_b:
+            part = np.add(idx[g], _bank_offsets(n_b, size), dtype=np.intp)
+            banked = np.zeros((_BANKS * size, n_out))
+            _onehot_t_times(part, indptr, ones, rows, banked)
+            hist[g] = banked.reshape(_BANKS, size, n_out).sum(axis=0)
+            continue
         part = idx[g] if idx.dtype == np.intp else idx[g].astype(np.intp)
         _onehot_t_times(part, indptr, ones, rows, hist[g])
     return hist
+
+
+#: copies of a group histogram that rows are spread over (see
+#: :func:`packed_histograms`), and the share of a block's rows with the
+#: group's all-abstain pattern from which they are used, for one weight row
+#: and for several (measured at 41,943-row blocks: with one weight row, 4
+#: copies took 0.59x the time at a share of 0.70 and 1.3x at 0.12)
+_BANKS = 4
+_HOT_SHARE = (0.4, 0.75)
+
+
+@functools.lru_cache(maxsize=4)
+def _bank_offsets(n_b, size):
+    """``(i % _BANKS) * size`` for rows ``i`` of an ``n_b``-row block."""
+    offsets = (np.arange(n_b) % _BANKS) * size
+    offsets.flags.writeable = False
+    return offsets
 
 
 @functools.lru_cache(maxsize=4)

@@ -162,6 +162,34 @@ def test_packed_group_indices_match_the_votes(k, m):
             np.testing.assert_array_equal(pack_votes(block, k), idx)
 
 
+@pytest.mark.parametrize("k", [2, 5])
+@pytest.mark.parametrize("n_weights", [1, 3])
+def test_histograms_of_mostly_abstaining_groups(k, n_weights):
+    # groups where most rows abstain on every source are counted in four
+    # copies of the histogram (see packed_histograms): the tallies are the
+    # same sums
+    from sklearn_metal._streaming import pack_votes, packed_histograms, packed_tallies
+
+    rng = np.random.default_rng(k)
+    m, n = 13, 6000
+    L = np.where(rng.random((n, m)) < 0.05, rng.integers(0, k, size=(n, m)), -1)
+    L[:, :4] = rng.integers(-1, k, size=(n, 4))  # one group votes often
+    weights = rng.random((n_weights, n))
+    idx = pack_votes(L, k)
+    abstain = (idx == idx.max()).mean(axis=1)
+    assert abstain.max() > 0.75 and abstain.min() < 0.4  # both kinds of group
+    tallies = packed_tallies(idx, weights, m, k)
+    for j in range(m):
+        for a in range(k):
+            hit = L[:, j] == a
+            np.testing.assert_allclose(tallies[j, a], weights[:, hit].sum(axis=1))
+    hist = packed_histograms(idx, weights, m, k)
+    for g in range(len(idx)):
+        for c in range(n_weights):
+            expected = np.bincount(idx[g], weights[c], minlength=hist.shape[1])
+            np.testing.assert_allclose(hist[g, :, c], expected)
+
+
 @pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 20])
 @pytest.mark.parametrize("duplicates", [False, True])
 def test_packed_fit_equals_the_one_hot_fit(k, duplicates):
