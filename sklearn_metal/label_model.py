@@ -153,7 +153,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         (see Notes) an ``L`` of numeric votes (dense, sparse, or a DataFrame of
         numeric columns; floats count when they are all integers) of at least
         20,000 rows when its rows carry many votes (at least ``(k - 1) / k``
-        per group of packed sources) or merging duplicate rows halves them,
+        per group of packed sources, half that from 100,000 rows) or merging
+        duplicate rows halves them,
         and predicts such matrices of more than 2**18 entries in blocks
         (sparse blocks are made dense as ``int8``); an int always reads in
         blocks; None never does (a dask array is still read in blocks).
@@ -579,13 +580,18 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         """Whether a pass over packed ``L`` costs less than over its one-hot.
 
         A packed pass costs about ``n_groups * (k - 1)`` lookups and counts
-        per row, a one-hot pass about ``k`` per vote (measured at 2e4 to 3e5
-        rows: 1.1-3.6x faster packed where the votes' side is larger, 0.6x
-        where it is a quarter).
+        per row, a one-hot pass about ``k`` per vote. Measured fits at 2e4 to
+        3e5 rows and 20 to 100 sources: from 1e5 rows packed was faster
+        wherever ``votes * k`` reached half of ``n * n_groups * (k - 1)``
+        (0.60-0.83x the time at 0.58-0.96 of it, 1.2-1.5x at 0.24-0.29);
+        at 2e4 rows, where fixed costs weigh more, it took 1.06-1.6x the
+        time up to 0.96 of it, so there the votes' side must be the larger.
         """
         k = self.cardinality
+        n = L.shape[0]
         _, _, n_groups = _streaming.pack_plan(L.shape[1], k)
-        return _n_votes(L) * k >= L.shape[0] * n_groups * (k - 1)
+        share = 0.5 if n >= 100_000 else 1.0
+        return _n_votes(L) * k >= share * n * n_groups * (k - 1)
 
     def _block_rows(self, m, entries=2**21):
         if isinstance(self.chunk_rows, Integral):

@@ -289,6 +289,17 @@ def test_default_fit_keeps_the_one_hot_path_for_sparse_votes(monkeypatch):
     assert paths == ["one-hot", "one-hot"]
 
 
+def test_default_fit_packs_from_half_the_lookups_at_100_000_rows(monkeypatch):
+    # 2.5 of 50 sources voting, k = 2: votes * k is 0.71 of the packed
+    # lookups, enough from 100,000 rows (where packed passes measured faster)
+    # but not below
+    L, _, _ = make_label_matrix(100_000, 50, 2, coverages=0.05, random_state=7)
+    paths = _fit_paths(monkeypatch)
+    LabelModel(2).fit(L)
+    LabelModel(2).fit(L[:99_999])
+    assert paths == ["packed", "one-hot"]
+
+
 def _sparse(L, fmt):
     rows, cols = np.nonzero(L != -1)
     return sp.coo_matrix((L[rows, cols], (rows, cols)), shape=L.shape).asformat(fmt)
