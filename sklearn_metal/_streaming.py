@@ -605,21 +605,21 @@ def packed_histograms(idx, weights, m, k):
     coverage 0.05 and k = 2, 40% faster; with several weight rows the
     additions wait less, so only a larger share of such rows pays).
     """
-    b, w, n_groups = pack_plan(m, k)
+    n_groups = pack_plan(m, k)[2]
     rows = np.ascontiguousarray(weights.T)
     n_b, n_out = rows.shape
-    size = (k + 1) ** w
+    size, abstain = n_patterns(m, k), _abstain_index(m, k)
     indptr, ones = _csc_frame(n_b)
     hist = np.zeros((n_groups, size, n_out))
     hot = _HOT_SHARE[0] if n_out == 1 else _HOT_SHARE[1]
     for g in range(n_groups):
-        if n_b >= 4096 and np.count_nonzero(idx[g] == size - 1) > hot * n_b:
+        if n_b >= 4096 and np.count_nonzero(idx[g] == abstain) > hot * n_b:
             part = np.add(idx[g], _bank_offsets(n_b, size), dtype=np.intp)
             banked = np.zeros((_BANKS * size, n_out))
             _onehot_t_times(part, indptr, ones, rows, banked)
             hist[g] = banked.reshape(_BANKS, size, n_out).sum(axis=0)
             continue
-        part = idx[g] if idx.dtype == np.intp else idx[g].astype(np.intp)
+        part = idx[g].astype(np.intp, copy=False)
         _onehot_t_times(part, indptr, ones, rows, hist[g])
     return hist
 

@@ -347,23 +347,20 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             # packed passes beat the in-memory one-hot ones when rows carry
             # many votes per group of sources, or when duplicate rows merge
             m = L.shape[1]
-            may_merge = y is None and _streaming.mergeable(m, k)
-            # (merged rows settle it: the votes need not be counted then)
-            many_votes = None if may_merge else self._packing_pays(L)
-            if may_merge or many_votes:
+            merge = y is None and _streaming.mergeable(m, k)
+            # (the votes are counted only when merging does not settle it)
+            if merge or self._packing_pays(L):
                 packed = _streaming.pack_matrix(
                     L,
                     k,
                     self._block_rows(m),
-                    merge=y is None,
+                    merge=merge,
                     n_jobs=effective_n_jobs(self.n_jobs),
                 )
-            if packed is not None and packed[0].weight is None and many_votes is None:
-                many_votes = self._packing_pays(L)
-            if packed is not None and (many_votes or packed[0].weight is not None):
-                stream = True
-            else:
-                packed = None
+                unmerged = packed is not None and packed[0].weight is None
+                if unmerged and merge and not self._packing_pays(L):
+                    packed = None
+            stream = packed is not None
         if stream:
             n, m = L.shape
             if L.ndim != 2 or n == 0 or m == 0:
