@@ -830,24 +830,45 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     if not merge or not mergeable(m, k) or n < 4:
         return blocks
     # a row's key: its group patterns as digits in base `size`
+    # padding sources abstain, so every key lies in one run of (k+1)**m
+    # numbers; where that run is short next to n, counting keys beats sorting
+    w = pack_plan(m, k)[1]
+    base = (size - (k + 1) ** (m - w * (n_groups - 1))) * size ** (n_groups - 1)
+    count = 4 * (k + 1) ** m <= n
     key_type = np.uint32 if size**n_groups <= 2**32 else np.uint64
-    keys = np.zeros(n, dtype=key_type)
+    keys = np.empty(n, dtype=np.intp if count else key_type)
+    # one scratch term for every block: temporaries of a block's size would
+    # be fresh memory each time
+    term = np.empty(min(n, rows_per_block), dtype=keys.dtype)
     for start, block in zip(range(0, n, rows_per_block), blocks, strict=True):
         key = keys[start : start + block.idx.shape[1]]
-        for g in range(n_groups):
-            key += block.idx[g].astype(key_type) * key_type(size**g)
-    keys.sort()
-    first = np.empty(n, dtype=bool)
-    first[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    if len(starts) > n // 2:
-        return blocks
-    uniq = keys[starts]
+        t = term[: len(key)]
+        np.copyto(key, block.idx[0], casting="unsafe")
+        for g in range(1, n_groups):
+            np.copyto(t, block.idx[g], casting="unsafe")
+            t *= size**g
+            key += t
+    if count:
+        keys -= base
+        counts = np.bincount(keys, minlength=(k + 1) ** m)
+        uniq = np.flatnonzero(counts)
+        if len(uniq) > n // 2:
+            return blocks
+        weight = counts[uniq].astype(np.float64)
+        uniq = uniq.astype(key_type) + key_type(base)
+    else:
+        keys.sort()
+        first = np.empty(n, dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        if len(starts) > n // 2:
+            return blocks
+        uniq = keys[starts]
+        weight = np.diff(starts, append=n).astype(np.float64)
     idx = np.stack(
         [(uniq // key_type(size**g)) % key_type(size) for g in range(n_groups)]
     ).astype(small)
-    weight = np.diff(starts, append=n).astype(np.float64)
     return [
         PackedBlock(idx[:, a : a + rows_per_block], weight[a : a + rows_per_block])
         for a in range(0, len(uniq), rows_per_block)

@@ -432,10 +432,11 @@ def test_packed_merge_only_when_rows_repeat():
     merged = pack_matrix(np.repeat(L[:10], 400, axis=0), 2, 1000)
     assert sum(b.idx.shape[1] for b in merged) == 10
     assert sum(b.weight.sum() for b in merged) == 4000
-    # row keys of every width: the merged rows are L's distinct rows, each
-    # weighted by how often it occurs
+    # row keys of every width, sorted or (where 4 * (k+1)**m <= 3000 rows)
+    # counted: the merged rows are L's distinct rows, each weighted by how
+    # often it occurs
     rng = np.random.default_rng(0)
-    for m, k in [(10, 2), (10, 5), (12, 5), (30, 2)]:
+    for m, k in [(10, 2), (10, 5), (12, 5), (30, 2), (5, 2), (3, 5), (6, 3)]:
         base = rng.integers(-1, k, size=(50, m))
         repeated = base[rng.integers(0, 50, size=3000)]
         merged = pack_matrix(repeated, k, 700)
