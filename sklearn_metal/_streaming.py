@@ -829,9 +829,9 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     blocks = [PackedBlock(idx.astype(small, copy=False)) for idx in packed]
     if not merge or not mergeable(m, k) or n < 4:
         return blocks
-    # a row's key: its group patterns as digits in base `size`
-    # padding sources abstain, so every key lies in one run of (k+1)**m
-    # numbers; where that run is short next to n, counting keys beats sorting
+    # a row's key: its group patterns as digits in base `size`. Padding
+    # sources abstain, so every key lies in one run of (k+1)**m numbers from
+    # `base`; where that run is short next to n, counting keys beats sorting
     w = pack_plan(m, k)[1]
     base = (size - (k + 1) ** (m - w * (n_groups - 1))) * size ** (n_groups - 1)
     count = 4 * (k + 1) ** m <= n
