@@ -807,7 +807,7 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     if getattr(L, "ndim", 0) != 2:
         return None
     n, m = L.shape
-    _, _, n_groups = pack_plan(m, k)
+    _, w, n_groups = pack_plan(m, k)
     size = n_patterns(m, k)
     small = np.uint8 if size <= 2**8 else np.uint16
 
@@ -832,7 +832,6 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     # a row's key: its group patterns as digits in base `size`. Padding
     # sources abstain, so every key lies in one run of (k+1)**m numbers from
     # `base`; where that run is short next to n, counting keys beats sorting
-    w = pack_plan(m, k)[1]
     base = (size - (k + 1) ** (m - w * (n_groups - 1))) * size ** (n_groups - 1)
     count = 4 * (k + 1) ** m <= n
     key_type = np.uint32 if size**n_groups <= 2**32 else np.uint64
