@@ -18,6 +18,8 @@ from ._validation import DUPLICATE_ENTRIES, check_label_matrix, has_duplicate_en
 
 __all__ = [
     "PackedBlock",
+    "as_dask_array",
+    "names_frame",
     "block_moments",
     "block_pass",
     "block_proba",
@@ -34,6 +36,37 @@ __all__ = [
 def is_dask(L):
     """Whether ``L`` is a dask array."""
     return type(L).__module__.split(".")[0] == "dask"
+
+
+UNKNOWN_CHUNKS = (
+    "The dask array's row chunk sizes are unknown (as for a dask DataFrame's "
+    "`.values` or a boolean mask), and the fit needs them to line its row "
+    "blocks up: call `L.compute_chunk_sizes()` first, or build the array with "
+    "`ddf.to_dask_array(lengths=True)`."
+)
+
+
+def as_dask_array(L, lengths=True):
+    """A dask array from a dask array or DataFrame.
+
+    A DataFrame becomes ``L.to_dask_array(lengths=lengths)`` (with
+    ``lengths``, dask computes its partitions' lengths). With ``lengths``, an
+    array whose row chunk sizes are unknown raises a ValueError that says how
+    to get them.
+    """
+    if hasattr(L, "columns"):
+        L = L.to_dask_array(lengths=True if lengths else None)
+    if lengths and np.isnan(L.shape[0]):
+        raise ValueError(UNKNOWN_CHUNKS)
+    return L
+
+
+def names_frame(L):
+    """What to read source names from: a dask DataFrame's empty pandas
+    ``_meta`` (scikit-learn reads names from pandas frames only), else ``L``."""
+    if is_dask(L) and hasattr(L, "columns"):
+        return L._meta
+    return L
 
 
 def iter_blocks(L, rows_per_block):
@@ -64,14 +97,9 @@ def _csr_rows(L, start, stop):
 
 
 def _block_votes(block, spec, start):
-    try:
-        rows, cols, vals, (n_b, _) = check_label_matrix(
-            block, spec["k"], names=spec["names"]
-        )
-    except ValueError as exc:
-        if start:
-            raise ValueError(f"{exc} (row numbers are counted from {start})") from exc
-        raise
+    rows, cols, vals, (n_b, _) = check_label_matrix(
+        block, spec["k"], names=spec["names"], first_row=start
+    )
     return rows, cols, vals, n_b
 
 
@@ -334,8 +362,16 @@ def _dense_int_block(block, k):
     return _valid_votes(block, k)
 
 
-def block_proba(block, spec, log_p):
-    """Posterior class probabilities of one block."""
+def block_proba(block, spec, log_p, start=0, block_info=None):
+    """Posterior class probabilities of one block.
+
+    ``start`` is the block's first row in ``L`` (for error messages); under
+    dask's ``map_blocks`` it comes from ``block_info``.
+    """
+    if block_info and 0 in block_info:
+        start = block_info[0]["array-location"][0][0]
+        if np.isnan(start):  # unknown chunk sizes
+            start = None
     idx = pack_votes(block, spec["k"])
     if idx is not None:
         # scores relative to class 0: the softmax does not see the difference
@@ -348,7 +384,16 @@ def block_proba(block, spec, log_p):
         np.exp(T, out=T)
         T /= T.sum(axis=0)
         return T.T
-    rows, cols, vals, n_b = _block_votes(block, spec, 0)
+    try:
+        rows, cols, vals, n_b = _block_votes(block, spec, start or 0)
+    except ValueError as exc:
+        if start is None:
+            where = block_info[0]["chunk-location"][0]
+            raise ValueError(
+                f"{exc} (rows are counted within dask block {where}: the "
+                "array's chunk sizes are unknown)"
+            ) from exc
+        raise
     _, S = _scores(rows, cols, vals, n_b, spec)
     T = S + log_p
     T -= T.max(axis=1, keepdims=True)

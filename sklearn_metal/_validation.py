@@ -2,7 +2,14 @@
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.metrics import accuracy_score
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _num_samples,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 __all__ = ["check_label_matrix", "check_gold_labels"]
 
@@ -13,22 +20,22 @@ def _column_label(names, j):
     return f"column {j}"
 
 
-def _check_values(values, rows, cols, cardinality, names):
+def _check_values(values, rows, cols, cardinality, names, first_row=0):
     """Raise a ValueError naming the first bad entry among ``values``."""
     bad = ~np.isfinite(values)
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(
             f"Label matrix {_column_label(names, cols[i])} holds {values[i]} at "
-            f"row {rows[i]}; votes must be finite integers: -1 (abstain) or "
-            f"0..{cardinality - 1}."
+            f"row {first_row + rows[i]}; votes must be finite integers: -1 "
+            f"(abstain) or 0..{cardinality - 1}."
         )
     bad = values != np.round(values)
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(
             f"Label matrix {_column_label(names, cols[i])} holds the non-integer "
-            f"value {values[i]} at row {rows[i]}; votes must be integers: "
+            f"value {values[i]} at row {first_row + rows[i]}; votes must be integers: "
             f"-1 (abstain) or 0..{cardinality - 1}."
         )
     bad = (values < -1) | (values >= cardinality)
@@ -36,8 +43,8 @@ def _check_values(values, rows, cols, cardinality, names):
         i = np.flatnonzero(bad)[0]
         raise ValueError(
             f"Label matrix {_column_label(names, cols[i])} holds the value "
-            f"{values[i]:g} at row {rows[i]}; expected -1 (abstain) or a class in "
-            f"0..{cardinality - 1} (cardinality={cardinality})."
+            f"{values[i]:g} at row {first_row + rows[i]}; expected -1 (abstain) or "
+            f"a class in 0..{cardinality - 1} (cardinality={cardinality})."
         )
 
 
@@ -74,7 +81,7 @@ def has_duplicate_entries(S):
     return counted.nnz != coo.nnz
 
 
-def check_label_matrix(L, cardinality, *, names=None):
+def check_label_matrix(L, cardinality, *, names=None, first_row=0):
     """Validate a label matrix and return its non-abstain votes.
 
     Parameters
@@ -88,6 +95,9 @@ def check_label_matrix(L, cardinality, *, names=None):
         Number of classes ``k``.
     names : array-like of str, default=None
         Source names used in error messages.
+    first_row : int, default=0
+        Row number of ``L``'s first row in error messages (for a block of a
+        larger matrix).
 
     Returns
     -------
@@ -165,10 +175,12 @@ def check_label_matrix(L, cardinality, *, names=None):
     if vals.dtype.kind in "iu":
         # integers: only the range can be wrong
         if len(vals) and (vals.min() < -1 or vals.max() >= cardinality):
-            _check_values(vals.astype(np.float64), rows, cols, cardinality, names)
+            _check_values(
+                vals.astype(np.float64), rows, cols, cardinality, names, first_row
+            )
     else:
         vals = vals.astype(np.float64, copy=False)
-        _check_values(vals, rows, cols, cardinality, names)
+        _check_values(vals, rows, cols, cardinality, names, first_row)
     keep = vals != -1
     if not keep.all():
         rows, cols, vals = rows[keep], cols[keep], vals[keep]
@@ -264,6 +276,50 @@ class _LabelMatrixMixin:
             )
         validate_data(self, L, reset=reset, skip_check_array=True)
         return votes
+
+    def score(self, L, y, sample_weight=None):
+        """Accuracy of :meth:`predict` on the rows that have a gold label.
+
+        Rows with ``y == -1`` are unlabeled, as in ``fit``, and are left out,
+        so that semi-supervised label vectors can be scored (and used by
+        ``GridSearchCV`` or ``cross_val_score``) as they are.
+
+        Parameters
+        ----------
+        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+            Votes.
+        y : array-like of shape (n_samples,)
+            Gold labels in ``0..cardinality-1``; ``-1`` for unlabeled rows.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy over the labeled rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_metal import MajorityLabelVoter
+        >>> L = np.array([[0, 0, -1], [1, 1, 0], [1, -1, 1]])
+        >>> MajorityLabelVoter().fit(L).score(L, [0, 0, -1])
+        0.5
+        """
+        check_is_fitted(self)
+        y = check_gold_labels(y, _num_samples(L), self.cardinality)
+        labeled = y >= 0
+        if not labeled.any():
+            raise ValueError(
+                "y has no gold label: every entry is -1 (unlabeled); score needs "
+                "at least one labeled row."
+            )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, y)[labeled]
+        pred = np.asarray(self.predict(L))  # computes a dask result
+        return float(
+            accuracy_score(y[labeled], pred[labeled], sample_weight=sample_weight)
+        )
 
     def _source_names(self):
         names = getattr(self, "feature_names_in_", None)

@@ -341,6 +341,12 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 f"prec_init={self.prec_init} must exceed 1 / cardinality = {1 / k:.3g}:"
                 " the prior assumes sources are better than random."
             )
+        # partial_fit after this fit continues from this fit's statistics
+        self.__dict__.pop("_partial_stats", None)
+        self.__dict__.pop("_partial_post", None)
+        frame = _streaming.names_frame(L)  # for the source names
+        if _streaming.is_dask(L):
+            L = _streaming.as_dask_array(L)
         stream = self._streams(L)
         packed = None
         if not stream and self._may_pack(L):
@@ -367,7 +373,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"Expected a non-empty 2-D label matrix, got {L.shape}."
                 )
-            validate_data(self, L, reset=True, skip_check_array=True)
+            validate_data(self, frame, reset=True, skip_check_array=True)
             if self.dependencies:
                 raise ValueError(
                     "dependencies need the in-memory fit; pass chunk_rows=None and "
@@ -450,9 +456,22 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self._estimate_factors(A, Q)
         self.loss_history_ = []
         self.converged_ = False
-        gold_counts = np.bincount(gold[is_gold], minlength=k) if is_gold.any() else 0
+        gold_counts = np.zeros(k)
+        if is_gold.any():
+            gold_counts = np.bincount(gold[is_gold], minlength=k).astype(np.float64)
         free = informative & ~is_gold
         n_info = informative.sum()
+        if not self.dependency_components_:
+            # the moment statistics, for partial_fit calls after this fit
+            moments = {
+                "cnt": self._cnt.reshape(m * k, k).copy(),
+                "tot": tot.ravel().astype(np.float64),
+                "n": n,
+                "q_sum": Q.sum(axis=0),
+                "n_info": float(n_info),
+                "n_free": float(free.sum()),
+                "gold_counts": gold_counts,
+            }
         # EM refines every source ("em") or only the sources with
         # class-independent coverage ("auto"); otherwise only the balance moves.
         update = comp_update = None
@@ -524,7 +543,17 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 if delta <= self.tol:
                     self.converged_ = True
                     break
+        if not self.dependency_components_:
+            self._keep_moments(moments, p)
         return self._finish_fit(p, tot, n)
+
+    def _keep_moments(self, stats, p):
+        """Keep a fit's moment statistics for later :meth:`partial_fit` calls,
+        with the posterior class counts that give the fitted balance ``p``."""
+        k = self.cardinality
+        keep = ("cnt", "tot", "n", "q_sum", "n_info", "n_free", "gold_counts")
+        self._partial_stats = {key: stats[key] for key in keep}
+        self._partial_post = p * (stats["n_info"] + k) - stats["gold_counts"] - 1.0
 
     def _record_loss(self, it, nll, n_info):
         """Log iteration ``it``'s mean negative log-likelihood; return it."""
@@ -768,6 +797,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 if delta <= self.tol:
                     self.converged_ = True
                     break
+        self._keep_moments(stats, p)
         return self._finish_fit(p, tot, n)
 
     def partial_fit(self, L, y=None, classes=None):
@@ -779,6 +809,12 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         one ``fit(method="moments")``. The class balance is updated online:
         each block's posterior class counts under the current parameters are
         added up, which approximates the batch maximum-likelihood balance.
+
+        After :meth:`fit` (without ``dependencies``), ``partial_fit`` goes on
+        from the statistics of the rows given to ``fit``, starting from its
+        class balance; the source parameters then become the moment estimate
+        over all rows seen. :meth:`fit` starts afresh, dropping statistics
+        collected by earlier ``partial_fit`` calls.
 
         Parameters
         ----------
@@ -795,8 +831,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         -------
         self : LabelModel
         """
-        if not (hasattr(L, "shape") and hasattr(L, "ndim")):
-            L = np.asarray(L)
+        frame = _streaming.names_frame(L)
+        if _streaming.is_dask(L):
+            L = _streaming.as_dask_array(L)
+        elif not (hasattr(L, "shape") and hasattr(L, "ndim")):
+            L = frame = np.asarray(L)
         first = not hasattr(self, "_partial_stats")
         k = self.cardinality
         if classes is not None and np.setdiff1d(classes, np.arange(k)).size:
@@ -810,8 +849,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"prec_init={self.prec_init} must exceed 1 / cardinality."
                 )
-            if self.dependencies:
-                raise ValueError("partial_fit does not support dependencies.")
+            # a fit with dependencies keeps no statistics: start afresh
+            self.__dict__.pop("_log_w", None)
+        if self.dependencies:
+            raise ValueError("partial_fit does not support dependencies.")
         if L.ndim != 2 or L.shape[0] == 0 or L.shape[1] == 0:
             raise ValueError(f"Expected a non-empty 2-D label matrix, got {L.shape}.")
         n, m = L.shape
@@ -820,7 +861,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 f"X has {m} features, but LabelModel is expecting "
                 f"{self.n_features_in_} features as input."
             )
-        validate_data(self, L, reset=first, skip_check_array=True)
+        validate_data(self, frame, reset=first, skip_check_array=True)
         gold = check_gold_labels(y, n, k)
         stats = self._moments(L, m, gold)
         # this block's pattern counts, for its pass below (not summed over calls)
@@ -1003,13 +1044,16 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             ``class_balance_``.
         """
         check_is_fitted(self)
+        frame = _streaming.names_frame(L)
+        if _streaming.is_dask(L):
+            L = _streaming.as_dask_array(L, lengths=False)
         if self._streams(L, predict=True) and not self.dependency_components_:
             if L.shape[1] != self.n_features_in_:
                 raise ValueError(
                     f"X has {L.shape[1]} features, but LabelModel is expecting "
                     f"{self.n_features_in_} features as input."
                 )
-            validate_data(self, L, reset=False, skip_check_array=True)
+            validate_data(self, frame, reset=False, skip_check_array=True)
             spec = self._spec(L.shape[1])
             log_p = np.log(self.class_balance_)
             if _streaming.is_dask(L):
@@ -1025,7 +1069,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
             def fill(block, spec, start, gold):
                 out[start : start + block.shape[0]] = _streaming.block_proba(
-                    block, spec, log_p
+                    block, spec, log_p, start
                 )
 
             # prediction keeps a block's scores in cache: smaller blocks

@@ -213,6 +213,43 @@ def test_grid_search_over_label_model(votes):
     assert search.best_estimator_.score(L, y) > 0.85
 
 
+def test_score_leaves_out_unlabeled_rows(votes):
+    L, y, _ = votes
+    model = LabelModel().fit(L)
+    semi = np.where(np.arange(len(y)) % 10 == 0, y, -1)
+    labeled = semi >= 0
+    expected = np.mean(model.predict(L)[labeled] == y[labeled])
+    assert model.score(L, semi) == pytest.approx(expected)
+    weights = np.where(labeled, 1.0, 5.0)  # unlabeled rows' weights do not count
+    assert model.score(L, semi, sample_weight=weights) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="no gold label"):
+        model.score(L, np.full(len(y), -1))
+    with pytest.raises(ValueError, match="the value 2 at row 0"):
+        model.score(L, np.full(len(y), 2))
+    # model selection on a semi-supervised label vector scores the gold rows
+    search = GridSearchCV(LabelModel(), {"prior_strength": [0.5, 5.0]}, cv=3)
+    search.fit(L, semi)
+    assert search.best_score_ > 0.85
+
+
+def test_partial_fit_after_fit_goes_on_from_its_statistics(votes):
+    L, _, _ = votes
+    half = len(L) // 2
+    for chunk_rows in (None, 700):
+        after_fit = LabelModel(method="moments", chunk_rows=chunk_rows).fit(L[:half])
+        after_fit.partial_fit(L[half:])
+        online = LabelModel().partial_fit(L[:half]).partial_fit(L[half:])
+        np.testing.assert_allclose(after_fit.coverages_, online.coverages_, atol=1e-12)
+        np.testing.assert_allclose(after_fit.cond_probs_, online.cond_probs_, atol=1e-3)
+        with pytest.raises(ValueError, match="expecting 8 features"):
+            after_fit.partial_fit(L[:10, :5])
+    # fit starts afresh: statistics of earlier partial_fit calls are dropped
+    model = LabelModel().partial_fit(L[:half])
+    model.fit(L[:, :5]).partial_fit(L[half:, :5])
+    fresh = LabelModel().fit(L[:, :5]).partial_fit(L[half:, :5])
+    np.testing.assert_allclose(model.cond_probs_, fresh.cond_probs_, atol=1e-12)
+
+
 def test_verbose_prints_progress(votes, capsys):
     L, _, _ = votes
     LabelModel(verbose=1).fit(L)

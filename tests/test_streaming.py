@@ -56,8 +56,16 @@ def test_chunked_inputs_and_gold(kind, tmp_path):
 def test_chunked_errors_name_the_row():
     L, _ = _one_class_lfs()
     L[4321, 2] = 5
-    with pytest.raises(ValueError, match=r"column 2.*value 5.*counted from 4000"):
+    with pytest.raises(ValueError, match=r"column 2 holds the value 5 at row 4321;"):
         LabelModel(chunk_rows=1000).fit(L)
+    model = LabelModel(chunk_rows=1000).fit(L[:4000])
+    with pytest.raises(ValueError, match=r"column 2 holds the value 5 at row 4321;"):
+        model.predict_proba(L)
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(ValueError, match=r"column 2 holds the value 5 at row 4321;"):
+        model.predict_proba(da.from_array(L, chunks=(1000, -1))).compute(
+            scheduler="synchronous"
+        )
 
 
 @pytest.mark.parametrize("kind", ["dense", "sparse", "repeated"])
@@ -494,6 +502,32 @@ def test_dask_fit_and_predict_on_a_local_cluster(client):
     assert isinstance(proba, da.Array)
     np.testing.assert_allclose(proba.compute(), whole.predict_proba(L), atol=1e-6)
     np.testing.assert_array_equal(model.predict(dL).compute(), whole.predict(L))
+
+
+def test_dask_dataframe_and_unknown_chunk_sizes(client):
+    dd = pytest.importorskip("dask.dataframe")
+    L, _, _ = make_label_matrix(6000, 5, 2, random_state=2)
+    frame = pd.DataFrame(L, columns=[f"lf{j}" for j in range(5)])
+    whole = LabelModel(chunk_rows=None).fit(frame)
+    ddf = dd.from_pandas(frame, npartitions=3)
+    model = LabelModel().fit(ddf)  # its partitions' lengths are computed
+    assert model.feature_names_in_.tolist() == frame.columns.tolist()
+    np.testing.assert_allclose(model.cond_probs_, whole.cond_probs_, atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict_proba(ddf).compute(), whole.predict_proba(frame), atol=1e-6
+    )
+    # an array with unknown row chunks: the fit says how to get them, and
+    # prediction (lazy, block by block) does not need them
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        LabelModel().fit(ddf.to_dask_array())
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        LabelModel().partial_fit(ddf.to_dask_array())
+    unnamed = LabelModel(chunk_rows=None).fit(L)
+    np.testing.assert_allclose(
+        unnamed.predict_proba(ddf.to_dask_array()).compute(),
+        unnamed.predict_proba(L),
+        atol=1e-12,
+    )
 
 
 def test_lf_applier_on_a_dask_dataframe(client):
