@@ -385,7 +385,8 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
     cardinality : int, default=None
         Number of classes ``k``, used to validate ``L`` and ``y``. ``None``
         takes ``label_model.cardinality`` if a model is given, else the
-        largest vote or gold label plus one (at least 2).
+        largest vote in ``L`` plus one (at least 2); pass it when ``y`` names
+        a class that no source votes.
     source_names : array-like of str of shape (n_sources,), default=None
         Names of the sources when ``L`` is not a DataFrame. ``None`` uses the
         model's ``feature_names_in_`` if it has them, else ``"source_0"``,
@@ -415,7 +416,8 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
     Raises
     ------
     ValueError
-        If ``L`` or ``y`` holds an invalid value, if their lengths differ, or
+        If ``L`` or ``y`` holds an invalid value (a vote or gold label outside
+        ``-1, 0..k-1``, named with its row), if their lengths differ, or
         if ``label_model``, ``source_names`` or the columns of ``L`` describe a
         different set of sources.
 
@@ -442,6 +444,10 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
     source_0        2          0               1.000
     source_1        2          1               0.667
     source_2        1          0               1.000
+    >>> lf_summary(L, y=[0, 5, 1, -1])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: y holds the value 5 at row 1; expected -1 (unlabeled) or a class ...
     """
     if label_model is not None:
         check_is_fitted(label_model)
@@ -458,8 +464,10 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
                 f"cardinality={cardinality}, but the label_model was fitted with "
                 f"cardinality={model_k}."
             )
+    # The gold labels are checked against k, not used to infer it: a label
+    # that no source votes and that exceeds the cardinality is an error.
     (rows, cols, vals, (n, m)), k = _votes(
-        L, cardinality, y=y, names=_message_names(L, source_names, label_model)
+        L, cardinality, names=_message_names(L, source_names, label_model)
     )
     if label_model is not None and label_model.n_features_in_ != m:
         raise ValueError(
@@ -476,7 +484,7 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
         "conflicts": _per_source_fraction(cols, n_classes[rows] > 1, n, m, False),
     }
     if y is not None:
-        y = check_gold_labels(y, n, k)
+        y = _check_gold_labels(y, n, k, inferred=cardinality is None)
         correct, incorrect = _gold_counts(rows, cols, vals, y, m)
         columns["correct"] = correct
         columns["incorrect"] = incorrect
@@ -486,6 +494,24 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
             label_model.accuracies_, dtype=np.float64
         )
     return pd.DataFrame(columns, index=index)
+
+
+def _check_gold_labels(y, n_samples, cardinality, *, inferred):
+    """:func:`check_gold_labels`, saying so when ``cardinality`` was inferred from L."""
+    if not inferred:
+        return check_gold_labels(y, n_samples, cardinality)
+    # Every other check first, then the classes against the inferred cardinality.
+    y = check_gold_labels(y, n_samples, max(cardinality, _infer_cardinality(y)))
+    bad = y >= cardinality
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(
+            f"y holds the value {y[i]} at row {i}; expected -1 (unlabeled) or a "
+            f"class in 0..{cardinality - 1} (cardinality={cardinality}, inferred "
+            "from the votes in L; pass cardinality when y names a class that no "
+            "source votes)."
+        )
+    return y
 
 
 def _pyplot():
@@ -498,7 +524,7 @@ def _pyplot():
     return plt
 
 
-def plot_lf_summary(L, y=None, *, label_model=None, ax=None):
+def plot_lf_summary(L, y=None, *, label_model=None, cardinality=None, ax=None):
     """Bar chart of each source's coverage, overlaps, conflicts and accuracies.
 
     Parameters
@@ -509,6 +535,8 @@ def plot_lf_summary(L, y=None, *, label_model=None, ax=None):
         Gold labels (``-1`` unlabeled); adds the empirical accuracy.
     label_model : LabelModel, default=None
         A fitted label model; adds its learned accuracy.
+    cardinality : int, default=None
+        Number of classes ``k``, as in :func:`lf_summary`.
     ax : matplotlib Axes, default=None
         Where to draw; a new figure when None.
 
@@ -525,7 +553,7 @@ def plot_lf_summary(L, y=None, *, label_model=None, ax=None):
     ['coverage', 'overlaps', 'conflicts']
     """
     plt = _pyplot()
-    table = lf_summary(L, y, label_model=label_model)
+    table = lf_summary(L, y, label_model=label_model, cardinality=cardinality)
     columns = [
         c
         for c in (

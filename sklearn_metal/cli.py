@@ -82,15 +82,34 @@ def _demo(args):
 def _read_matrix(path):
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".npy":
-        return np.load(path, allow_pickle=False)
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix in (".csv", ".txt"):
-        return pd.read_csv(path)
-    raise ValueError(
-        f"Cannot read {path.name}: expected a .csv, .npy or .parquet label matrix."
-    )
+    readers = {
+        ".npy": lambda p: np.load(p, allow_pickle=False),
+        ".parquet": pd.read_parquet,
+        ".csv": pd.read_csv,
+        ".txt": pd.read_csv,
+    }
+    if suffix not in readers:
+        raise ValueError(
+            f"Cannot read {path.name}: expected a .csv, .npy or .parquet label matrix."
+        )
+    if not path.is_file():
+        reason = "is a directory" if path.is_dir() else "no such file"
+        raise ValueError(f"Cannot read the label matrix {str(path)!r}: {reason}.")
+    try:
+        return readers[suffix](path)
+    except OSError as exc:  # no permission, a read error, ...
+        raise ValueError(
+            f"Cannot read the label matrix {str(path)!r}: {exc.strerror or exc}."
+        ) from exc
+
+
+def _os_error(exc):
+    """The reason of an OSError as a sentence, without the errno."""
+    if exc.strerror is None:
+        return f"{exc}."
+    if exc.filename is None:
+        return f"{exc.strerror}."
+    return f"{exc.strerror}: {str(exc.filename)!r}."
 
 
 def _write(frame, path):
@@ -129,7 +148,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        Exit status.
+        Exit status: 0, or 2 after printing ``sklearn-metal: error: ...`` to
+        stderr when an input value is invalid or a file cannot be read or
+        written.
 
     Examples
     --------
@@ -168,6 +189,9 @@ def main(argv=None):
         return args.func(args)
     except ValueError as exc:
         print(f"sklearn-metal: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. an output file in a missing directory
+        print(f"sklearn-metal: error: {_os_error(exc)}", file=sys.stderr)
         return 2
 
 

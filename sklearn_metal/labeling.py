@@ -28,6 +28,15 @@ class LabelingFunction:
     pre : list of callable, default=None
         Preprocessors applied in order to the row before ``f``: ``x = p(x)``.
 
+    Notes
+    -----
+    A labeling function pickles by value: its name, resources and
+    preprocessors are stored, and ``f`` the way pickle stores functions, by
+    reference to its module and qualified name. Module-level functions (and
+    functions decorated with :func:`labeling_function`) therefore pickle with
+    the standard :mod:`pickle` and :mod:`joblib`; lambdas and local functions
+    need ``cloudpickle``, as they would on their own.
+
     Examples
     --------
     >>> from sklearn_metal.labeling import LabelingFunction
@@ -56,6 +65,16 @@ class LabelingFunction:
     def __repr__(self):
         return f"LabelingFunction({self.name!r})"
 
+    def __reduce_ex__(self, protocol):
+        # Protocols 0-3 save the function that @labeling_function renamed
+        # ``<name>.f`` as ``getattr(<this object>, "f")``: this object must then
+        # be saved by reference, as saving it by value would save ``f`` again.
+        qualname = self.__dict__.get("__qualname__")
+        module = self.__dict__.get("__module__")
+        if protocol < 4 and qualname and _lookup(module, qualname) is self:
+            return qualname
+        return super().__reduce_ex__(protocol)
+
 
 def labeling_function(name=None, resources=None, pre=None):
     """Decorator that turns a function into a :class:`LabelingFunction`.
@@ -74,6 +93,17 @@ def labeling_function(name=None, resources=None, pre=None):
     decorator : callable
         Wraps a function ``f(x, **resources) -> int`` into a ``LabelingFunction``.
 
+    Notes
+    -----
+    The decorated name is bound to the ``LabelingFunction``, which hides the
+    original function from pickle's lookup by module and qualified name. The
+    decorator therefore appends ``.f`` to the function's ``__qualname__``
+    (``keyword_subscribe.f``), the path through which pickle finds it again, so
+    that a decorated module-level function, and every estimator holding it,
+    pickles with the standard :mod:`pickle` and :mod:`joblib`, in ``__main__``
+    too. A function that is still bound under its own name, a lambda or a
+    local function keeps its ``__qualname__``.
+
     Examples
     --------
     >>> from sklearn_metal.labeling import labeling_function
@@ -82,14 +112,47 @@ def labeling_function(name=None, resources=None, pre=None):
     ...     return 1 if any(w in x.lower() for w in words) else -1
     >>> keyword_subscribe.name, keyword_subscribe("Please SUBSCRIBE")
     ('keyword_subscribe', 1)
+    >>> keyword_subscribe.f.__qualname__
+    'keyword_subscribe.f'
     """
 
     def decorate(f):
         lf = LabelingFunction(name or f.__name__, f, resources=resources, pre=pre)
         functools.update_wrapper(lf, f, updated=())
+        _reference_through_wrapper(f)
         return lf
 
     return decorate
+
+
+def _lookup(module_name, qualname):
+    """The object at ``qualname`` in the imported module ``module_name``, or None."""
+    obj = sys.modules.get(module_name)
+    for attr in qualname.split("."):
+        if obj is None:
+            return None
+        obj = getattr(obj, attr, None)
+    return obj
+
+
+def _reference_through_wrapper(f):
+    """Let pickle find ``f`` as ``<its name>.f`` once the decorator shadows it.
+
+    ``@labeling_function()`` binds the function's name to the wrapper, so the
+    lookup pickle uses for functions (module, then ``__qualname__``) finds the
+    ``LabelingFunction`` instead of ``f`` and fails. Through the wrapper's
+    ``f`` attribute the lookup finds ``f`` again, in any module, ``__main__``
+    included, with any pickle protocol; cloudpickle keeps pickling functions of
+    ``__main__`` by value. A function still bound under its own name
+    (``labeling_function()(existing)``) is left alone, and so are lambdas and
+    local functions, which pickle cannot find by name anyway.
+    """
+    qualname = getattr(f, "__qualname__", None)
+    if not isinstance(f, types.FunctionType) or not qualname or "<" in qualname:
+        return
+    if _lookup(f.__module__, qualname) is f:
+        return
+    f.__qualname__ = f"{qualname}.f"
 
 
 def _rows(X):
@@ -251,9 +314,10 @@ class LFApplier(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame, list of dicts or texts, ndarray, or None
-            Raw rows. For a DataFrame or 2-D array the number of columns (and
-            their names) is recorded and checked by :meth:`transform`.
+        X : DataFrame, list of dicts or texts, ndarray, dask DataFrame, or None
+            Raw rows. For a DataFrame (pandas or dask) or a 2-D array the number
+            of columns (and their names) is recorded and checked by
+            :meth:`transform`. A dask DataFrame is not computed.
         y : ignored
 
         Returns
@@ -261,7 +325,10 @@ class LFApplier(TransformerMixin, BaseEstimator):
         self : LFApplier
         """
         names = self._check_lfs()
-        if X is not None:
+        if _is_dask(X) and hasattr(X, "columns"):
+            # Only the columns are needed: record them from an empty pandas frame.
+            validate_data(self, _empty_frame(X), reset=True, skip_check_array=True)
+        elif X is not None:
             _, n = _rows(X)
             if n == 0:
                 raise ValueError("Found array with 0 sample(s); LFApplier needs rows.")
@@ -286,7 +353,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
         L : ndarray of shape (n_samples, n_lfs) or dask array
             ``-1`` where a function abstained.
         """
-        if type(X).__module__.split(".")[0] == "dask":
+        if _is_dask(X):
             return self._transform_dask(X)
         L, failures = self.apply(X)
         if failures:
@@ -311,6 +378,9 @@ class LFApplier(TransformerMixin, BaseEstimator):
                 "LFApplier applies to a dask DataFrame partition-wise; got a "
                 f"{type(X).__name__}."
             )
+        if hasattr(self, "n_features_in_") and hasattr(X, "columns"):
+            # Check the columns once here rather than on every partition.
+            validate_data(self, _empty_frame(X), reset=False, skip_check_array=True)
         import pandas as pd
 
         names = [str(n) for n in self._names]
@@ -386,6 +456,17 @@ class LFApplier(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
+
+
+def _is_dask(X):
+    return type(X).__module__.split(".")[0] == "dask"
+
+
+def _empty_frame(X):
+    """An empty pandas DataFrame with the columns of the dask DataFrame ``X``."""
+    import pandas as pd
+
+    return pd.DataFrame(columns=X.columns)
 
 
 def _is_tabular(X):

@@ -279,6 +279,27 @@ def test_invalid_gold_labels():
         lf_empirical_accuracies(L, np.zeros((4, 2)))
 
 
+def test_summary_rejects_gold_labels_beyond_the_inferred_cardinality():
+    # L votes 0 and 1 only: the cardinality inferred from it is 2, and a gold
+    # label 5 is an error naming the value and its row, not an incorrect vote.
+    with pytest.raises(
+        ValueError,
+        match=r"y holds the value 5 at row 1; expected -1 \(unlabeled\) or a "
+        r"class in 0\.\.1 \(cardinality=2, inferred from the votes in L",
+    ):
+        lf_summary(L, [0, 5, 1, -1])
+    with pytest.raises(ValueError, match="value 2 at row 2.*pass cardinality"):
+        lf_summary(pd.DataFrame(L, columns=list("abc")), pd.Series([0, 1, 2, -1]))
+    with pytest.raises(ValueError, match="value 5 at row 1.*cardinality=2"):
+        lf_summary(L, [0, 5, 1, -1], label_model=_fitted_model(L))
+    # -1 still means unlabeled, and an explicit cardinality admits a class that
+    # no source votes.
+    summary = lf_summary(L, [0, 1, 2, -1], cardinality=3)
+    assert_array_equal(summary["correct"], [2, 1, 1])
+    assert_array_equal(summary["incorrect"], [0, 2, 0])
+    assert_array_equal(lf_summary(L, [-1, -1, -1, -1])["correct"], [0, 0, 0])
+
+
 def test_invalid_source_names():
     with pytest.raises(ValueError, match="2 names.*3 sources"):
         lf_summary(L, source_names=["a", "b"])

@@ -1,4 +1,6 @@
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,58 @@ def test_fit_command_formats_and_errors(tmp_path, capsys):
     assert main(["fit", str(tmp_path / "bad.npy")]) == 2
     assert "value 7" in capsys.readouterr().err
     assert main(["fit", str(tmp_path / "L.json")]) == 2
+
+
+@pytest.mark.parametrize("name", ["missing.csv", "missing.npy", "missing.parquet"])
+def test_fit_command_reports_a_missing_file(tmp_path, capsys, name):
+    path = tmp_path / name
+    assert main(["fit", str(path), "-k", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"sklearn-metal: error: Cannot read the label matrix {str(path)!r}: "
+        "no such file.\n"
+    )
+
+
+def test_fit_command_reports_unreadable_files(tmp_path, capsys, monkeypatch):
+    src = tmp_path / "L.csv"
+    src.write_text("a,b\n0,1\n")
+    (tmp_path / "dir.csv").mkdir()
+    assert main(["fit", str(tmp_path / "dir.csv")]) == 2
+    assert capsys.readouterr().err.endswith("dir.csv': is a directory.\n")
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(pd, "read_csv", denied)
+    assert main(["fit", str(src)]) == 2
+    assert capsys.readouterr().err == (
+        f"sklearn-metal: error: Cannot read the label matrix {str(src)!r}: "
+        "Permission denied.\n"
+    )
+
+
+def test_fit_command_reports_an_unwritable_output(tmp_path, capsys):
+    src = tmp_path / "L.csv"
+    src.write_text("a,b\n0,1\n1,-1\n")
+    out = tmp_path / "missing_dir" / "p.csv"
+    assert main(["fit", str(src), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sklearn-metal: error: ") and "missing_dir" in err
+
+
+def test_missing_file_exit_status_of_the_command(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sklearn_metal.cli", "fit", "nonexist.csv", "-k", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "sklearn-metal: error: Cannot read the label matrix 'nonexist.csv': "
+        "no such file.\n"
+    )
 
 
 def test_fit_help_explains_abstain(capsys):

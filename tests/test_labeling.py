@@ -1,6 +1,14 @@
+import io
+import pickle
+import subprocess
+import sys
+import warnings
+
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from sklearn_metal import LabelingFunction, LabelModel, LFApplier, labeling_function
@@ -111,3 +119,187 @@ def test_youtube_spam_lfs_beat_majority_vote():
     train, test = data.split == "train", data.split == "test"
     model = LabelModel().fit(L[train])
     assert model.score(L[test], data.target[test]) > 0.85
+
+
+def test_decorated_lf_pickles_by_value():
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        loaded = pickle.loads(pickle.dumps(short, protocol=protocol))
+        assert isinstance(loaded, LabelingFunction)
+        # Protocols before 4 save it by reference, like a function.
+        assert (loaded is short) == (protocol < 4)
+        assert loaded.name == "short" and loaded.resources == {"max_len": 15}
+        assert loaded.f is short.f  # the wrapped function, by reference
+        assert loaded.__wrapped__ is short.f
+        assert loaded(_frame().iloc[0]) == short(_frame().iloc[0]) == 0
+    # The wrapped function is found again through its wrapper.
+    assert has_link.f.__qualname__ == "has_link.f"
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        assert pickle.loads(pickle.dumps(has_link.f, protocol)) is has_link.f
+        applier = pickle.loads(pickle.dumps(LFApplier([has_link]), protocol))
+        assert applier.lfs[0].f is has_link.f
+
+
+def test_labeling_function_keeps_a_function_bound_under_its_own_name():
+    lf = labeling_function(name="wrapped")(_module_level_vote)
+    assert _module_level_vote.__qualname__ == "_module_level_vote"
+    assert pickle.loads(pickle.dumps(lf)).f is _module_level_vote
+
+    @labeling_function()
+    def local(x):
+        return -1
+
+    assert local.f.__qualname__.endswith("<locals>.local")
+
+
+def _module_level_vote(x):
+    return 1 if "!" in x else -1
+
+
+def test_fitted_applier_and_pipeline_pickle():
+    applier = LFApplier([has_link, short]).fit(_frame())
+    loaded = pickle.loads(pickle.dumps(applier))
+    np.testing.assert_array_equal(
+        loaded.transform(_frame()), applier.transform(_frame())
+    )
+    assert list(loaded.feature_names_in_) == ["text"]
+
+    pipe = Pipeline(
+        [("lfs", LFApplier([has_link, short])), ("label_model", LabelModel())]
+    ).fit(_frame())
+    buffer = io.BytesIO()
+    joblib.dump(pipe, buffer)
+    buffer.seek(0)
+    loaded = joblib.load(buffer)
+    np.testing.assert_array_equal(
+        loaded[0].transform(_frame()), pipe[0].transform(_frame())
+    )
+    np.testing.assert_array_equal(
+        loaded.predict_proba(_frame()), pipe.predict_proba(_frame())
+    )
+    clone(pipe).fit(_frame())
+
+
+def test_bundled_lfs_pickle():
+    data = load_youtube_spam()
+    applier = LFApplier(youtube_spam_lfs()).fit(data.frame)
+    loaded = pickle.loads(pickle.dumps(applier))
+    np.testing.assert_array_equal(
+        loaded.transform(data.frame), applier.transform(data.frame)
+    )
+    assert [lf.name for lf in loaded.lfs] == [lf.name for lf in applier.lfs]
+
+
+_SCRIPT = """\
+import pickle, sys
+import cloudpickle, joblib
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from sklearn_metal import LabelModel, LFApplier, labeling_function
+
+@labeling_function()
+def has_link(x):
+    return 1 if "http" in x.text else -1
+
+@labeling_function(resources={"max_len": 15})
+def short(x, max_len):
+    return 0 if len(x.text) < max_len else -1
+
+frame = pd.DataFrame({"text": ["nice song", "visit http://x", "love it", "http://y"]})
+pipe = Pipeline([("lfs", LFApplier([has_link, short])), ("label_model", LabelModel())])
+pipe.fit(frame)
+expected = pipe.predict_proba(frame)
+loaded = pickle.loads(pickle.dumps(pipe))
+np.testing.assert_array_equal(loaded.predict_proba(frame), expected)
+joblib.dump(pipe, sys.argv[1] + "/pipe.joblib")
+np.testing.assert_array_equal(
+    joblib.load(sys.argv[1] + "/pipe.joblib").predict_proba(frame), expected
+)
+assert pickle.loads(pickle.dumps(has_link)).f is has_link.f
+# cloudpickle (dask, joblib workers) still ships functions of __main__ by value.
+with open(sys.argv[1] + "/pipe.cloudpickle", "wb") as fh:
+    cloudpickle.dump(pipe, fh)
+np.save(sys.argv[1] + "/expected.npy", expected)
+print("ok")
+"""
+
+_LOAD = """\
+import pickle, sys
+import numpy as np
+import pandas as pd
+with open(sys.argv[1] + "/pipe.cloudpickle", "rb") as fh:
+    pipe = pickle.load(fh)
+frame = pd.DataFrame({"text": ["nice song", "visit http://x", "love it", "http://y"]})
+np.testing.assert_array_equal(
+    pipe.predict_proba(frame), np.load(sys.argv[1] + "/expected.npy")
+)
+print("ok")
+"""
+
+
+def test_pipeline_of_lfs_defined_in_main_pickles(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(_SCRIPT)
+    run = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "ok\n"
+    # A fresh interpreter, without the script's functions, loads the cloudpickle.
+    run = subprocess.run(
+        [sys.executable, "-c", _LOAD, str(tmp_path)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "ok\n"
+
+
+def test_fit_on_a_dask_dataframe_records_the_columns_without_warnings():
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+    from dask.callbacks import Callback
+
+    frame = pd.DataFrame({"text": _frame()["text"].tolist() * 6})
+    ddf = dd.from_pandas(frame, npartitions=3)
+    computed = []
+    # The synchronous scheduler runs the partitions here, so that a warning
+    # raised on one of them reaches this test (on distributed workers it would
+    # not).
+    with (
+        dask.config.set(scheduler="synchronous"),
+        warnings.catch_warnings(),
+        Callback(start=lambda dsk: computed.append(len(dsk))),
+    ):
+        warnings.simplefilter("error")
+        applier = LFApplier([has_link, short]).fit(ddf)
+        assert computed == []  # fit reads only the columns
+        assert list(applier.feature_names_in_) == ["text"]
+        assert applier.n_features_in_ == 1
+        L = applier.fit_transform(ddf).compute()
+        np.testing.assert_array_equal(
+            L, LFApplier([has_link, short]).fit_transform(frame)
+        )
+        # Fitted on pandas, applied to dask: no warning either.
+        LFApplier([has_link, short]).fit(frame).transform(ddf).compute()
+    # Other columns are reported once, before any partition is computed.
+    with pytest.raises(ValueError, match="feature names should match"):
+        applier.transform(ddf.rename(columns={"text": "body"}))
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def test_module_level_lfs_on_a_dask_cluster(client):
+    dd = pytest.importorskip("dask.dataframe")
+    frame = pd.DataFrame({"text": _frame()["text"].tolist() * 6})
+    applier = LFApplier([has_link, short]).fit(dd.from_pandas(frame, npartitions=3))
+    L = applier.transform(dd.from_pandas(frame, npartitions=3))
+    assert len(client.scheduler_info()["workers"]) == 2
+    np.testing.assert_array_equal(L.compute(), applier.transform(frame))

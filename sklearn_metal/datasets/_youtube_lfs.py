@@ -11,21 +11,28 @@ def _text(x):
     return (x.text if hasattr(x, "text") else str(x)).lower()
 
 
-def _keywords(name, words, label):
-    def vote(x, words):
-        t = _text(x)
-        return label if any(w in t for w in words) else ABSTAIN
+# The votes are module-level functions with their settings in ``resources``
+# (not closures), so that the labeling functions pickle.
+def _keyword_vote(x, words, label):
+    t = _text(x)
+    return label if any(w in t for w in words) else ABSTAIN
 
-    return LabelingFunction(name, vote, resources={"words": tuple(words)})
+
+def _keywords(name, words, label):
+    return LabelingFunction(
+        name, _keyword_vote, resources={"words": tuple(words), "label": label}
+    )
+
+
+def _regex_vote(x, pattern, label):
+    return label if pattern.search(_text(x)) else ABSTAIN
 
 
 def _regex(name, pattern, label):
     compiled = re.compile(pattern, flags=re.IGNORECASE)
-
-    def vote(x, pattern):
-        return label if pattern.search(_text(x)) else ABSTAIN
-
-    return LabelingFunction(name, vote, resources={"pattern": compiled})
+    return LabelingFunction(
+        name, _regex_vote, resources={"pattern": compiled, "label": label}
+    )
 
 
 def _short_comment(x, max_words):
