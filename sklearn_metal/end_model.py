@@ -20,7 +20,7 @@ from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 
 from .callbacks import ValidationEarlyStopping, ValidationScoring
-from .modules import MLP
+from .modules import MLP, _has_batch_norm
 
 __all__ = ["ArrayDataset", "BatchIterator", "EndModel", "check_targets"]
 
@@ -102,6 +102,14 @@ def check_targets(y, n_samples=None):
     return y, True
 
 
+# parameters of EndModel that build the default MLP
+_MLP_PARAMS = ("hidden_layer_sizes", "activation", "dropout", "batch_norm")
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 class _ForkedSeed:
     """Seed torch inside a forked generator state; the global state is restored."""
 
@@ -176,6 +184,11 @@ class BatchIterator:
         Draw a new permutation of the rows for every pass.
     random_state : int, RandomState instance or None, default=None
         Generator of the permutations.
+    min_last_batch : int, default=1
+        A last batch with fewer rows than this is merged into the batch
+        before it, so no row is dropped. :class:`EndModel` sets 2 for
+        training a module with batch normalization, which fails on a batch
+        of one row.
 
     Examples
     --------
@@ -184,26 +197,45 @@ class BatchIterator:
     >>> data = ArrayDataset(np.zeros((5, 2), dtype=np.float32))
     >>> [len(X) for X, _ in BatchIterator(data, batch_size=2)]
     [2, 2, 1]
+    >>> [len(X) for X, _ in BatchIterator(data, batch_size=2, min_last_batch=2)]
+    [2, 3]
     """
 
-    def __init__(self, dataset, batch_size=128, shuffle=False, random_state=None):
+    def __init__(
+        self,
+        dataset,
+        batch_size=128,
+        shuffle=False,
+        random_state=None,
+        min_last_batch=1,
+    ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.random_state = random_state
+        self.min_last_batch = min_last_batch
+
+    def _starts(self):
+        """First row of every batch, then the number of rows."""
+        n = len(self.dataset)
+        starts = list(range(0, n, self.batch_size))
+        if len(starts) > 1 and n - starts[-1] < self.min_last_batch:
+            starts.pop()  # the short last batch joins the one before it
+        return starts + [n]
 
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        return len(self._starts()) - 1
 
     def __iter__(self):
-        n, bs = len(self.dataset), self.batch_size
+        starts = self._starts()
+        bounds = zip(starts[:-1], starts[1:], strict=True)
         if self.shuffle:
-            order = check_random_state(self.random_state).permutation(n)
-            for start in range(0, n, bs):
-                yield self.dataset.rows(np.sort(order[start : start + bs]))
+            order = check_random_state(self.random_state).permutation(starts[-1])
+            for start, stop in bounds:
+                yield self.dataset.rows(np.sort(order[start:stop]))
         else:
-            for start in range(0, n, bs):
-                yield self.dataset.rows(slice(start, start + bs))
+            for start, stop in bounds:
+                yield self.dataset.rows(slice(start, stop))
 
 
 class EndModel(ClassifierMixin, NeuralNet):
@@ -221,7 +253,9 @@ class EndModel(ClassifierMixin, NeuralNet):
     Parameters
     ----------
     module : torch.nn.Module class or instance, default=None
-        The network; None builds an MLP.
+        The network; None builds an MLP from ``hidden_layer_sizes``,
+        ``activation``, ``dropout`` and ``batch_norm``, and then rejects
+        ``module__*`` parameters (they configure a module passed here).
     hidden_layer_sizes : tuple of int, default=(100,)
         Hidden layer widths of the default MLP.
     activation : str, default="relu"
@@ -229,7 +263,9 @@ class EndModel(ClassifierMixin, NeuralNet):
     dropout : float, default=0.0
         Dropout of the default MLP.
     batch_norm : bool, default=False
-        Batch normalization in the default MLP.
+        Batch normalization in the default MLP. It cannot train on a batch of
+        one row, so with batch normalization (here or in a user module) a
+        last training batch of one row is merged into the batch before it.
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Loss on logits; ``CrossEntropyLoss`` takes class indices and soft
         targets alike.
@@ -238,9 +274,9 @@ class EndModel(ClassifierMixin, NeuralNet):
     lr : float, default=1e-3
         Learning rate.
     max_epochs : int, default=20
-        Number of epochs.
+        Number of epochs, at least 1.
     batch_size : int, default=128
-        Mini-batch size.
+        Mini-batch size; -1 puts the whole training set in one batch.
     train_split : float, callable or None, default=0.2
         Internal validation split: the fraction of rows held out (stratified
         by the argmax of the labels), a skorch-style callable
@@ -269,8 +305,8 @@ class EndModel(ClassifierMixin, NeuralNet):
     device : str, default="cpu"
         Torch device, e.g. ``"cuda"``.
     **kwargs
-        Other skorch parameters (``module__*``, ``optimizer__*``,
-        ``callbacks__*``, ``iterator_train__*``, ...).
+        Other skorch parameters (``module__*`` for a user ``module``,
+        ``optimizer__*``, ``callbacks__*``, ``iterator_train__*``, ...).
 
     Attributes
     ----------
@@ -400,7 +436,12 @@ class EndModel(ClassifierMixin, NeuralNet):
         return self.dataset(X, y)
 
     def get_iterator(self, dataset, training=False):
-        """Batch iterator; training batches are shuffled with the model's seed."""
+        """Batch iterator; training batches are shuffled with the model's seed.
+
+        When the module has batch normalization, a last training batch of one
+        row is merged into the batch before it (with a ``DataLoader`` as
+        ``iterator_train``, that row is dropped for the epoch instead).
+        """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
         iterator = getattr(self, prefix)
@@ -410,6 +451,19 @@ class EndModel(ClassifierMixin, NeuralNet):
         if iterator is BatchIterator and training:
             kwargs.setdefault("shuffle", True)
             kwargs.setdefault("random_state", self._batch_rng_)
+        if training and _has_batch_norm(self.module_):
+            if len(dataset) < 2:
+                raise ValueError(
+                    "The module has batch normalization, which needs at least 2 "
+                    f"training rows; got {len(dataset)}."
+                )
+            if iterator is BatchIterator:
+                kwargs.setdefault("min_last_batch", 2)
+            elif isinstance(iterator, type) and issubclass(
+                iterator, torch.utils.data.DataLoader
+            ):
+                if len(dataset) % kwargs["batch_size"] == 1:
+                    kwargs.setdefault("drop_last", True)
         return iterator(dataset, **kwargs)
 
     def get_split_datasets(self, X, y=None, **fit_params):
@@ -602,10 +656,31 @@ class EndModel(ClassifierMixin, NeuralNet):
                     f"train_split={split!r} must be a fraction in (0, 1), a "
                     "callable (dataset, y) -> (train, valid), or None."
                 )
-        for name in ("patience", "valid_every"):
+        for name in ("max_epochs", "patience", "valid_every"):
             value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
+            if not _is_int(value) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive integer.")
+        if not _is_int(self.batch_size) or not (
+            self.batch_size >= 1 or self.batch_size == -1
+        ):
+            raise ValueError(
+                f"batch_size={self.batch_size!r} must be a positive integer, or -1 "
+                "for the whole training set in one batch."
+            )
+        module_params = self.get_params_for("module")
+        if self.module is None and module_params:
+            name, value = next(iter(module_params.items()))
+            if name in _MLP_PARAMS:
+                raise ValueError(
+                    f"module__{name}={value!r} duplicates EndModel's {name} "
+                    f"parameter; set {name}={value!r} instead."
+                )
+            raise ValueError(
+                f"module__{name}={value!r} cannot configure the default MLP, which "
+                "is sized from the data and set through EndModel's "
+                f"{', '.join(_MLP_PARAMS)} parameters; module__* parameters "
+                "configure a module passed as module=."
+            )
 
     # ------------------------------------------------------------ predict
     def predict_proba(self, X):

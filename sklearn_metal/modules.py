@@ -14,6 +14,15 @@ _ACTIVATIONS = {
 }
 
 
+def _has_batch_norm(module):
+    """Whether ``module`` holds a batch normalization layer.
+
+    In training mode such a layer needs more than one value per channel, so a
+    training batch of a single row fails.
+    """
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
 class MLP(nn.Module):
     """A multilayer perceptron that returns class logits.
 

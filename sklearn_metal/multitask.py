@@ -14,7 +14,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 
 from .end_model import _ForkedSeed
-from .modules import _ACTIVATIONS
+from .modules import _ACTIVATIONS, _has_batch_norm
 
 __all__ = [
     "MultitaskClassifier",
@@ -24,12 +24,28 @@ __all__ = [
     "task_labels",
 ]
 
+# parameters of MultitaskClassifier that build the default MLP trunk and heads
+_TRUNK_PARAMS = (
+    "tasks",
+    "hidden_layer_sizes",
+    "activation",
+    "dropout",
+    "head_hidden_sizes",
+    "task_head_layers",
+    "token_tasks",
+    "trunk_dim",
+)
+
 _OPTIMIZERS = {
     "sgd": torch.optim.SGD,
     "adam": torch.optim.Adam,
     "adamax": torch.optim.Adamax,
     "adamw": torch.optim.AdamW,
 }
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 # --------------------------------------------------------------------------
@@ -59,12 +75,14 @@ def task_labels(**tasks):
     """Pack per-task label sets into one DataFrame that survives row splitting.
 
     Each keyword is a task: hard labels ``(n,)`` with ``-1`` for rows the task
-    does not label, soft labels ``(n, k)`` with NaN rows for unlabeled rows,
-    token labels ``(n, seq_len)`` wrapped in a dict ``{"tokens": array}``
-    (``-1`` for padding), or votes wrapped in :class:`Votes`. Columns are
-    named ``task`` (hard), ``task:c`` (soft, class ``c``), ``task#i`` (token
-    ``i``) and ``task|j`` (source ``j``), so ``GridSearchCV`` and
-    ``cross_val_score`` can split the rows like any DataFrame.
+    does not label, soft labels ``(n, k)`` whose rows are probability
+    distributions, or all NaN for unlabeled rows (a row with only some NaN
+    raises a ``ValueError``), token labels ``(n, seq_len)`` wrapped in a dict
+    ``{"tokens": array}`` (``-1`` for padding), or votes wrapped in
+    :class:`Votes`. Columns are named ``task`` (hard), ``task:c`` (soft, class
+    ``c``), ``task#i`` (token ``i``) and ``task|j`` (source ``j``), so
+    ``GridSearchCV`` and ``cross_val_score`` can split the rows like any
+    DataFrame.
 
     Parameters
     ----------
@@ -106,12 +124,39 @@ def task_labels(**tasks):
                 f"Task {task!r} has {arr.shape[0]} rows but the first task has {n}."
             )
         n = arr.shape[0]
+        if kind == ":" and arr.dtype.kind in "biuf":
+            _check_soft_rows(task, arr)
         if kind == "":
             columns[task] = arr
         else:
             for i in range(arr.shape[1]):
                 columns[f"{task}{kind}{i}"] = arr[:, i]
     return pd.DataFrame(columns)
+
+
+def _check_soft_rows(task, values):
+    """Reject soft-label rows that are neither all NaN nor a distribution."""
+    values = np.asarray(values, dtype=np.float64)
+    nan = np.isnan(values)
+    labelled = ~nan.all(axis=1)
+    with np.errstate(invalid="ignore"):
+        sums = values.sum(axis=1)
+        checks = [
+            (
+                nan.any(axis=1),
+                "NaN marks an unlabeled row only when the whole row is NaN",
+            ),
+            (~np.isfinite(values).all(axis=1), "values must be finite"),
+            ((values < 0).any(axis=1), "values must be non-negative"),
+            (np.abs(sums - 1) > 1e-4, "it must sum to 1"),
+        ]
+    for bad, reason in checks:
+        bad = bad & labelled
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"Task {task!r}: soft-label row {i} is {values[i].tolist()}; {reason}."
+            )
 
 
 def _parse_task_labels(y, tasks):
@@ -191,13 +236,8 @@ def _targets(parsed, tasks, token_tasks, require_labels=True):
                     f"Task {task!r} has soft labels with {values.shape[1]} columns; "
                     f"its cardinality is {k}."
                 )
+            _check_soft_rows(task, values)
             mask = ~np.isnan(values).any(axis=1)
-            v = values[mask]
-            if np.any(v < 0) or np.any(np.abs(v.sum(axis=1) - 1) > 1e-4):
-                raise ValueError(
-                    f"Task {task!r}: soft-label rows must be non-negative and sum "
-                    "to 1 (NaN rows mark unlabeled rows)."
-                )
             out[task] = (np.nan_to_num(values).astype(np.float32), mask)
     for task, (_, mask) in list(out.items()):
         if not mask.any():
@@ -349,14 +389,22 @@ class _MultitaskDataset(torch.utils.data.Dataset):
 
 
 class _TaskBatches:
-    """Batches of each task's labelled rows, shuffled together or task by task."""
+    """Batches of each task's labelled rows, shuffled together or task by task.
 
-    def __init__(self, dataset, batch_size, scheduler, training, random_state):
+    In training, a task's last batch with fewer than ``min_last_batch`` rows
+    is merged into that task's batch before it (batch normalization cannot
+    train on a batch of one row).
+    """
+
+    def __init__(
+        self, dataset, batch_size, scheduler, training, random_state, min_last_batch=1
+    ):
         self.dataset = dataset
         self.batch_size = batch_size
         self.scheduler = scheduler
         self.training = training
         self.random_state = random_state
+        self.min_last_batch = min_last_batch
 
     def _plan(self):
         bs = self.batch_size
@@ -367,7 +415,13 @@ class _TaskBatches:
         plan = []
         for task, (_, mask) in self.dataset.targets.items():
             rows = rng.permutation(np.flatnonzero(mask))
-            plan += [(np.sort(rows[a : a + bs]), task) for a in range(0, len(rows), bs)]
+            starts = list(range(0, len(rows), bs))
+            if len(starts) > 1 and len(rows) - starts[-1] < self.min_last_batch:
+                starts.pop()  # the short last batch joins the one before it
+            stops = starts[1:] + [len(rows)]
+            plan += [
+                (np.sort(rows[a:b]), task) for a, b in zip(starts, stops, strict=True)
+            ]
         if self.scheduler == "shuffled":
             order = rng.permutation(len(plan))
             plan = [plan[i] for i in order]
@@ -493,7 +547,11 @@ class MultitaskClassifier(NeuralNet):
     tasks : dict of {str: int} or None, default=None
         Task names and cardinalities; None infers one task from ``y``.
     module : torch.nn.Module, default=None
-        A user trunk mapping inputs to ``(..., trunk_dim)``; None builds an MLP.
+        A user trunk mapping inputs to ``(..., trunk_dim)``, configured through
+        ``module__*`` parameters; None builds an MLP from the parameters below
+        and then rejects ``module__*`` parameters. With batch normalization in
+        the trunk, a task's last training batch of one row is merged into the
+        task's batch before it.
     trunk_dim : int, default=None
         Output width of a user trunk.
     hidden_layer_sizes : tuple of int, default=(100,)
@@ -509,7 +567,8 @@ class MultitaskClassifier(NeuralNet):
     token_tasks : tuple of str, default=()
         Token-level tasks (input ``(n, seq_len, d)``, labels per token).
     task_weights : dict of {str: float}, default=None
-        Loss weight per task (1.0 for tasks not listed).
+        Loss weight (finite, >= 0) per task, 1.0 for tasks not listed; naming
+        a task not in ``tasks`` raises a ``ValueError`` at fit.
     batch_scheduler : {"shuffled", "sequential"}, default="shuffled"
         ``"shuffled"`` interleaves the batches of all tasks at random;
         ``"sequential"`` trains on one task's batches after the other's.
@@ -530,9 +589,9 @@ class MultitaskClassifier(NeuralNet):
     warmup_epochs : int, default=0
         Epochs of linear warmup from ``lr / (warmup_epochs + 1)``.
     max_epochs : int, default=20
-        Epochs.
+        Epochs, at least 1.
     batch_size : int, default=128
-        Rows per batch.
+        Rows per batch, at least 1.
     train_split : float or None, default=None
         Fraction of rows held out for validation (``valid_score`` and the
         per-task ``valid_<task>_score``); ``fit(..., valid_data=...)`` gives an
@@ -541,7 +600,8 @@ class MultitaskClassifier(NeuralNet):
         Scikit-learn scorer applied per task on the validation rows.
     checkpoint_task : str, default="mean"
         Task whose validation score picks the checkpoint kept at the end
-        (``"mean"``: the mean over tasks).
+        (``"mean"``: the mean over tasks); any other value than ``"mean"`` or
+        a task name raises a ``ValueError`` at fit.
     checkpoint_dir : str or None, default=None
         Directory where the best model's state dict is saved.
     log_writer : {"json", "tensorboard"} or None, default=None
@@ -711,10 +771,28 @@ class MultitaskClassifier(NeuralNet):
         return _MultitaskDataset(X, y)
 
     def get_iterator(self, dataset, training=False):
-        """Task batches: shuffled or sequential by ``batch_scheduler``."""
+        """Task batches: shuffled or sequential by ``batch_scheduler``.
+
+        When the module has batch normalization, a task's last training batch
+        of one row is merged into that task's batch before it.
+        """
         rng = self._batch_rng_ if training else None
+        min_last_batch = 1
+        if training and _has_batch_norm(self.module_):
+            min_last_batch = 2
+            for task, (_, mask) in dataset.targets.items():
+                if mask.sum() == 1:
+                    raise ValueError(
+                        f"Task {task!r} labels 1 training row, but the module has "
+                        "batch normalization, which needs at least 2 rows per batch."
+                    )
         return _TaskBatches(
-            dataset, self.batch_size, self.batch_scheduler, training, rng
+            dataset,
+            self.batch_size,
+            self.batch_scheduler,
+            training,
+            rng,
+            min_last_batch=min_last_batch,
         )
 
     def get_split_datasets(self, X, y=None, **fit_params):
@@ -799,6 +877,47 @@ class MultitaskClassifier(NeuralNet):
         split = self.train_split
         if split and not (isinstance(split, numbers.Real) and 0 < split < 1):
             raise ValueError(f"train_split={split!r} must be a fraction or None.")
+        for name in ("max_epochs", "batch_size"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive integer.")
+        module_params = self.get_params_for("module")
+        if self.module is None and module_params:
+            name, value = next(iter(module_params.items()))
+            if name in _TRUNK_PARAMS:
+                raise ValueError(
+                    f"module__{name}={value!r} duplicates MultitaskClassifier's "
+                    f"{name} parameter; set {name}={value!r} instead."
+                )
+            raise ValueError(
+                f"module__{name}={value!r} cannot configure the default MLP trunk, "
+                "which is set through MultitaskClassifier's "
+                f"{', '.join(_TRUNK_PARAMS)} parameters; module__* parameters "
+                "configure a trunk passed as module=."
+            )
+
+    def _check_task_names(self, tasks):
+        """Reject parameters that name tasks missing from ``tasks``."""
+        known = list(tasks)
+        for name in ("task_weights", "task_head_layers"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            unknown = sorted(set(value) - set(known), key=str)
+            if unknown:
+                raise ValueError(
+                    f"{name} names unknown tasks {unknown}; the tasks are {known}."
+                )
+        for task, weight in (self.task_weights or {}).items():
+            if not (isinstance(weight, numbers.Real) and 0 <= weight < np.inf):
+                raise ValueError(
+                    f"task_weights[{task!r}]={weight!r} must be a finite number >= 0."
+                )
+        if self.checkpoint_task != "mean" and self.checkpoint_task not in known:
+            raise ValueError(
+                f"checkpoint_task={self.checkpoint_task!r} is not a task; use "
+                f"'mean' or one of {known}."
+            )
 
     def _resolve_tasks(self, y):
         if self.tasks is not None:
@@ -822,6 +941,7 @@ class MultitaskClassifier(NeuralNet):
         for name, k in tasks.items():
             if not isinstance(k, (numbers.Integral, np.integer)) or k < 2:
                 raise ValueError(f"Task {name!r} needs a cardinality >= 2, got {k!r}.")
+        self._check_task_names(tasks)
         return tasks
 
     def _prepare_X(self, X, reset):

@@ -200,6 +200,96 @@ class TaskGraph:
         cards = dict(zip(self.tasks, self.cardinalities, strict=True))
         return f"TaskGraph({cards}, edges={self.edges})"
 
+    def check_labels(self, Y):
+        """Validate joint gold labels against the cardinalities and the edges.
+
+        Parameters
+        ----------
+        Y : array-like of shape (n_samples, n_tasks)
+            Gold labels, ``-1`` where a task has no label (or is not defined);
+            with a single task, shape ``(n_samples,)`` is accepted.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_samples, n_tasks), dtype int64
+
+        Raises
+        ------
+        ValueError
+            If a value is not ``-1`` or a class of its task, or if a row sets
+            labels that no feasible joint label has (such as a child task's
+            label where its parent's value leaves the child undefined).
+
+        Examples
+        --------
+        >>> from sklearn_metal import TaskGraph
+        >>> graph = TaskGraph({"a": 2, "b": 2}, edges=[("a", "b", [0])])
+        >>> graph.check_labels([[0, 1], [1, -1], [-1, 1]]).tolist()
+        [[0, 1], [1, -1], [-1, 1]]
+        """
+        Y = np.asarray(Y)
+        n_tasks = len(self.tasks)
+        if Y.ndim == 1 and n_tasks == 1:
+            Y = Y[:, None]
+        if Y.ndim != 2 or Y.shape[1] != n_tasks:
+            raise ValueError(
+                f"Y has shape {Y.shape}; expected (n_samples, {n_tasks}), one "
+                "column per task."
+            )
+        if Y.dtype.kind == "O":
+            try:
+                Y = Y.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    "Unknown label type: Y must hold integer labels 0..k-1, or -1."
+                ) from exc
+        if Y.dtype == bool or Y.dtype.kind not in "iuf":
+            raise ValueError(
+                f"Unknown label type: Y has dtype {Y.dtype}; expected integer "
+                "labels 0..k-1, or -1."
+            )
+        Yf = Y.astype(np.float64)
+        for t, (task, k) in enumerate(zip(self.tasks, self.cardinalities, strict=True)):
+            col = Yf[:, t]
+            with np.errstate(invalid="ignore"):
+                bad = (
+                    ~np.isfinite(col) | (col != np.round(col)) | (col < -1) | (col >= k)
+                )
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"Y holds {Y[i, t]} at row {i} for task {task!r}; expected -1 "
+                    f"(no label) or a class in 0..{k - 1}."
+                )
+        Y = Yf.astype(np.int64)
+        for comp in self.components:
+            if len(comp) == 1:
+                continue
+            states = self.feasible_states(comp)
+            rows, first = np.unique(Y[:, comp], axis=0, return_index=True)
+            for row, i in zip(rows, first, strict=True):
+                known = row >= 0
+                if not np.any(np.all(states[:, known] == row[known], axis=1)):
+                    raise ValueError(
+                        f"Y row {i} is {Y[i].tolist()}, a joint label the task "
+                        f"graph forbids: {self._violated(comp, Y[i])}"
+                    )
+        return Y
+
+    def _violated(self, comp, row):
+        """Describe the edge a gold row breaks (for error messages)."""
+        for c in comp:
+            p = self.parent[c]
+            if p is not None and row[c] >= 0:
+                if row[p] >= 0 and row[p] not in self._parent_values[c]:
+                    return (
+                        f"task {self.tasks[c]!r} is defined only when task "
+                        f"{self.tasks[p]!r} is in {self._parent_values[c]}, but "
+                        f"{self.tasks[p]!r} is {row[p]}."
+                    )
+        edges = [e for e in self.edges if self.task_index(e[1]) in comp]
+        return f"no feasible joint label sets these values (edges {edges})."
+
 
 class MultitaskLabelModel(BaseEstimator):
     """Learn source accuracies jointly over several related tasks.
@@ -357,8 +447,11 @@ class MultitaskLabelModel(BaseEstimator):
         L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
             Votes; ``-1`` abstains, column ``j`` votes on task
             ``source_tasks[j]`` with classes ``0..k_t-1``.
-        y : None
-            Ignored; present for API consistency.
+        y : array-like of shape (n_samples, n_tasks), default=None
+            Optional gold labels, ``-1`` where a task has no label. They do not
+            enter the (unsupervised) fit, but are checked with
+            :meth:`TaskGraph.check_labels`: a row the task graph forbids raises
+            a ``ValueError``.
 
         Returns
         -------
@@ -369,6 +462,10 @@ class MultitaskLabelModel(BaseEstimator):
                 f"prec_init={self.prec_init} must exceed 1 / cardinality of every task."
             )
         rows, cols, vals, n, m, task_of = self._votes(L, reset=True)
+        if y is not None:
+            y = self.task_graph.check_labels(y)
+            if y.shape[0] != n:
+                raise ValueError(f"y has {y.shape[0]} rows but L has {n}.")
         self.source_task_index_ = task_of
         graph = self.task_graph
         self._groups = []
@@ -627,17 +724,16 @@ class MultitaskLabelModel(BaseEstimator):
         L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
             Votes.
         Y : array-like of shape (n_samples, n_tasks)
-            Gold labels; ``-1`` for missing entries.
+            Gold labels; ``-1`` for missing entries. A row the task graph
+            forbids raises a ``ValueError`` (see :meth:`TaskGraph.check_labels`).
 
         Returns
         -------
         scores : ndarray of shape (n_tasks,)
             NaN for a task without any gold label.
         """
-        Y = np.asarray(Y)
         pred = self.predict(L)
-        if Y.ndim == 1 and pred.shape[1] == 1:
-            Y = Y[:, None]
+        Y = self.task_graph.check_labels(Y)
         if Y.shape != pred.shape:
             raise ValueError(
                 f"Y has shape {Y.shape}; expected {pred.shape} (one column per task)."

@@ -268,3 +268,77 @@ def test_youtube_votes_to_end_model_smoke():
     X = (data.L_train + 1).astype(np.float32)
     model = EndModel(max_epochs=3, verbose=0, random_state=0).fit(X, soft)
     assert model.predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("n", [129, 257])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_batch_norm_merges_a_last_batch_of_one_row(n, shuffle):
+    X, soft, y = _soft_data(n=n)
+    model = EndModel(
+        batch_norm=True,
+        train_split=None,
+        max_epochs=1,
+        verbose=0,
+        random_state=0,
+        iterator_train__shuffle=shuffle,
+    ).fit(X, y)
+    batches = model.history[-1, "batches"]
+    assert [b["train_batch_size"] for b in batches][-1] == 129
+    assert sum(b["train_batch_size"] for b in batches) == n  # no row dropped
+    assert model.predict_proba(X).shape == (n, 2)
+
+
+def test_batch_iterator_min_last_batch_keeps_every_row():
+    from sklearn_metal.end_model import ArrayDataset, BatchIterator
+
+    data = ArrayDataset(np.arange(9, dtype=np.float32)[:, None])
+    it = BatchIterator(
+        data, batch_size=4, shuffle=True, random_state=0, min_last_batch=2
+    )
+    rows = [X[:, 0].numpy() for X, _ in it]
+    assert [len(r) for r in rows] == [4, 5] and len(it) == 2
+    assert sorted(np.concatenate(rows).tolist()) == list(range(9))
+    one = BatchIterator(ArrayDataset(np.zeros((1, 1))), min_last_batch=2)
+    assert [len(X) for X, _ in one] == [1]
+
+
+def test_batch_norm_with_a_dataloader_and_too_few_rows():
+    X, _, y = _soft_data(n=257)
+    model = EndModel(
+        batch_norm=True,
+        train_split=None,
+        max_epochs=1,
+        verbose=0,
+        iterator_train=torch.utils.data.DataLoader,
+    ).fit(X, y)
+    assert sum(b["train_batch_size"] for b in model.history[-1, "batches"]) == 256
+    one_row = EndModel(batch_norm=True, train_split=None, max_epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="at least 2 training rows; got 1"):
+        one_row.fit(X[:1], y[:1])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(max_epochs=0), "max_epochs=0 must be a positive integer"),
+        (dict(max_epochs=2.5), "max_epochs=2.5 must be a positive integer"),
+        (dict(batch_size=0), "batch_size=0 must be a positive integer, or -1"),
+        (
+            dict(module__dropout=0.2),
+            r"module__dropout=0.2 duplicates EndModel's dropout parameter; set "
+            r"dropout=0.2",
+        ),
+        (
+            dict(module__hidden_layer_sizes=(8,)),
+            r"duplicates EndModel's hidden_layer_sizes parameter; set "
+            r"hidden_layer_sizes=\(8,\)",
+        ),
+        (dict(module__input_dim=3), "module__input_dim=3 cannot configure"),
+    ],
+)
+def test_bad_parameters_raise(params, match):
+    X, _, y = _soft_data(n=40)
+    with pytest.raises(ValueError, match=match):
+        EndModel(verbose=0, **params).fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        EndModel(verbose=0, **params).partial_fit(X, y)

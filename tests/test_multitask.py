@@ -245,3 +245,88 @@ def test_scoring_skips_tasks_without_labels_in_the_fold():
     )
     search.fit(X, y)  # unshuffled folds: the last folds have no b labels
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+class _BatchNormTrunk(torch.nn.Module):
+    def __init__(self, d=6, width=8):
+        super().__init__()
+        self.lin = torch.nn.Linear(d, width)
+        self.bn = torch.nn.BatchNorm1d(width)
+
+    def forward(self, X):
+        return torch.relu(self.bn(self.lin(X)))
+
+
+@pytest.mark.parametrize("scheduler", ["shuffled", "sequential"])
+def test_batch_norm_trunk_merges_a_task_batch_of_one_row(scheduler):
+    X, a, b, _ = _data(n=257)
+    b_part = np.where(np.arange(257) < 129, b, -1)  # 129 labelled rows
+    net = _net(
+        module=_BatchNormTrunk,
+        trunk_dim=8,
+        max_epochs=1,
+        batch_scheduler=scheduler,
+    ).fit(X, task_labels(a=a, b=b_part))
+    sizes = [batch["train_batch_size"] for batch in net.history[-1, "batches"]]
+    assert sorted(sizes) == [128, 129, 129]  # a: 128 + 129, b: 129
+    with pytest.raises(ValueError, match="Task 'b' labels 1 training row"):
+        _net(module=_BatchNormTrunk, trunk_dim=8, max_epochs=1).fit(
+            X, task_labels(a=a, b=np.where(np.arange(257) == 0, b, -1))
+        )
+
+
+def test_misspelled_task_names_raise():
+    X, a, b, _ = _data(n=60)
+    y = task_labels(a=a, b=b)
+    for params, match in [
+        (
+            dict(checkpoint_task="zz", train_split=0.2),
+            r"checkpoint_task='zz' is not a task; use 'mean' or one of \['a', 'b'\]",
+        ),
+        (
+            dict(task_weights={"bb": 5.0}),
+            r"task_weights names unknown tasks \['bb'\]; the tasks are \['a', 'b'\]",
+        ),
+        (dict(task_head_layers={"c": 0}), r"task_head_layers names unknown tasks"),
+        (dict(task_weights={"a": -1.0}), r"task_weights\['a'\]=-1.0 must be"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            _net(max_epochs=1, **params).fit(X, y)
+    net = _net(max_epochs=2, checkpoint_task="b", train_split=0.2).fit(X, y)
+    assert "valid_b_score" in net.history[-1]
+
+
+def test_bad_training_parameters_raise():
+    X, a, b, _ = _data(n=60)
+    y = task_labels(a=a, b=b)
+    for params, match in [
+        (dict(max_epochs=0), "max_epochs=0 must be a positive integer"),
+        (dict(batch_size=0), "batch_size=0 must be a positive integer"),
+        (
+            dict(module__dropout=0.2),
+            "module__dropout=0.2 duplicates MultitaskClassifier's dropout "
+            "parameter; set dropout=0.2",
+        ),
+        (dict(module__width=4), "module__width=4 cannot configure the default"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            _net(**params).fit(X, y)
+
+
+def test_partly_nan_soft_label_row_raises():
+    X, a, b, _ = _data(n=60)
+    soft = np.full((60, 3), np.nan)  # all-NaN rows are unlabeled
+    soft[:30] = np.eye(3)[b[:30]]
+    soft[40] = [np.nan, 1.0, 0.0]
+    match = r"Task 'b': soft-label row 40 is \[nan, 1.0, 0.0\]"
+    with pytest.raises(ValueError, match=match):
+        task_labels(a=a, b=soft)
+    # a table edited after task_labels is checked at fit
+    soft[40] = [0.0, 1.0, 0.0]
+    y = task_labels(a=a, b=soft)
+    y.loc[40, "b:0"] = np.nan
+    with pytest.raises(ValueError, match=r"Task 'b': soft-label row 40 is \[nan"):
+        _net(max_epochs=1).fit(X, y)
+    soft[40] = np.nan
+    net = _net(max_epochs=1).fit(X, task_labels(a=a, b=soft))
+    assert net.score_tasks(X, task_labels(a=a, b=soft))["b"] >= 0

@@ -123,3 +123,42 @@ def test_bad_votes_and_sources_raise():
         model.predict(L[:, :1])
     with pytest.raises(ValueError, match="shape"):
         model.score(L, np.zeros((3, 5)))
+
+
+def test_gold_labels_the_graph_forbids_raise():
+    graph = TaskGraph({"a": 2, "b": 2}, edges=[("a", "b", [0])])
+    L = np.array([[0, 0, 1, 1], [1, 1, -1, -1], [0, 0, 0, 0], [1, -1, -1, 1]])
+    model = MultitaskLabelModel(graph, source_tasks=["a", "a", "b", "b"])
+    allowed = np.array([[0, 1], [1, -1], [-1, 0], [-1, -1]])  # -1: no label
+    model.fit(L, allowed)
+    assert model.score_tasks(L, allowed).shape == (2,)
+    forbidden = allowed.copy()
+    forbidden[3] = [1, 1]
+    match = (
+        r"Y row 3 is \[1, 1\], a joint label the task graph forbids: task 'b' is "
+        r"defined only when task 'a' is in \[0\], but 'a' is 1"
+    )
+    with pytest.raises(ValueError, match=match):
+        model.fit(L, forbidden)
+    with pytest.raises(ValueError, match=match):
+        model.score_tasks(L, forbidden)
+    with pytest.raises(ValueError, match=r"Y holds 2 at row 0 for task 'b'"):
+        model.fit(L, [[0, 2], [1, -1], [0, 0], [1, -1]])
+    with pytest.raises(ValueError, match="y has 2 rows but L has 4"):
+        model.fit(L, allowed[:2])
+
+
+def test_check_labels_sibling_conflict():
+    graph = TaskGraph(
+        {"a": 2, "b": 2, "c": 2}, edges=[("a", "b", [0]), ("a", "c", [1])]
+    )
+    assert graph.check_labels([[0, 1, -1], [-1, -1, 0]]).dtype == np.int64
+    with pytest.raises(ValueError, match=r"Y row 1 is \[-1, 1, 1\].*no feasible"):
+        graph.check_labels([[0, 1, -1], [-1, 1, 1]])
+    with pytest.raises(ValueError, match=r"expected \(n_samples, 3\)"):
+        graph.check_labels([0, 1])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        graph.check_labels(np.array([["x", "y", "z"]], dtype=object))
+    assert graph.check_labels(np.array([[0, 1, -1]], dtype=object)).tolist() == [
+        [0, 1, -1]
+    ]
