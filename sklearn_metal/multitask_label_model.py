@@ -306,7 +306,9 @@ class MultitaskLabelModel(BaseEstimator):
     for "task not defined" (a source that fires on rows its task does not
     apply to). They are fitted by MAP expectation-maximization from a
     vote-share initialization, as in :class:`LabelModel`; inference uses the
-    votes that were cast.
+    votes that were cast. Gold labels passed to :meth:`fit` (any subset of
+    tasks per row) make the fit semi-supervised: they restrict those rows'
+    posteriors to the joint labels that agree with them.
 
     Parameters
     ----------
@@ -448,14 +450,36 @@ class MultitaskLabelModel(BaseEstimator):
             Votes; ``-1`` abstains, column ``j`` votes on task
             ``source_tasks[j]`` with classes ``0..k_t-1``.
         y : array-like of shape (n_samples, n_tasks), default=None
-            Optional gold labels, ``-1`` where a task has no label. They do not
-            enter the (unsupervised) fit, but are checked with
-            :meth:`TaskGraph.check_labels`: a row the task graph forbids raises
-            a ``ValueError``.
+            Optional gold labels, ``-1`` where a task has no label (with a
+            single task, shape ``(n_samples,)`` is accepted). They make the fit
+            semi-supervised: in the initialization and in every EM iteration,
+            the posterior of a row over its task group's feasible joint labels
+            keeps only the joint labels that agree with the row's known
+            entries, renormalised by the model's probabilities (a group whose
+            tasks are all known gets a one-hot posterior). Gold rows thus count
+            as known labels in the source statistics and the joint label
+            prior; rows whose group has no known entry are fitted as without
+            ``y``. Checked with :meth:`TaskGraph.check_labels`: a row the task
+            graph forbids raises a ``ValueError``.
 
         Returns
         -------
         self : MultitaskLabelModel
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_metal import MultitaskLabelModel, TaskGraph
+        >>> graph = TaskGraph({"a": 2, "b": 2}, edges=[("a", "b", [0])])
+        >>> L = np.array([[0, 0, 1, 1], [1, 1, -1, -1], [0, 0, 0, 0], [1, -1, -1, 1]])
+        >>> model = MultitaskLabelModel(graph, source_tasks=["a", "a", "b", "b"])
+        >>> graph.feasible_states(graph.components[0]).tolist()
+        [[0, 0], [0, 1], [1, -1]]
+        >>> model.fit(L).state_balance_[0].round(2)
+        array([0.29, 0.31, 0.4 ])
+        >>> y = np.array([[0, 1], [1, -1], [0, 0], [0, 1]])  # every row labeled
+        >>> model.fit(L, y).state_balance_[0].round(2)  # (1 + 1, 2 + 1, 1 + 1) / 7
+        array([0.29, 0.43, 0.29])
         """
         if self.prec_init <= 1.0 / min(self.task_graph.cardinalities):
             raise ValueError(
@@ -473,7 +497,8 @@ class MultitaskLabelModel(BaseEstimator):
         self.converged_ = True
         cond = [None] * m
         for comp in graph.components:
-            group = self._fit_group(comp, rows, cols, vals, n, task_of)
+            gold = None if y is None else y[:, comp]
+            group = self._fit_group(comp, rows, cols, vals, n, task_of, gold)
             self._groups.append(group)
             self.state_balance_.append(group["pi"])
             self.n_iter_.append(group["n_iter"])
@@ -515,9 +540,31 @@ class MultitaskLabelModel(BaseEstimator):
             maps.append(M)
         return maps
 
-    def _fit_group(self, comp, rows, cols, vals, n, task_of):
+    @staticmethod
+    def _gold_mask(states, gold):
+        """Rows with a known label in the group, and their allowed states.
+
+        Returns ``(gold_rows, allowed)``: the indices of the rows of ``gold``
+        (shape ``(n_samples, len(comp))``, ``-1`` unknown) that set at least one
+        task, and a boolean ``(len(gold_rows), n_states)`` mask of the feasible
+        states that agree with every known entry; ``None`` when no row is set.
+        """
+        if gold is None:
+            return None
+        gold_rows = np.flatnonzero((gold >= 0).any(axis=1))
+        if not gold_rows.size:
+            return None
+        patterns, inverse = np.unique(gold[gold_rows], axis=0, return_inverse=True)
+        known = patterns[:, None, :] >= 0
+        match = states[None, :, :] == patterns[:, None, :]
+        allowed = np.all(match | ~known, axis=2)
+        return gold_rows, allowed[inverse.ravel()]
+
+    def _fit_group(self, comp, rows, cols, vals, n, task_of, gold=None):
         graph = self.task_graph
         states = graph.feasible_states(comp)
+        # check_labels guarantees every gold row leaves a feasible state
+        constraint = self._gold_mask(states, gold)
         sources, A, k_max = self._group_votes(comp, rows, cols, vals, n, task_of)
         maps = self._value_maps(comp, states, sources, task_of)
         n_states = len(states)
@@ -538,12 +585,19 @@ class MultitaskLabelModel(BaseEstimator):
             voted = counts.sum(axis=1) > 0
             factor[:, ~defined] = np.where(voted, 0.5, 1.0)[:, None]
             Q *= factor
+        if constraint is not None:
+            gold_rows, allowed = constraint
+            Q[gold_rows] *= allowed
         Q /= Q.sum(axis=1, keepdims=True)
         loss, converged = [], False
         mu = None
         for it in range(1, self.max_iter + 1):
             pi, mu, log_w = self._m_step(A, Q, sources, maps, k_max, task_of, s)
             S = np.asarray(A @ log_w) + np.log(pi)
+            if constraint is not None:
+                # gold rows: posterior over the states their known labels allow,
+                # and the likelihood of their votes together with those labels
+                S[gold_rows] = np.where(allowed, S[gold_rows], -np.inf)
             S_max = S.max(axis=1, keepdims=True)
             E = np.exp(S - S_max)
             norm = E.sum(axis=1, keepdims=True)

@@ -162,3 +162,103 @@ def test_check_labels_sibling_conflict():
     assert graph.check_labels(np.array([[0, 1, -1]], dtype=object)).tolist() == [
         [0, 1, -1]
     ]
+
+
+def _independent_votes(n, n_tasks, random_state):
+    rng = np.random.RandomState(random_state)
+    Y = rng.randint(0, 2, size=(n, n_tasks))
+    L = np.full((n, 2 * n_tasks), -1)
+    for t in range(n_tasks):
+        for s in range(2):
+            fires = rng.random_sample(n) < 0.7
+            vote = np.where(rng.random_sample(n) < 0.8, Y[:, t], 1 - Y[:, t])
+            L[fires, 2 * t + s] = vote[fires]
+    return L, Y
+
+
+def _assert_same_fit(a, b, groups):
+    for g in groups:
+        np.testing.assert_allclose(
+            a.state_balance_[g], b.state_balance_[g], rtol=0, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            a.loss_history_[g], b.loss_history_[g], rtol=0, atol=1e-12
+        )
+        assert a.n_iter_[g] == b.n_iter_[g]
+    tasks = [t for g in groups for t in a.task_graph.components[g]]
+    for j in np.flatnonzero(np.isin(a.source_task_index_, tasks)):
+        np.testing.assert_allclose(
+            a.cond_probs_[j], b.cond_probs_[j], rtol=0, atol=1e-12
+        )
+        assert a.accuracies_[j] == pytest.approx(b.accuracies_[j], abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["hierarchy", "multilabel"])
+def test_unlabeled_gold_rows_leave_the_fit_unchanged(kind):
+    if kind == "hierarchy":
+        L, Y, graph, source_tasks, _ = make_hierarchy(3000, random_state=2)
+    else:
+        L, Y = _independent_votes(3000, 4, random_state=2)
+        graph = TaskGraph.independent(4)
+        source_tasks = np.repeat(graph.tasks, 2)
+    base = MultitaskLabelModel(graph, source_tasks).fit(L)
+    groups = range(len(graph.components))
+    unlabeled = MultitaskLabelModel(graph, source_tasks).fit(L, np.full_like(Y, -1))
+    _assert_same_fit(base, unlabeled, groups)
+    np.testing.assert_allclose(base.predict_proba(L)[0], unlabeled.predict_proba(L)[0])
+    if kind == "multilabel":
+        # gold labels of task 0 only: the other task groups are fitted as before
+        y = np.full_like(Y, -1)
+        y[::5, 0] = Y[::5, 0]
+        partial = MultitaskLabelModel(graph, source_tasks).fit(L, y)
+        _assert_same_fit(base, partial, groups[1:])
+        assert not np.allclose(partial.state_balance_[0], base.state_balance_[0])
+
+
+def test_gold_rows_fix_the_posterior_to_their_known_labels():
+    L, Y, graph, source_tasks, _ = make_hierarchy(3000, random_state=3)
+    n = len(L)
+    states = graph.feasible_states(graph.components[0])
+    counts = np.array([np.all(Y == s, axis=1).sum() for s in states])
+    # every row fully known: one-hot posteriors, so the prior is the smoothed
+    # count of the joint labels and EM stops after its second iteration
+    model = MultitaskLabelModel(graph, source_tasks).fit(L, Y)
+    np.testing.assert_allclose(
+        model.state_balance_[0], (counts + 1) / (n + len(states)), atol=1e-12
+    )
+    assert model.n_iter_ == [2] and model.converged_
+    # only the parent task known: the mass of each row stays on the states
+    # with its entity, so the prior's entity marginal is the smoothed count
+    y = Y.copy()
+    y[:, 1:] = -1
+    model = MultitaskLabelModel(graph, source_tasks).fit(L, y)
+    person = states[:, 0] == 0
+    np.testing.assert_allclose(
+        model.state_balance_[0][person].sum(),
+        (np.sum(Y[:, 0] == 0) + person.sum()) / (n + len(states)),
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gold_labels_on_a_tenth_of_rows_overcome_adversarial_sources(seed):
+    L, Y, graph, source_tasks, accuracies = make_hierarchy(5000, random_state=seed)
+    flipped = [0, 1]  # the two best entity sources vote the wrong entity
+    for j in flipped:
+        L[L[:, j] >= 0, j] = 1 - L[L[:, j] >= 0, j]
+    accuracies = accuracies.copy()
+    accuracies[flipped] = 1 - accuracies[flipped]
+    gold = np.random.RandomState(seed).random_sample(len(L)) < 0.1
+    y = np.where(gold[:, None], Y, -1)
+    plain = MultitaskLabelModel(graph, source_tasks).fit(L)
+    model = MultitaskLabelModel(graph, source_tasks).fit(L, y)
+    rest = ~gold
+    plain_acc = plain.score(L[rest], Y[rest])
+    gold_acc = model.score(L[rest], Y[rest])
+    # unsupervised, the flipped sources outvote the others: the entity and with
+    # it both child tasks come out wrong (mean accuracy about 0.04)
+    assert plain_acc < 0.1
+    assert gold_acc > 0.75 and gold_acc > plain_acc + 0.6
+    assert model.score_tasks(L[rest], Y[rest])[0] > 0.93
+    assert np.all(model.accuracies_[flipped] < 0.25)
+    assert np.mean(np.abs(model.accuracies_ - accuracies)) < 0.04
