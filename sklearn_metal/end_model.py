@@ -11,6 +11,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
+    _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
@@ -18,6 +19,8 @@ from sklearn.utils.validation import (
 )
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
 
 from .callbacks import ValidationEarlyStopping, ValidationScoring
 from .modules import MLP, _has_batch_norm
@@ -134,6 +137,9 @@ class ArrayDataset(torch.utils.data.Dataset):
         Inputs, float32.
     y : ndarray of shape (n_samples,) or (n_samples, n_classes), default=None
         Class indices (int64) or soft labels (float32).
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Row weights (float32). With weights, batches are triples
+        ``(X, y, sample_weight)`` instead of pairs ``(X, y)``.
 
     Examples
     --------
@@ -141,31 +147,51 @@ class ArrayDataset(torch.utils.data.Dataset):
     >>> from sklearn_metal.end_model import ArrayDataset
     >>> len(ArrayDataset(np.zeros((3, 2), dtype=np.float32)))
     3
+    >>> data = ArrayDataset(
+    ...     np.zeros((3, 2), dtype=np.float32),
+    ...     np.array([0, 1, 1]),
+    ...     sample_weight=np.array([1.0, 0.5, 2.0], dtype=np.float32),
+    ... )
+    >>> data.rows(slice(0, 2))[2]
+    tensor([1.0000, 0.5000])
     """
 
-    def __init__(self, X, y=None):
+    def __init__(self, X, y=None, sample_weight=None):
         self.X = X
         self.y = y
+        self.sample_weight = sample_weight
 
     def __len__(self):
         return self.X.shape[0]
 
     def rows(self, idx):
-        """A batch ``(X, y)`` of tensors for the row indices (or slice) ``idx``."""
+        """A batch of tensors for the row indices (or slice) ``idx``.
+
+        ``(X, y)``, or ``(X, y, sample_weight)`` when the dataset has weights.
+        """
         Xb = self.X[idx]
         if sp.issparse(Xb):
             Xb = Xb.toarray()
         Xb = torch.from_numpy(np.ascontiguousarray(Xb))
         yb = None if self.y is None else torch.from_numpy(self.y[idx])
-        return Xb, yb
+        if self.sample_weight is None:
+            return Xb, yb
+        return Xb, yb, torch.from_numpy(self.sample_weight[idx])
 
     def __getitem__(self, i):
-        Xb, yb = self.rows(slice(i, i + 1))
-        return Xb[0], (torch.tensor(0) if yb is None else yb[0])
+        batch = self.rows(slice(i, i + 1))
+        Xb, yb = batch[0][0], (torch.tensor(0) if batch[1] is None else batch[1][0])
+        if len(batch) == 3:
+            return Xb, yb, batch[2][0]
+        return Xb, yb
 
     def subset(self, idx):
-        """The dataset restricted to rows ``idx``."""
-        return ArrayDataset(self.X[idx], None if self.y is None else self.y[idx])
+        """The dataset restricted to rows ``idx`` (weights included)."""
+        return ArrayDataset(
+            self.X[idx],
+            None if self.y is None else self.y[idx],
+            None if self.sample_weight is None else self.sample_weight[idx],
+        )
 
 
 class BatchIterator:
@@ -250,6 +276,13 @@ class EndModel(ClassifierMixin, NeuralNet):
     ``torch.nn.Module`` (class or instance) returning logits can replace it,
     configured through ``module__*`` parameters as in skorch.
 
+    ``fit(X, y, sample_weight=w)`` weighs the loss of every row: each batch
+    loss is ``sum_i w_i * loss_i / sum_i w_i``, so an integer weight counts a
+    row that many times and a zero weight leaves it out of the loss. A typical
+    use is to weigh soft labels by the label model's confidence, e.g.
+    ``w = soft.max(axis=1)``, or to down-weigh rows few labeling functions
+    voted on.
+
     Parameters
     ----------
     module : torch.nn.Module class or instance, default=None
@@ -327,6 +360,19 @@ class EndModel(ClassifierMixin, NeuralNet):
     --------
     LabelModel : Produces the soft labels this model trains on.
 
+    Notes
+    -----
+    Sample weights enter the training loss and the loss on the rows held out
+    by ``train_split`` (they keep their weights); ``valid_score`` and
+    ``score`` count every validation row once. The per-row losses come from
+    the criterion with ``reduction="none"``.
+
+    With ``warm_start=True`` (a skorch parameter) a refit continues from the
+    trained module, so ``X`` must have ``n_features_in_`` features and ``y``
+    the same ``classes_`` as before; hard and soft labels over the same
+    classes may follow each other. Otherwise :meth:`fit` raises a
+    ``ValueError``, as scikit-learn's ``MLPClassifier`` does.
+
     Examples
     --------
     >>> import numpy as np
@@ -340,6 +386,12 @@ class EndModel(ClassifierMixin, NeuralNet):
     array([0, 1])
     >>> model.predict_proba(X).shape
     (60, 2)
+
+    Weighing the soft labels by their confidence:
+
+    >>> weighted = EndModel(max_epochs=5, verbose=0, random_state=0)
+    >>> weighted.fit(X, soft, sample_weight=soft.max(axis=1)).predict(X).shape
+    (60,)
     """
 
     def __init__(
@@ -429,11 +481,13 @@ class EndModel(ClassifierMixin, NeuralNet):
         self.module_ = module
         return self
 
-    def get_dataset(self, X, y=None):
-        """Wrap validated arrays in an :class:`ArrayDataset`."""
+    def get_dataset(self, X, y=None, sample_weight=None):
+        """Wrap validated arrays (and row weights) in an :class:`ArrayDataset`."""
         if isinstance(X, torch.utils.data.Dataset):
             return X
-        return self.dataset(X, y)
+        if sample_weight is None:
+            return self.dataset(X, y)
+        return self.dataset(X, y, sample_weight=sample_weight)
 
     def get_iterator(self, dataset, training=False):
         """Batch iterator; training batches are shuffled with the model's seed.
@@ -490,6 +544,73 @@ class EndModel(ClassifierMixin, NeuralNet):
             valid_idx, train_idx = order[:n_valid], order[n_valid:]
         return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(valid_idx))
 
+    @staticmethod
+    def _unpack_batch(batch):
+        """``(X, y, sample_weight)`` of a batch; the weight is None for a pair."""
+        if isinstance(batch, (tuple, list)) and len(batch) == 3:
+            return tuple(batch)
+        Xi, yi = unpack_data(batch)
+        return Xi, yi, None
+
+    def train_step_single(self, batch, **fit_params):
+        """Forward and backward pass on one batch, with its row weights."""
+        self._set_training(True)
+        Xi, yi, wi = self._unpack_batch(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True, sample_weight=wi)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        """Loss on one validation batch, with its row weights."""
+        self._set_training(False)
+        Xi, yi, wi = self._unpack_batch(batch)
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False, sample_weight=wi)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def evaluation_step(self, batch, training=False):
+        """The module's output on one batch; targets and weights are ignored."""
+        self.check_is_fitted()
+        Xi = self._unpack_batch(batch)[0]
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            return self.infer(Xi)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
+        """The criterion's loss, or its weighted mean over rows.
+
+        With ``sample_weight`` the criterion is evaluated with
+        ``reduction="none"`` and the batch loss is
+        ``sum_i w_i * loss_i / sum_i w_i`` (0 for a batch whose weights are
+        all zero).
+        """
+        y_true = to_tensor(y_true, device=self.device)
+        if sample_weight is None:
+            return self.criterion_(y_pred, y_true)
+        criterion = self.criterion_
+        if not isinstance(getattr(criterion, "reduction", None), str):
+            raise ValueError(
+                "sample_weight needs a criterion with a `reduction` attribute, as "
+                f"torch's losses have; {type(criterion).__name__} has none."
+            )
+        reduction = criterion.reduction
+        criterion.reduction = "none"
+        try:
+            loss = criterion(y_pred, y_true)
+        finally:
+            criterion.reduction = reduction
+        weight = to_tensor(sample_weight, device=self.device).to(loss.dtype)
+        if loss.shape != weight.shape:
+            raise ValueError(
+                f"sample_weight needs one loss per row; {type(criterion).__name__} "
+                f"with reduction='none' returned shape {tuple(loss.shape)} for "
+                f"{len(weight)} rows."
+            )
+        total = weight.sum()
+        return (weight * loss).sum() / torch.where(total > 0, total, 1.0)
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """One pass; validation runs only every ``valid_every`` epochs."""
         if not training and iterator is not None and self.valid_every > 1:
@@ -509,12 +630,26 @@ class EndModel(ClassifierMixin, NeuralNet):
         )
         return X.astype(np.float32, copy=False)
 
-    def _prepare_fit(self, X, y, reset, classes=None):
-        """Validate ``X`` and ``y``; on ``reset`` also set ``classes_``."""
-        X = self._prepare_X(X, reset=reset)
+    def _prepare_fit(self, X, y, reset, classes=None, warm_start=False):
+        """Validate ``X`` and ``y``; on ``reset`` also set ``classes_``.
+
+        With ``warm_start`` (a refit of an initialized module) ``X`` must have
+        the fitted number of features and ``y`` the fitted classes.
+        """
+        X = self._prepare_X(X, reset=reset and not warm_start)
         y, soft = check_targets(y, X.shape[0])
         check_consistent_length(X, y)
-        if reset:
+        if warm_start:
+            new = np.arange(y.shape[1]) if soft else np.unique(y)
+            if new.tolist() != self.classes_.tolist():
+                got = f"soft labels over {len(new)} classes" if soft else new.tolist()
+                raise ValueError(
+                    "warm_start can only be used where y has the same classes as "
+                    "in the previous call to fit. Previous classes: "
+                    f"{self.classes_.tolist()}, y: {got}."
+                )
+            self.soft_labels_ = soft
+        elif reset:
             self.soft_labels_ = soft
             if soft:
                 self.classes_ = np.arange(y.shape[1])
@@ -522,6 +657,13 @@ class EndModel(ClassifierMixin, NeuralNet):
                 self.classes_ = np.unique(classes)
             else:
                 self.classes_ = np.unique(y)
+        elif classes is not None and (
+            np.unique(classes).tolist() != self.classes_.tolist()
+        ):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()} is not the same as on the "
+                f"first call to partial_fit, was {self.classes_.tolist()}."
+            )
         if soft != self.soft_labels_:
             kind = "soft" if self.soft_labels_ else "hard"
             raise ValueError(f"The model was fitted on {kind} labels; pass {kind}.")
@@ -540,11 +682,20 @@ class EndModel(ClassifierMixin, NeuralNet):
             )
         return X, np.searchsorted(self.classes_, y).astype(np.int64)
 
+    def _training_data(self, X, y_enc, sample_weight):
+        """Validate ``sample_weight``; the arrays, or a weighted dataset."""
+        if sample_weight is None:
+            return X
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        return self.get_dataset(X, y_enc, sample_weight.astype(np.float32))
+
     def _seeded(self, seed):
         devices = [torch.cuda.current_device()] if self._uses_cuda() else []
         return _ForkedSeed(seed, devices)
 
-    def fit(self, X, y, valid_data=None, **fit_params):
+    def fit(self, X, y, sample_weight=None, valid_data=None, **fit_params):
         """Train on hard labels ``(n,)`` or soft labels ``(n, k)``.
 
         Parameters
@@ -553,6 +704,11 @@ class EndModel(ClassifierMixin, NeuralNet):
             Inputs; sparse matrices are densified one batch at a time.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Hard class labels or soft labels (rows summing to 1).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative, finite row weights, not all zero. Each batch loss
+            is the weighted mean ``sum_i w_i * loss_i / sum_i w_i``; rows
+            held out by ``train_split`` keep their weights in the validation
+            loss. None weighs every row equally.
         valid_data : tuple (X_valid, y_valid), default=None
             Explicit (gold) validation set, used instead of ``train_split`` for
             ``valid_score``, early stopping and the restored epoch.
@@ -565,7 +721,9 @@ class EndModel(ClassifierMixin, NeuralNet):
             The fitted model.
         """
         self._check_params()
-        X, y_enc = self._prepare_fit(X, y, reset=True)
+        warm = bool(self.warm_start and self.initialized_) and hasattr(self, "classes_")
+        X, y_enc = self._prepare_fit(X, y, reset=True, warm_start=warm)
+        data = self._training_data(X, y_enc, sample_weight)
         self._valid_dataset_ = None
         if valid_data is not None:
             self._valid_dataset_ = self._valid_dataset_from(valid_data)
@@ -573,23 +731,25 @@ class EndModel(ClassifierMixin, NeuralNet):
         self._split_seed_ = seed
         self._batch_rng_ = np.random.RandomState(seed)
         with self._seeded(seed):
-            if not self.warm_start or not self.initialized_:
+            if not warm:
                 self.initialize()
-            NeuralNet.partial_fit(self, X, y_enc, **fit_params)
+            NeuralNet.partial_fit(self, data, y_enc, **fit_params)
         return self
 
-    def partial_fit(self, X, y, classes=None, **fit_params):
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initializing.
 
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
-            Inputs.
+            Inputs, with as many features as on the first call.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
-            Hard or soft labels.
+            Hard or soft labels, as on the first call and among its classes.
         classes : array-like, default=None
             All hard class labels, needed on the first call when ``y`` does not
-            show every class.
+            show every class; on a later call it must equal ``classes_``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative, finite row weights, as in :meth:`fit`.
         **fit_params
             Passed to the module's ``forward``.
 
@@ -602,6 +762,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         if first:
             self._check_params()
         X, y_enc = self._prepare_fit(X, y, reset=first, classes=classes)
+        data = self._training_data(X, y_enc, sample_weight)
         if first:
             self._valid_dataset_ = None
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -612,7 +773,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         with self._seeded(seed):
             if first:
                 self.initialize()
-            NeuralNet.partial_fit(self, X, y_enc, **fit_params)
+            NeuralNet.partial_fit(self, data, y_enc, **fit_params)
         return self
 
     def _valid_dataset_from(self, valid_data):

@@ -342,3 +342,179 @@ def test_bad_parameters_raise(params, match):
         EndModel(verbose=0, **params).fit(X, y)
     with pytest.raises(ValueError, match=match):
         EndModel(verbose=0, **params).partial_fit(X, y)
+
+
+def _weight_net(**params):
+    """One full, unshuffled batch per epoch, so epoch losses are comparable."""
+    defaults = dict(
+        train_split=None,
+        batch_size=-1,
+        iterator_train__shuffle=False,
+        max_epochs=3,
+        lr=0.01,
+        verbose=0,
+        random_state=0,
+    )
+    return EndModel(**{**defaults, **params})
+
+
+@pytest.mark.parametrize("soft_targets", [False, True])
+def test_integer_weights_equal_repeated_rows(soft_targets):
+    X, soft, y = _soft_data(n=40, d=5)
+    target = soft if soft_targets else y
+    w = np.random.RandomState(1).randint(0, 4, size=len(X))
+    weighted = _weight_net().fit(X, target, sample_weight=w)
+    repeated = _weight_net().fit(np.repeat(X, w, axis=0), np.repeat(target, w, axis=0))
+    np.testing.assert_allclose(
+        weighted.history[:, "train_loss"], repeated.history[:, "train_loss"], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), repeated.predict_proba(X), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("soft_targets", [False, True])
+def test_zero_weights_equal_dropped_rows(soft_targets):
+    X, soft, y = _soft_data(n=40, d=5)
+    target = soft if soft_targets else y
+    keep = np.random.RandomState(2).rand(len(X)) < 0.6
+    weighted = _weight_net(max_epochs=1).fit(X, target, sample_weight=keep * 1.0)
+    dropped = _weight_net(max_epochs=1).fit(X[keep], target[keep])
+    assert weighted.history[0, "train_loss"] == pytest.approx(
+        dropped.history[0, "train_loss"], rel=1e-5
+    )
+    unit = _weight_net(max_epochs=1).fit(X, target, sample_weight=np.ones(len(X)))
+    unweighted = _weight_net(max_epochs=1).fit(X, target)
+    assert unit.history[0, "train_loss"] == pytest.approx(
+        unweighted.history[0, "train_loss"], rel=1e-5
+    )
+
+
+def test_split_rows_keep_their_weights_in_the_validation_loss():
+    from sklearn_metal.end_model import ArrayDataset
+
+    X, _, y = _soft_data(n=60, d=5)
+    w = np.random.RandomState(3).randint(0, 3, size=len(X)).astype(np.float32)
+    w[0] = 1  # not all zero in any split
+    model = EndModel(
+        train_split=0.5, early_stopping=False, max_epochs=1, verbose=0, random_state=0
+    ).fit(X, y, sample_weight=w)
+    # the same split as in fit, with the rows' weights carried along
+    _, valid = model.get_split_datasets(ArrayDataset(X, y, w), y)
+    with torch.no_grad():
+        logits = model.module_(torch.from_numpy(valid.X))
+        losses = torch.nn.functional.cross_entropy(
+            logits, torch.from_numpy(valid.y), reduction="none"
+        ).numpy()
+    expected = np.sum(valid.sample_weight * losses) / np.sum(valid.sample_weight)
+    assert model.history[-1, "valid_loss"] == pytest.approx(expected, rel=1e-5)
+    assert np.mean(losses) != pytest.approx(expected, rel=1e-3)
+
+
+def test_sample_weight_with_partial_fit_and_a_dataloader():
+    X, soft, y = _soft_data(n=40, d=5)
+    w = np.random.RandomState(4).randint(0, 4, size=len(X))
+    fitted = _weight_net(max_epochs=1).fit(X, soft, sample_weight=w)
+    partial = _weight_net(max_epochs=1).partial_fit(X, soft, sample_weight=w)
+    assert partial.history[0, "train_loss"] == pytest.approx(
+        fitted.history[0, "train_loss"], rel=1e-6
+    )
+    partial.partial_fit(X, soft, sample_weight=w)
+    assert len(partial.history) == 2
+    loader = EndModel(
+        iterator_train=torch.utils.data.DataLoader,
+        iterator_train__shuffle=False,
+        batch_size=-1,
+        train_split=None,
+        max_epochs=1,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y, sample_weight=w)
+    repeated = _weight_net(max_epochs=1).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    assert loader.history[0, "train_loss"] == pytest.approx(
+        repeated.history[0, "train_loss"], rel=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "sample_weight, match",
+    [
+        (-np.ones(20), "Negative values in data passed to `sample_weight`"),
+        (np.r_[np.nan, np.ones(19)], "sample_weight contains NaN"),
+        (np.r_[np.inf, np.ones(19)], "sample_weight contains infinity"),
+        (np.ones(5), r"sample_weight.shape == \(5,\), expected \(20,\)"),
+        (np.ones((20, 2)), "Sample weights must be 1D"),
+        (np.zeros(20), "at least one non-zero"),
+    ],
+)
+def test_bad_sample_weight_raises(sample_weight, match):
+    X, soft, y = _soft_data(n=20, d=3)
+    with pytest.raises(ValueError, match=match):
+        EndModel(max_epochs=1, verbose=0).fit(X, y, sample_weight=sample_weight)
+    with pytest.raises(ValueError, match=match):
+        EndModel(max_epochs=1, verbose=0).partial_fit(
+            X, soft, sample_weight=sample_weight
+        )
+
+
+def test_cross_val_score_routes_sample_weight():
+    X, _, y = _soft_data(n=150, d=5)
+    w = np.ones(len(X))
+    model = EndModel(
+        max_epochs=10, lr=0.05, early_stopping=False, verbose=0, random_state=0
+    )
+    weighted = cross_val_score(
+        model, X, y, cv=3, params={"sample_weight": w}, error_score="raise"
+    )
+    assert np.all(np.isfinite(weighted))
+    # rows of class 1 weigh nothing: every fold predicts class 0 only
+    only_zero = cross_val_score(
+        model,
+        X,
+        y,
+        cv=3,
+        params={"sample_weight": (y == 0) * 1.0},
+        scoring=lambda est, X, y: np.mean(est.predict(X) == 0),
+        error_score="raise",
+    )
+    np.testing.assert_array_equal(only_zero, 1.0)
+
+
+def test_warm_start_refit_needs_the_same_classes_and_features():
+    X, soft, y = _soft_data(n=60, d=6)
+    model = EndModel(max_epochs=1, verbose=0, warm_start=True, random_state=0)
+    model.fit(X, y)
+    module = model.module_
+    three = np.random.RandomState(0).randint(0, 3, size=len(X))
+    with pytest.raises(
+        ValueError,
+        match=r"warm_start can only be used where y has the same classes as in the "
+        r"previous call to fit. Previous classes: \[0, 1\], y: \[0, 1, 2\]",
+    ):
+        model.fit(X, three)
+    with pytest.raises(ValueError, match="soft labels over 3 classes"):
+        model.fit(X, np.full((len(X), 3), 1 / 3))
+    with pytest.raises(
+        ValueError, match="X has 2 features, but EndModel is expecting 6 features"
+    ):
+        model.fit(X[:, :2], y)
+    # soft labels over the same classes go on training the same module
+    model.fit(X, soft)
+    assert model.module_ is module and model.soft_labels_
+    assert len(model.history) == 2
+    # without warm_start a refit starts afresh with new classes and features
+    model.set_params(warm_start=False).fit(X[:, :2], three)
+    assert model.n_features_in_ == 2 and len(model.classes_) == 3
+
+
+def test_partial_fit_needs_the_same_classes_and_features():
+    X, _, y = _soft_data(n=60, d=6)
+    model = EndModel(max_epochs=1, verbose=0).partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="X has 2 features, but EndModel is expecting"):
+        model.partial_fit(X[:, :2], y)
+    with pytest.raises(ValueError, match=r"y holds labels \[3\]"):
+        model.partial_fit(X, np.r_[3, y[1:]])
+    with pytest.raises(ValueError, match=r"classes=\[0, 1\] is not the same as on"):
+        model.partial_fit(X, y, classes=[0, 1])
+    model.partial_fit(X, y, classes=[2, 1, 0])
+    assert len(model.history) == 2
