@@ -9,7 +9,11 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 
@@ -215,8 +219,9 @@ def _targets(parsed, tasks, token_tasks, require_labels=True):
             )
         if kind == "votes":
             raise ValueError(
-                f"Task {task!r} has votes; MultitaskTrainer turns votes into soft "
-                "labels with its label_model."
+                f"Task {task!r} has votes, but MultitaskClassifier takes hard or "
+                "soft labels; wrap it in MultitaskTrainer, which turns votes into "
+                "soft labels with its label_model."
             )
         if kind in ("hard", "tokens"):
             if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
@@ -364,9 +369,10 @@ class MultitaskModule(torch.nn.Module):
 # Data and batches
 # --------------------------------------------------------------------------
 class _MultitaskDataset(torch.utils.data.Dataset):
-    def __init__(self, X, targets=None):
+    def __init__(self, X, targets=None, weights=None):
         self.X = X
         self.targets = targets or {}
+        self.weights = weights
 
     def __len__(self):
         return self.X.shape[0]
@@ -380,12 +386,19 @@ class _MultitaskDataset(torch.utils.data.Dataset):
             t: (torch.from_numpy(v[idx]), torch.from_numpy(m[idx]))
             for t, (v, m) in self.targets.items()
         }
-        return Xb, {"targets": yb, "task": task}
+        wb = None if self.weights is None else torch.from_numpy(self.weights[idx])
+        return Xb, {"targets": yb, "task": task, "weight": wb}
 
     def subset(self, idx):
         return _MultitaskDataset(
-            self.X[idx], {t: (v[idx], m[idx]) for t, (v, m) in self.targets.items()}
+            self.X[idx],
+            {t: (v[idx], m[idx]) for t, (v, m) in self.targets.items()},
+            None if self.weights is None else self.weights[idx],
         )
+
+    def labelled_tasks(self):
+        """Tasks with at least one labelled row (token, for token tasks)."""
+        return [task for task, (_, mask) in self.targets.items() if mask.any()]
 
 
 class _TaskBatches:
@@ -435,6 +448,47 @@ class _TaskBatches:
         return len(self._plan())
 
 
+def _task_split(targets, n_rows, fraction, seed, checkpoint_task=None):
+    """Validation rows: about ``fraction`` of each task's labelled rows.
+
+    Tasks are served from the sparsest up, and each task's share is drawn
+    class by class (by the argmax of soft labels), so a sparse task is not
+    left without training rows by chance: every task keeps at least one
+    labelled training row, and ``checkpoint_task`` gets a validation row when
+    it labels two rows or more. Rows no task labels stay in training.
+    """
+    rng = check_random_state(seed)
+    valid = np.zeros(n_rows, dtype=bool)
+    placed = np.zeros(n_rows, dtype=bool)
+    order = sorted(targets, key=lambda t: int(targets[t][1].sum()))
+    for task in order:
+        values, mask = targets[task]
+        rows = np.flatnonzero(mask)
+        want = int(round(fraction * len(rows)))
+        if task == checkpoint_task and len(rows) >= 2:
+            want = max(want, 1)
+        need = min(want, len(rows) - 1) - int(valid[rows].sum())
+        free = rng.permutation(rows[~placed[rows]])
+        if need > 0 and len(free):
+            if values.ndim == 2 and values.dtype.kind == "f":
+                classes = values[free].argmax(axis=1)
+            elif values.ndim == 1:
+                classes = values[free]
+            else:  # token labels: no class per row
+                classes = np.zeros(len(free), dtype=np.int64)
+            rank = np.empty(len(free))
+            for c in np.unique(classes):
+                idx = np.flatnonzero(classes == c)
+                rank[idx] = (np.arange(len(idx)) + 0.5) / len(idx)
+            valid[free[np.argsort(rank, kind="stable")[:need]]] = True
+        placed[free] = True
+    for task in order:
+        rows = np.flatnonzero(targets[task][1])
+        if len(rows) and valid[rows].all():
+            valid[rng.choice(rows)] = False  # the task keeps a training row
+    return np.flatnonzero(~valid), np.flatnonzero(valid)
+
+
 # --------------------------------------------------------------------------
 # Callbacks: per-task validation scores, best checkpoint, LR schedule, log
 # --------------------------------------------------------------------------
@@ -445,7 +499,8 @@ class _TaskScoring(Callback):
         scores = net._score_dataset(dataset_valid)
         for task, score in scores.items():
             net.history.record(f"valid_{task}_score", score)
-        net.history.record("valid_score", float(np.mean(list(scores.values()))))
+        if scores:  # the mean over the tasks with validation labels
+            net.history.record("valid_score", float(np.mean(list(scores.values()))))
 
 
 class _BestCheckpoint(Callback):
@@ -482,8 +537,14 @@ class _BestCheckpoint(Callback):
 
 
 class _LRSchedule(Callback):
+    """Set the epoch's learning rate; the schedule restarts with every call."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.first_epoch_ = len(net.history)
+
     def on_epoch_begin(self, net, **kwargs):
-        epoch = len(net.history) - 1  # the row for this epoch already exists
+        # the row for this epoch already exists
+        epoch = len(net.history) - 1 - getattr(self, "first_epoch_", 0)
         factor = net._lr_factor(epoch)
         for group in net.optimizer_.param_groups:
             group["lr"] = net.lr * factor
@@ -581,7 +642,9 @@ class MultitaskClassifier(NeuralNet):
     gradient_clip : float or None, default=None
         Clip the gradient norm to this value.
     lr_schedule : {"constant", "linear", "exponential", "step"}, default="constant"
-        Learning-rate schedule over epochs (after warmup).
+        Learning-rate schedule over epochs (after warmup). Every call of
+        ``fit`` or ``partial_fit`` runs the schedule, warmup included, afresh
+        over its own ``max_epochs`` epochs.
     lr_gamma : float, default=0.9
         Decay factor of the exponential and step schedules.
     lr_step_size : int, default=10
@@ -593,15 +656,19 @@ class MultitaskClassifier(NeuralNet):
     batch_size : int, default=128
         Rows per batch, at least 1.
     train_split : float or None, default=None
-        Fraction of rows held out for validation (``valid_score`` and the
-        per-task ``valid_<task>_score``); ``fit(..., valid_data=...)`` gives an
-        explicit set instead.
+        Fraction of each task's labelled rows held out for validation, drawn
+        class by class (``valid_score`` and the per-task
+        ``valid_<task>_score``); every task keeps at least one training row.
+        ``fit(..., valid_data=...)`` gives an explicit set instead. A task
+        without validation labels is left out of ``valid_score``, the mean
+        over the tasks that have them.
     scoring : str or callable, default="accuracy"
         Scikit-learn scorer applied per task on the validation rows.
     checkpoint_task : str, default="mean"
         Task whose validation score picks the checkpoint kept at the end
         (``"mean"``: the mean over tasks); any other value than ``"mean"`` or
-        a task name raises a ``ValueError`` at fit.
+        a task name raises a ``ValueError`` at fit, and so does a task the
+        validation set labels no row of.
     checkpoint_dir : str or None, default=None
         Directory where the best model's state dict is saved.
     log_writer : {"json", "tensorboard"} or None, default=None
@@ -619,7 +686,10 @@ class MultitaskClassifier(NeuralNet):
     callbacks : list or None, default=None
         Extra skorch callbacks.
     **kwargs
-        Other skorch parameters (``module__*``, ``optimizer__*``, ...).
+        Other skorch parameters (``module__*``, ``optimizer__*``, ...). With
+        ``warm_start=True``, ``fit`` on a fitted net keeps its module,
+        optimizer and history and trains on; the tasks and the number of
+        features must stay the same.
 
     Attributes
     ----------
@@ -796,24 +866,47 @@ class MultitaskClassifier(NeuralNet):
         )
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        """Training set and validation set (``valid_data`` or ``train_split``)."""
+        """Training set and validation set (``valid_data`` or ``train_split``).
+
+        ``train_split`` holds out about that fraction of each task's labelled
+        rows, class by class, and leaves every task at least one labelled
+        training row.
+        """
         dataset = self.get_dataset(X, y)
         if self._valid_dataset_ is not None:
-            return dataset, self._valid_dataset_
-        if not self.train_split:
+            valid = self._valid_dataset_
+        elif not self.train_split:
             return dataset, None
-        rng = check_random_state(self._split_seed_)
-        order = rng.permutation(len(dataset))
-        n_valid = max(1, int(round(self.train_split * len(dataset))))
-        return (
-            dataset.subset(np.sort(order[n_valid:])),
-            dataset.subset(np.sort(order[:n_valid])),
-        )
+        else:
+            train_idx, valid_idx = _task_split(
+                dataset.targets,
+                len(dataset),
+                self.train_split,
+                self._split_seed_,
+                checkpoint_task=self.checkpoint_task,
+            )
+            valid = dataset.subset(valid_idx) if len(valid_idx) else None
+            dataset = dataset.subset(train_idx)
+        task = self.checkpoint_task
+        labelled = [] if valid is None else valid.labelled_tasks()
+        if task != "mean" and task not in labelled:
+            raise ValueError(
+                f"checkpoint_task={task!r}, but the validation set labels no row "
+                f"of task {task!r}, so no checkpoint can be picked by it; use "
+                f"checkpoint_task='mean' or one of the tasks with validation "
+                f"labels {labelled}."
+            )
+        return dataset, valid
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Weighted sum over tasks of the masked cross-entropy."""
+        """Weighted sum over tasks of the masked cross-entropy.
+
+        With ``sample_weight``, each task's loss is the mean over its labelled
+        rows (tokens) weighted by the rows' sample weights.
+        """
         weights = self.task_weights or {}
         only = y_true.get("task") if training else None
+        row_weight = y_true.get("weight")
         total = 0.0
         for task, (target, mask) in y_true["targets"].items():
             if only is not None and task != only:
@@ -822,19 +915,42 @@ class MultitaskClassifier(NeuralNet):
             target = target.to(logits.device)
             mask = mask.to(logits.device)
             if task in self.token_tasks:
-                tok = target >= 0
-                if not tok.any():
-                    continue
-                loss = self.criterion_(logits[tok], target[tok])
+                keep = target >= 0
             else:
-                if not mask.any():
+                keep = mask  # class indices or soft targets alike
+            if not keep.any():
+                continue
+            if row_weight is None:
+                loss = self.criterion_(logits[keep], target[keep])
+            else:
+                w = row_weight.to(logits.device)
+                if task in self.token_tasks:
+                    w = w[:, None].expand_as(target)
+                w = w[keep]
+                if not (w.sum() > 0):
                     continue
-                # class indices or soft targets alike
-                loss = self.criterion_(logits[mask], target[mask])
+                rows = self._per_row_loss(logits[keep], target[keep])
+                loss = (rows * w).sum() / w.sum()
             total = total + float(weights.get(task, 1.0)) * loss
         if not torch.is_tensor(total):
             total = torch.zeros((), device=self.device, requires_grad=training)
         return total
+
+    def _per_row_loss(self, logits, target):
+        """The criterion's loss per row, for weighting by ``sample_weight``."""
+        criterion = self.criterion_
+        if not hasattr(criterion, "reduction"):
+            raise ValueError(
+                "sample_weight needs a criterion with a 'reduction' attribute "
+                f"(torch losses have one) to get per-row losses; "
+                f"{type(criterion).__name__} has none."
+            )
+        saved = criterion.reduction
+        criterion.reduction = "none"
+        try:
+            return criterion(logits, target)
+        finally:
+            criterion.reduction = saved
 
     # ----------------------------------------------------------------- fit
     def _lr_factor(self, epoch):
@@ -953,9 +1069,19 @@ class MultitaskClassifier(NeuralNet):
             allow_nd=bool(self.token_tasks),
             ensure_all_finite=True,
         )
+        if not reset and X.shape[-1] != self.input_dim_:
+            raise ValueError(
+                f"X has {X.shape[-1]} features per row (token), but the net was "
+                f"fitted on {self.input_dim_}."
+            )
         return X.astype(np.float32, copy=False)
 
-    def _prepare_fit(self, X, y, reset):
+    def _prepare_fit(self, X, y, reset, sample_weight=None, require_labels=True):
+        """Validate ``X``, ``y`` and ``sample_weight`` into a dataset.
+
+        With ``require_labels=False`` (a validation set) tasks without
+        labelled rows are left out rather than rejected.
+        """
         if reset:
             self._check_params()
         X = self._prepare_X(X, reset=reset)
@@ -963,19 +1089,34 @@ class MultitaskClassifier(NeuralNet):
             self.tasks_ = self._resolve_tasks(y)
             self.input_dim_ = X.shape[-1]
         targets = _targets(
-            _parse_task_labels(y, self.tasks_), self.tasks_, self.token_tasks
+            _parse_task_labels(y, self.tasks_),
+            self.tasks_,
+            self.token_tasks,
+            require_labels=require_labels,
         )
         n_labels = next(iter(targets.values()))[0].shape[0]
         if X.shape[0] != n_labels:
             raise ValueError(f"X has {X.shape[0]} rows but the labels have {n_labels}.")
-        return X, targets
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+            )
+        return _MultitaskDataset(X, targets, weights)
+
+    def _warm(self):
+        return bool(self.warm_start) and self.initialized_ and hasattr(self, "tasks_")
 
     def _seeded(self, seed):
         cuda = str(self.device).startswith("cuda")
         return _ForkedSeed(seed, [torch.cuda.current_device()] if cuda else [])
 
-    def fit(self, X, y, valid_data=None, **fit_params):
+    def fit(self, X, y, valid_data=None, sample_weight=None, **fit_params):
         """Train the shared trunk and the heads on the per-task labels.
+
+        With ``warm_start=True`` a fitted net keeps its module, optimizer and
+        history and trains ``max_epochs`` more epochs (the tasks and the
+        number of features must not change); otherwise it starts afresh.
 
         Parameters
         ----------
@@ -984,29 +1125,53 @@ class MultitaskClassifier(NeuralNet):
         y : DataFrame, dict or array
             Per-task labels, see :func:`task_labels`.
         valid_data : tuple (X_valid, y_valid), default=None
-            Validation set for per-task scores and the best checkpoint.
+            Validation set for per-task scores and the best checkpoint; tasks
+            it labels no row of are left out of the validation scores.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights: each task's loss is the weighted mean
+            over its labelled rows (an integer weight counts as that many
+            copies of the row within a batch).
         **fit_params
             Passed to the module's forward.
 
         Returns
         -------
         self : MultitaskClassifier
+            The fitted net.
         """
-        X, targets = self._prepare_fit(X, y, reset=True)
+        warm = self._warm()
+        if warm:
+            self._check_params()
+            tasks = self._resolve_tasks(y)
+            if tasks != self.tasks_:
+                raise ValueError(
+                    f"warm_start=True continues training a net fitted on the tasks "
+                    f"{self.tasks_}, but fit got the tasks {tasks}; set "
+                    "warm_start=False to fit a new net."
+                )
+        dataset = self._prepare_fit(X, y, reset=not warm, sample_weight=sample_weight)
         self._valid_dataset_ = None
         if valid_data is not None:
-            Xv, tv = self._prepare_fit(valid_data[0], valid_data[1], reset=False)
-            self._valid_dataset_ = _MultitaskDataset(Xv, tv)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        self._split_seed_ = seed
-        self._batch_rng_ = np.random.RandomState(seed)
+            self._valid_dataset_ = self._prepare_fit(
+                valid_data[0], valid_data[1], reset=False, require_labels=False
+            )
+        if warm:
+            seed = self._batch_rng_.randint(np.iinfo(np.int32).max)
+        else:
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            self._split_seed_ = seed
+            self._batch_rng_ = np.random.RandomState(seed)
         with self._seeded(seed):
-            self.initialize()
-            NeuralNet.partial_fit(self, X, targets, **fit_params)
+            if not warm:
+                self.initialize()
+            NeuralNet.partial_fit(self, dataset, None, **fit_params)
         return self
 
-    def partial_fit(self, X, y, classes=None, **fit_params):
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
         """Train ``max_epochs`` more epochs; the first call fits from scratch.
+
+        Each call runs the learning-rate schedule (warmup included) afresh
+        over its own ``max_epochs`` epochs.
 
         Parameters
         ----------
@@ -1016,18 +1181,21 @@ class MultitaskClassifier(NeuralNet):
             Per-task labels.
         classes : ignored
             Cardinalities come from ``tasks``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights, as in :meth:`fit`.
         **fit_params
             Passed to the module's forward.
 
         Returns
         -------
         self : MultitaskClassifier
+            The net.
         """
-        if not hasattr(self, "tasks_"):
-            return self.fit(X, y, **fit_params)
-        X, targets = self._prepare_fit(X, y, reset=False)
+        if not (self.initialized_ and hasattr(self, "tasks_")):
+            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+        dataset = self._prepare_fit(X, y, reset=False, sample_weight=sample_weight)
         with self._seeded(self._batch_rng_.randint(np.iinfo(np.int32).max)):
-            NeuralNet.partial_fit(self, X, targets, **fit_params)
+            NeuralNet.partial_fit(self, dataset, None, **fit_params)
         return self
 
     # -------------------------------------------------------------- predict
@@ -1087,6 +1255,8 @@ class MultitaskClassifier(NeuralNet):
             if task not in dataset.targets:
                 continue
             target, mask = dataset.targets[task]
+            if not mask.any():  # no labelled row: the task is left out
+                continue
             if task in self.token_tasks:
                 tok = target >= 0
                 out[task] = float(np.mean(proba.argmax(-1)[tok] == target[tok]))
@@ -1235,13 +1405,19 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
                 )
                 lm = clone(base).set_params(cardinality=tasks[task])
                 self.label_models_[task] = lm.fit(votes)
+            if task not in self.label_models_:
+                raise ValueError(
+                    f"Task {task!r} has votes, but it was fitted on labels, so it "
+                    "has no label model to turn votes into soft labels; pass hard "
+                    f"or soft labels for task {task!r}."
+                )
             lm = self.label_models_[task]
             soft = lm.predict_proba(votes)
             soft[(votes == -1).all(axis=1)] = np.nan
             out[task] = soft
         return task_labels(**out)
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, valid_data=None, **fit_params):
         """Fit per-task label models (for votes) and the multi-task net.
 
         Parameters
@@ -1250,15 +1426,26 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
             Inputs of the net.
         y : DataFrame or dict
             Per-task label sets (see :func:`task_labels`).
+        valid_data : tuple (X_valid, y_valid), default=None
+            Validation set passed to the estimator's ``fit``; votes in
+            ``y_valid`` become soft labels through the label models fitted on
+            the training votes of their task.
         **fit_params
-            Passed to the estimator's ``fit`` (e.g. ``valid_data``).
+            Passed to the estimator's ``fit`` (e.g. ``sample_weight``).
 
         Returns
         -------
         self : MultitaskTrainer
+            The fitted trainer.
         """
         self.label_models_ = {}
         targets = self._soft_targets(y, fit=True)
+        if valid_data is not None:
+            X_valid, y_valid = valid_data
+            fit_params["valid_data"] = (
+                X_valid,
+                self._soft_targets(y_valid, fit=False),
+            )
         est = clone(self.estimator)
         if self.task_weights is not None:
             unknown = set(self.task_weights) - set(est.tasks)

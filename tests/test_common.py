@@ -77,6 +77,10 @@ def _expected_failed_checks(estimator):
         }
         if isinstance(estimator, MultitaskClassifier):
             failures.update(_SKORCH_FAILURES)
+            failures["check_sample_weight_equivalence_on_dense_data"] = (
+                "float32 mini-batch training: integer weights and repeated rows "
+                "agree to about 1e-7, not within the check's rtol=1e-7"
+            )
         return failures
     if isinstance(estimator, MultitaskLabelModel):
         list_output = (

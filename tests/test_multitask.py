@@ -1,6 +1,7 @@
 import json
 import pickle
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from sklearn_metal import (
     Votes,
     task_labels,
 )
+from sklearn_metal.multitask import _parse_task_labels, _targets, _task_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_multitask_label_model import make_hierarchy  # noqa: E402
@@ -330,3 +332,190 @@ def test_partly_nan_soft_label_row_raises():
     soft[40] = np.nan
     net = _net(max_epochs=1).fit(X, task_labels(a=a, b=soft))
     assert net.score_tasks(X, task_labels(a=a, b=soft))["b"] >= 0
+
+
+def _sparse_task_data(n=200):
+    rng = np.random.RandomState(0)
+    X = rng.randn(n, 6).astype(np.float32)
+    a = (X[:, 0] > 0).astype(int)
+    c = np.full(n, -1)
+    c[[3, 50, 120]] = 1
+    return X, a, c, rng
+
+
+def test_task_without_validation_labels_is_left_out_of_valid_score():
+    X, a, c, _ = _sparse_task_data()
+    net = MultitaskClassifier(
+        {"a": 2, "c": 2},
+        hidden_layer_sizes=(8,),
+        max_epochs=4,
+        verbose=0,
+        random_state=0,
+        train_split=0.1,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        net.fit(X, task_labels(a=a, c=c))
+    for row in net.history:
+        assert "valid_c_score" not in row
+        assert row["valid_score"] == row["valid_a_score"]
+    assert net.history[0, "checkpoint"]
+    # an explicit validation set without labels for c is scored the same way
+    no_c = np.full(50, -1)
+    net.fit(
+        X[:150],
+        task_labels(a=a[:150], c=c[:150]),
+        valid_data=(X[150:], task_labels(a=a[150:], c=no_c)),
+    )
+    assert "valid_c_score" not in net.history[-1]
+    assert np.isfinite(net.history[-1, "valid_score"])
+    assert any(net.history[:, "checkpoint"])
+    # but the training labels of every task are still required
+    with pytest.raises(ValueError, match="Task 'c' has no labelled rows"):
+        net.fit(X[150:], task_labels(a=a[150:], c=no_c))
+
+
+def test_checkpoint_task_needs_validation_labels():
+    X, a, c, _ = _sparse_task_data()
+    params = dict(max_epochs=2, verbose=0, random_state=0, checkpoint_task="c")
+    # with 3 labelled rows, the checkpoint task gets a validation row
+    net = MultitaskClassifier({"a": 2, "c": 2}, train_split=0.1, **params)
+    net.fit(X, task_labels(a=a, c=c))
+    assert "valid_c_score" in net.history[-1]
+    one = np.where(np.arange(len(c)) == 3, 1, -1)
+    with pytest.raises(ValueError, match="checkpoint_task='c', but the validation"):
+        net.fit(X, task_labels(a=a, c=one))
+    net = MultitaskClassifier({"a": 2, "c": 2}, **params)
+    with pytest.raises(ValueError, match="checkpoint_task='c', but the validation"):
+        net.fit(X, task_labels(a=a, c=c), valid_data=(X, task_labels(a=a)))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_train_split_keeps_training_rows_of_every_task(seed):
+    X, a, c, _ = _sparse_task_data()
+    y = task_labels(a=a, c=c, d=np.where(np.arange(len(a)) < 2, a, -1))
+    tasks = {"a": 2, "c": 2, "d": 2}
+    targets = _targets(_parse_task_labels(y, tasks), tasks, ())
+    for fraction in (0.1, 0.5, 0.9):
+        train, valid = _task_split(targets, len(a), fraction, seed)
+        assert np.intersect1d(train, valid).size == 0
+        assert len(train) + len(valid) == len(a)
+        for task, (_, mask) in targets.items():
+            assert mask[train].any(), (task, fraction)
+        # a's share of validation rows follows the fraction, class by class
+        for cls in (0, 1):
+            rows = np.flatnonzero(a == cls)
+            share = np.isin(rows, valid).mean()
+            assert abs(share - fraction) < 0.05
+
+
+def test_partial_fit_restarts_the_lr_schedule():
+    X, a, _, _ = _sparse_task_data()
+    y = task_labels(a=a, b=(X[:, 1] > 0).astype(int))
+    net = MultitaskClassifier(
+        {"a": 2, "b": 2}, max_epochs=3, lr=0.1, lr_schedule="linear", verbose=0
+    )
+    net.partial_fit(X, y)
+    net.partial_fit(X, y)
+    np.testing.assert_allclose(net.history[:, "lr"], [0.1, 0.2 / 3, 0.1 / 3] * 2)
+    net.set_params(warmup_epochs=1, lr_schedule="constant", max_epochs=2)
+    net.partial_fit(X, y)
+    np.testing.assert_allclose(net.history[-2:, "lr"], [0.05, 0.1])
+
+
+def test_warm_start_continues_training():
+    X, a, _, _ = _sparse_task_data()
+    y = task_labels(a=a, b=(X[:, 1] > 0).astype(int))
+    net = MultitaskClassifier(
+        {"a": 2, "b": 2}, max_epochs=2, verbose=0, warm_start=True, random_state=0
+    )
+    net.fit(X, y)
+    module, optimizer = net.module_, net.optimizer_
+    before = [p.detach().clone() for p in module.parameters()]
+    net.fit(X, y)
+    assert len(net.history) == 4
+    assert net.module_ is module and net.optimizer_ is optimizer
+    assert any(
+        not torch.equal(p, q)
+        for p, q in zip(before, net.module_.parameters(), strict=True)
+    )
+    with pytest.raises(ValueError, match="warm_start=True continues training"):
+        net.set_params(tasks={"a": 2, "b": 3}).fit(X, y)
+    with pytest.raises(ValueError, match="X has 5 features"):
+        net.set_params(tasks={"a": 2, "b": 2}).fit(X[:, :5], y)
+    net.set_params(warm_start=False).fit(X, y)
+    assert len(net.history) == 2 and net.module_ is not module
+
+
+def test_trainer_validation_votes_go_through_the_label_models():
+    X, a, _, rng = _sparse_task_data()
+    votes = np.where(rng.rand(len(a), 4) < 0.8, a[:, None], 1 - a[:, None])
+    y = task_labels(a=Votes(votes), c=a)
+    trainer = MultitaskTrainer(
+        MultitaskClassifier({"a": 2, "c": 2}, max_epochs=2, verbose=0)
+    )
+    trainer.fit(X[:150], y.iloc[:150], valid_data=(X[150:], y.iloc[150:]))
+    history = trainer.estimator_.history
+    assert {"valid_a_score", "valid_c_score", "valid_score"} <= set(history[-1])
+    soft = trainer.label_models_["a"].predict_proba(votes[150:])
+    expected = trainer.estimator_.score_tasks(X[150:], task_labels(a=soft))["a"]
+    assert history[-1, "valid_a_score"] == expected
+    # votes for a task fitted on labels cannot be turned into soft labels
+    trainer = MultitaskTrainer(
+        MultitaskClassifier({"a": 2, "c": 2}, max_epochs=2, verbose=0)
+    ).fit(X, task_labels(a=a, c=a))
+    match = "Task 'a' has votes, but it was fitted on labels"
+    with pytest.raises(ValueError, match=match):
+        trainer.score(X, y)
+    with pytest.raises(ValueError, match=match):
+        trainer.fit(X[:150], task_labels(a=a[:150], c=a[:150]), valid_data=(X, y))
+
+
+def test_integer_sample_weight_equals_duplicated_rows():
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 6).astype(np.float32)
+    a = (X[:, 0] > 0).astype(int)
+    b = np.where(np.arange(40) % 3 == 0, (X[:, 1] > 0).astype(int), -1)
+    weight = rng.randint(0, 4, size=40)
+    params = dict(
+        tasks={"a": 2, "b": 2},
+        hidden_layer_sizes=(8,),
+        batch_size=256,  # one batch per task: the batches hold the same rows
+        batch_scheduler="sequential",
+        max_epochs=3,
+        lr=0.05,
+        verbose=0,
+        random_state=0,
+    )
+    weighted = MultitaskClassifier(**params).fit(
+        X, task_labels(a=a, b=b), sample_weight=weight
+    )
+    rows = np.repeat(np.arange(40), weight)
+    repeated = MultitaskClassifier(**params).fit(
+        X[rows], task_labels(a=a[rows], b=b[rows])
+    )
+    losses = [
+        [batch["train_loss"] for batch in net.history[0, "batches"]]
+        for net in (weighted, repeated)
+    ]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+    for p, q in zip(
+        weighted.module_.parameters(), repeated.module_.parameters(), strict=True
+    ):
+        np.testing.assert_allclose(p.detach(), q.detach(), rtol=1e-4, atol=1e-6)
+    unweighted = MultitaskClassifier(**params).fit(X, task_labels(a=a, b=b))
+    assert not np.allclose(unweighted.predict_proba(X)[0], weighted.predict_proba(X)[0])
+    # the trainer passes sample_weight on; bad weights raise
+    trainer = MultitaskTrainer(MultitaskClassifier(**params))
+    trainer.fit(X, task_labels(a=a, b=b), sample_weight=weight)
+    np.testing.assert_allclose(
+        trainer.predict_proba(X)[0], weighted.predict_proba(X)[0], rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="Negative values .* `sample_weight`"):
+        MultitaskClassifier(**params).fit(
+            X, task_labels(a=a, b=b), sample_weight=-np.ones(40)
+        )
+    with pytest.raises(ValueError, match="shape"):
+        MultitaskClassifier(**params).fit(
+            X, task_labels(a=a, b=b), sample_weight=np.ones(39)
+        )
