@@ -23,6 +23,10 @@ From the project root::
 
     python benchmarks/bench_end_model.py
     python benchmarks/bench_end_model.py --seeds 10
+
+The WRENCH youtube set is read from ``shared/data/youtube`` next to the project
+root; set the environment variable ``SKLEARN_METAL_SHARED_DATA`` to the folder
+that holds ``youtube/`` to read it from elsewhere (see ``_datasets.py``).
 """
 
 import argparse
@@ -34,7 +38,12 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-from _datasets import load, load_texts  # noqa: E402
+from _datasets import (  # noqa: E402
+    DATA_HELP,
+    SharedDataNotFoundError,
+    load,
+    load_texts,
+)
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.metrics import accuracy_score  # noqa: E402
 
@@ -100,10 +109,15 @@ def run(seeds):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog=DATA_HELP
+    )
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args(argv)
-    run(args.seeds)
+    try:
+        run(args.seeds)
+    except SharedDataNotFoundError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,10 @@ From the project root, with the ``bench`` extra installed (it provides Snorkel):
     python benchmarks/bench_label_model.py --datasets youtube sms --repeats 3
     python benchmarks/bench_label_model.py --threads 4 --json results.json
 
-The data are read from ``../shared/data`` (see ``_datasets.py``); census is unpacked
-once into a cache in the temporary directory, so its first load takes a few seconds.
+The data are read from ``../shared/data`` (see ``_datasets.py``); set the
+environment variable ``SKLEARN_METAL_SHARED_DATA`` to the folder that holds the data
+set folders to read them from elsewhere. Census is unpacked once into a cache in the
+temporary directory, so its first load takes a few seconds.
 ``--case DATASET METHOD`` runs a single case and prints one JSON line; the main run
 invokes the script that way for each case.
 """
@@ -57,7 +59,12 @@ for _path in (str(HERE), str(ROOT)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from _datasets import DATASETS  # noqa: E402
+from _datasets import (  # noqa: E402
+    DATA_HELP,
+    DATASETS,
+    SharedDataNotFoundError,
+    check_available,
+)
 
 METHODS = ("sklearn_metal", "majority_vote", "snorkel")
 TIE_POLICY = (
@@ -272,7 +279,7 @@ def _print_table(rows):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=DATA_HELP,
     )
     parser.add_argument(
         "--datasets",
@@ -309,10 +316,17 @@ def main(argv=None):
                 f"--case expects a data set in {list(DATASETS)} and a "
                 f"method in {list(METHODS)}"
             )
-        result = run_case(dataset, method, args.repeats, args.threads)
+        try:
+            result = run_case(dataset, method, args.repeats, args.threads)
+        except SharedDataNotFoundError as exc:
+            parser.exit(2, f"{parser.prog}: error: {exc}\n")
         print(json.dumps(result))
         return 0
 
+    try:  # before the long run and its subprocesses
+        check_available(args.datasets)
+    except SharedDataNotFoundError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
     if find_spec("snorkel") is None:
         sys.exit(SNORKEL_MISSING)
 

@@ -579,19 +579,33 @@ def plot_lf_summary(L, y=None, *, label_model=None, cardinality=None, ax=None):
     return ax
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "proba": ["array-like"],
+        "n_bins": [Interval(Integral, 1, None, closed="left")],
+        "ax": "no_validation",
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_calibration(y_true, proba, *, n_bins=10, ax=None):
     """Reliability diagram: predicted probability against observed frequency.
 
-    For binary problems the positive class's probability is binned; for more
-    classes, the probability of the predicted (argmax) class against its
-    accuracy.
+    For binary problems the positive class's probability (column 1) is
+    binned; for more classes, the probability of the predicted (argmax) class
+    against its accuracy. Rows with ``y_true == -1`` (unlabeled) are left out.
 
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
-        Gold classes ``0..k-1``.
+        Gold classes as column indices ``0..k-1`` of ``proba``, ``-1`` for
+        unlabeled rows. Labels of another kind (strings, or classes that are
+        not the column indices) must be encoded first, e.g. with
+        ``np.searchsorted(model.classes_, y_true)`` for a scikit-learn
+        classifier whose ``predict_proba`` columns follow ``classes_``.
     proba : array-like of shape (n_samples, k)
-        Predicted probabilities (e.g. a label model's ``predict_proba``).
+        Predicted probabilities (e.g. a label model's ``predict_proba``),
+        with ``k >= 2``.
     n_bins : int, default=10
         Number of equal-width bins.
     ax : matplotlib Axes, default=None
@@ -600,24 +614,37 @@ def plot_calibration(y_true, proba, *, n_bins=10, ax=None):
     Returns
     -------
     ax : matplotlib Axes
+        Holds the diagonal (``perfect``) and the model's curve (``model``):
+        for each non-empty bin, the mean predicted probability against the
+        observed frequency on the labeled rows in it.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` holds something other than ``-1`` or a column index of
+        ``proba`` (named with its row), if it has no labeled row, or if the
+        shapes of ``y_true`` and ``proba`` do not match.
+
+    See Also
+    --------
+    sklearn.calibration.CalibrationDisplay : The same diagram for a binary
+        classifier, with quantile bins as an option.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn_metal.analysis import plot_calibration
     >>> proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
-    >>> ax = plot_calibration([0, 1, 0, 1], proba, n_bins=2)
+    >>> ax = plot_calibration([0, 1, 0, -1], proba, n_bins=2)
     >>> ax.get_xlabel()
     'predicted probability'
+    >>> ax.lines[1].get_ydata().tolist()  # observed frequency per bin
+    [0.0, 1.0]
     """
     plt = _pyplot()
-    y_true = np.asarray(y_true)
-    proba = np.asarray(proba, dtype=np.float64)
-    if proba.ndim != 2 or proba.shape[0] != y_true.shape[0]:
-        raise ValueError(
-            f"proba must have shape (n_samples, k) with n_samples={len(y_true)}, "
-            f"got {proba.shape}."
-        )
+    y_true, proba = _check_calibration_input(y_true, proba)
+    labeled = y_true != -1
+    y_true, proba = y_true[labeled], proba[labeled]
     if proba.shape[1] == 2:
         conf, hit = proba[:, 1], (y_true == 1).astype(float)
     else:
@@ -636,3 +663,48 @@ def plot_calibration(y_true, proba, *, n_bins=10, ax=None):
     ax.set_ylabel("observed frequency")
     ax.legend()
     return ax
+
+
+def _check_calibration_input(y_true, proba):
+    """``y_true`` as int64 column indices of ``proba`` or -1, and float ``proba``."""
+    y = np.asarray(y_true)
+    proba = np.asarray(proba, dtype=np.float64)
+    if y.ndim != 1 or proba.ndim != 2 or proba.shape[0] != y.shape[0]:
+        raise ValueError(
+            "y_true must have shape (n_samples,) and proba (n_samples, k); got "
+            f"shapes {y.shape} and {proba.shape}."
+        )
+    n, k = proba.shape
+    if k < 2:
+        raise ValueError(f"proba has {k} column; expected one per class, k >= 2.")
+    if not np.all(np.isfinite(proba)):
+        row = np.flatnonzero(~np.isfinite(proba).all(axis=1))[0]
+        raise ValueError(f"proba holds a non-finite value at row {row}.")
+    if y.dtype.kind == "O":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    if y.dtype == bool or y.dtype.kind not in "iuf":
+        example = f" (e.g. {str(y[0])!r})" if n else ""
+        raise ValueError(
+            f"y_true holds labels of dtype {y.dtype}{example}; "
+            "plot_calibration needs class indices 0..k-1 matching the columns "
+            "of proba, or -1 for unlabeled rows. Encode the labels first, e.g. "
+            "np.searchsorted(model.classes_, y_true) for a classifier whose "
+            "predict_proba columns follow classes_."
+        )
+    bad = ~np.isin(y, np.arange(-1, k))
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(
+            f"y_true holds the value {y[i]:g} at row {i}; expected -1 (unlabeled) "
+            f"or a column index of proba in 0..{k - 1}."
+        )
+    y = y.astype(np.int64)
+    if not np.any(y != -1):
+        raise ValueError(
+            "y_true has no labeled row (every value is -1); the observed "
+            "frequencies need gold labels."
+        )
+    return y, proba

@@ -1,6 +1,7 @@
 """Command line: ``sklearn-metal demo`` and ``sklearn-metal fit``."""
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,52 @@ function, crowd worker, heuristic). Each entry is the source's vote: a class
 Supported files: .csv (a header row of source names), .npy and .parquet.
 The output has one column p_0..p_{K-1} per class; each row sums to 1, and rows
 on which every source abstained get the learned class balance."""
+
+#: The suffixes ``--output`` can write (as named in ``--help``).
+_OUTPUT_SUFFIXES = (".csv", ".npy", ".parquet")
+
+#: Exit status after the reader of stdout went away (``... | head``): 128 +
+#: SIGPIPE, the status a shell reports for a writer that SIGPIPE ended.
+_BROKEN_PIPE_STATUS = 141
+
+
+def _int_at_least(minimum):
+    """An argparse ``type`` for integers ``>= minimum``, checked while parsing."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not an integer; expected an integer >= {minimum}."
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{value} is too small; expected an integer >= {minimum}."
+            )
+        return value
+
+    return parse
+
+
+def _output_file(text):
+    """An argparse ``type`` for ``--output``: a path with a suffix we can write."""
+    if Path(text).suffix.lower() not in _OUTPUT_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text!r}: the file name must end in "
+            f"{', '.join(_OUTPUT_SUFFIXES[:-1])} or {_OUTPUT_SUFFIXES[-1]}."
+        )
+    return text
+
+
+def _silence_stdout():
+    """Point stdout at devnull, so that the exit-time flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # stdout without a descriptor
+        pass
 
 
 def _demo(args):
@@ -74,7 +121,7 @@ def _demo(args):
     )
     if args.output:
         probs = model.predict_proba(L)
-        pd.DataFrame(probs, columns=data.target_names).to_csv(args.output, index=False)
+        _write(pd.DataFrame(probs, columns=data.target_names), args.output)
         print(f"Soft labels for all comments written to {args.output}")
     return 0
 
@@ -121,8 +168,10 @@ def _write(frame, path):
         np.save(path, frame.to_numpy())
     elif suffix == ".parquet":
         frame.to_parquet(path, index=False)
-    else:
+    elif suffix == ".csv":
         frame.to_csv(path, index=False)
+    else:  # _output_file rejects it while parsing the arguments
+        raise ValueError(f"Cannot write {path!r}: unknown suffix {suffix!r}.")
 
 
 def _fit(args):
@@ -148,9 +197,14 @@ def main(argv=None):
     Returns
     -------
     status : int
-        Exit status: 0, or 2 after printing ``sklearn-metal: error: ...`` to
+        Exit status: 0; 2 after printing ``sklearn-metal: error: ...`` to
         stderr when an input value is invalid or a file cannot be read or
-        written.
+        written; 141 (128 + SIGPIPE, as for any command that SIGPIPE ends),
+        with nothing printed, when the reader of stdout goes away early, as
+        in ``sklearn-metal fit L.csv | head``. Invalid arguments (a count
+        below its minimum, an ``--output`` name whose suffix is not ``.csv``,
+        ``.npy`` or ``.parquet``) exit with status 2 while they are parsed,
+        before any work (:class:`SystemExit`, as for every argparse error).
 
     Examples
     --------
@@ -167,8 +221,14 @@ def main(argv=None):
         "demo",
         help="labeling functions -> LabelModel -> EndModel on bundled spam data",
     )
-    demo.add_argument("--epochs", type=int, default=30, help="end-model epochs")
-    demo.add_argument("--output", help="CSV file for the soft labels")
+    demo.add_argument(
+        "--epochs", type=_int_at_least(1), default=30, help="end-model epochs (>= 1)"
+    )
+    demo.add_argument(
+        "--output",
+        type=_output_file,
+        help="file for the soft labels of all comments: .csv, .npy or .parquet",
+    )
     demo.set_defaults(func=_demo)
     fit = sub.add_parser(
         "fit",
@@ -178,21 +238,31 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     fit.add_argument("label_matrix", help="label matrix: .csv, .npy or .parquet")
-    fit.add_argument("--cardinality", "-k", type=int, default=2, help="classes K")
+    fit.add_argument(
+        "--cardinality", "-k", type=_int_at_least(2), default=2, help="classes K (>= 2)"
+    )
     fit.add_argument("--method", choices=["auto", "moments", "em"], default="auto")
     fit.add_argument(
-        "--output", "-o", help="output .csv, .npy or .parquet (default: stdout)"
+        "--output",
+        "-o",
+        type=_output_file,
+        help="output .csv, .npy or .parquet (default: CSV on stdout)",
     )
     fit.set_defaults(func=_fit)
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError:  # the reader went away: ``... | head``
+        _silence_stdout()
+        return _BROKEN_PIPE_STATUS
     except ValueError as exc:
         print(f"sklearn-metal: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. an output file in a missing directory
         print(f"sklearn-metal: error: {_os_error(exc)}", file=sys.stderr)
         return 2
+    return status
 
 
 if __name__ == "__main__":

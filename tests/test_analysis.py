@@ -337,3 +337,93 @@ def test_plots_draw_summary_and_calibration():
     assert np.all((freq >= 0) & (freq <= 1)) and np.all(np.diff(x) > 0)
     with pytest.raises(ValueError, match="shape"):
         plot_calibration(y, model.predict_proba(L)[:10])
+
+
+def _calibration_curve(ax):
+    x, freq = ax.lines[1].get_data()
+    return np.asarray(x), np.asarray(freq)
+
+
+def test_plot_calibration_leaves_out_unlabeled_rows():
+    from sklearn_metal.analysis import plot_calibration
+
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.1, 0.9]])
+    # The -1 rows would be misses if counted: bin 1 would have frequency 1/3.
+    ax = plot_calibration([0, 1, 0, -1, -1], proba, n_bins=2)
+    x, freq = _calibration_curve(ax)
+    assert_allclose(x, [0.25, 0.8])
+    assert_allclose(freq, [0.0, 1.0])
+    # Same curve as without those rows.
+    ax = plot_calibration([0, 1, 0], proba[:3], n_bins=2)
+    assert_allclose(_calibration_curve(ax)[1], [0.0, 1.0])
+
+
+def test_plot_calibration_multiclass_uses_the_argmax_accuracy():
+    from sklearn_metal.analysis import plot_calibration
+
+    proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.9, 0, 0.1]])
+    ax = plot_calibration([0, 2, -1, 0], proba, n_bins=2)
+    x, freq = _calibration_curve(ax)
+    assert_allclose(x, [(0.7 + 0.8 + 0.9) / 3])
+    assert_allclose(freq, [2 / 3])
+
+
+@pytest.mark.parametrize(
+    "y_true",
+    [
+        np.array(["ham", "spam", "ham", "spam"]),
+        pd.Series(["ham", "spam", "ham", "spam"]),
+        [True, False, True, False],
+    ],
+)
+def test_plot_calibration_asks_to_encode_non_integer_labels(y_true):
+    from sklearn_metal.analysis import plot_calibration
+
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    with pytest.raises(ValueError, match=r"class indices 0\.\.k-1 .*Encode the labels"):
+        plot_calibration(y_true, proba)
+
+
+def test_plot_calibration_with_a_string_classifier_after_encoding():
+    from sklearn_metal.analysis import plot_calibration
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 2))
+    y = np.where(X[:, 0] + 0.3 * rng.normal(size=200) > 0, "spam", "ham")
+    clf = LogisticRegression().fit(X, y)
+    encoded = np.searchsorted(clf.classes_, y)  # the fix the error suggests
+    ax = plot_calibration(encoded, clf.predict_proba(X), n_bins=5)
+    x, freq = _calibration_curve(ax)
+    # Well separated classes: high predicted spam probability, mostly spam.
+    assert freq[-1] > 0.9 and freq[0] < 0.1
+    assert np.all(np.diff(x) > 0)
+
+
+@pytest.mark.parametrize(
+    "y_true, message",
+    [
+        ([0, 1, 2, 1], r"value 2 at row 2; expected -1 \(unlabeled\) or a column "),
+        ([0, 1, 0.5, 1], "value 0.5 at row 2"),
+        ([0, 1, np.nan, 1], "value nan at row 2"),
+        ([-2, 1, 0, 1], "value -2 at row 0"),
+        ([-1, -1, -1, -1], "no labeled row"),
+        ([0, 1, 0], "shape"),
+    ],
+)
+def test_plot_calibration_rejects_bad_labels(y_true, message):
+    from sklearn_metal.analysis import plot_calibration
+
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    with pytest.raises(ValueError, match=message):
+        plot_calibration(y_true, proba)
+
+
+def test_plot_calibration_rejects_bad_proba_and_bins():
+    from sklearn_metal.analysis import plot_calibration
+
+    with pytest.raises(ValueError, match="1 column"):
+        plot_calibration([0, 0], np.ones((2, 1)))
+    with pytest.raises(ValueError, match="non-finite value at row 1"):
+        plot_calibration([0, 1], np.array([[0.5, 0.5], [np.nan, 0.5]]))
+    with pytest.raises(ValueError, match="n_bins"):
+        plot_calibration([0, 1], np.array([[0.5, 0.5], [0.5, 0.5]]), n_bins=0)

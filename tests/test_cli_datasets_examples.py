@@ -1,3 +1,4 @@
+import os
 import runpy
 import subprocess
 import sys
@@ -15,7 +16,14 @@ from sklearn_metal.datasets import (
     make_label_matrix,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The real data sets, as in benchmarks/_datasets.py: shared/data next to the
+# project root, or where SKLEARN_METAL_SHARED_DATA says.
+SHARED = Path(
+    os.environ.get(
+        "SKLEARN_METAL_SHARED_DATA",
+        Path(__file__).resolve().parents[2] / "shared" / "data",
+    )
+)
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").rglob("plot_*.py"))
 
 
@@ -28,9 +36,13 @@ def test_load_youtube_votes():
     assert list(framed.L_test.columns) == data.feature_names
 
 
-def test_demo_runs_the_whole_pipeline(capsys):
-    assert main(["demo", "--epochs", "5"]) == 0
+def test_demo_runs_the_whole_pipeline(capsys, tmp_path):
+    soft = tmp_path / "soft.csv"
+    assert main(["demo", "--epochs", "5", "--output", str(soft)]) == 0
     out = capsys.readouterr().out
+    written = pd.read_csv(soft)
+    assert list(written.columns) == ["ham", "spam"] and len(written) == 1956
+    np.testing.assert_allclose(written.sum(axis=1), 1.0)
     line = next(x for x in out.splitlines() if x.startswith("2. LabelModel"))
     acc_lm = float(line.split("test accuracy ")[1].split(";")[0])
     acc_mv = float(line.split("majority vote: ")[1])
@@ -104,6 +116,90 @@ def test_missing_file_exit_status_of_the_command(tmp_path):
     )
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes and SIGPIPE")
+def test_fit_command_is_quiet_when_stdout_closes(tmp_path):
+    # ``sklearn-metal fit L.npy | head -1``: the output (about 1 MB) outgrows
+    # the pipe buffer, so the command writes into a pipe nobody reads.
+    L, _, _ = make_label_matrix(20_000, 4, random_state=0)
+    np.save(tmp_path / "L.npy", L)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sklearn_metal.cli", "fit", str(tmp_path / "L.npy")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline() == "p_0,p_1\n"
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141  # 128 + SIGPIPE, like `seq 1e6 | head`
+    assert err == ""
+
+
+def test_fit_command_is_quiet_in_a_shell_pipe_to_head(tmp_path):
+    L, _, _ = make_label_matrix(20_000, 4, random_state=0)
+    np.save(tmp_path / "L.npy", L)
+    proc = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'set -o pipefail; "$0" -m sklearn_metal.cli fit L.npy | head -3',
+            sys.executable,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode == 127:  # pragma: no cover - no bash here
+        pytest.skip("bash is not available")
+    assert proc.stdout.splitlines()[0] == "p_0,p_1"
+    assert len(proc.stdout.splitlines()) == 3
+    assert proc.stderr == ""
+    assert proc.returncode == 141
+
+
+@pytest.mark.parametrize("name", ["p.json", "p.txt", "p", "p.csv.gz"])
+def test_fit_command_rejects_an_unknown_output_suffix(tmp_path, capsys, name):
+    # The output name is checked while parsing: the missing input is not even
+    # looked at, and nothing is written.
+    out = tmp_path / name
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", str(tmp_path / "missing.csv"), "-o", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --output/-o: cannot write" in err
+    assert "must end in .csv, .npy or .parquet" in err
+    assert "missing.csv" not in err
+    assert not out.exists()
+
+
+def test_fit_command_accepts_upper_case_suffixes(tmp_path):
+    L, _, _ = make_label_matrix(50, 3, random_state=0)
+    np.save(tmp_path / "L.npy", L)
+    assert main(["fit", str(tmp_path / "L.npy"), "-o", str(tmp_path / "p.CSV")]) == 0
+    assert list(pd.read_csv(tmp_path / "p.CSV").columns) == ["p_0", "p_1"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["demo", "--epochs", "0"], "argument --epochs: 0 is too small; expected an "),
+        (["demo", "--epochs", "-3"], "argument --epochs: -3 is too small"),
+        (["demo", "--epochs", "1.5"], "argument --epochs: '1.5' is not an integer"),
+        (["demo", "--output", "p.json"], "argument --output: cannot write 'p.json'"),
+        (["fit", "L.npy", "-k", "1"], "argument --cardinality/-k: 1 is too small; "),
+        (["fit", "L.npy", "-k", "two"], "argument --cardinality/-k: 'two' is not an "),
+    ],
+)
+def test_bad_arguments_fail_before_any_work(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # the demo printed nothing: it never started
+    assert message in err
+
+
 def test_fit_help_explains_abstain(capsys):
     with pytest.raises(SystemExit):
         main(["fit", "--help"])
@@ -116,6 +212,8 @@ def test_load_youtube_spam_and_wrench():
     assert (data.split == "test").sum() == 370
     from sklearn_metal.datasets import load_wrench
 
+    if not (SHARED / "youtube").is_dir():
+        pytest.skip(f"no {SHARED / 'youtube'}; set SKLEARN_METAL_SHARED_DATA")
     wrench = load_wrench(SHARED / "youtube")
     assert wrench.train.L.shape == (1686, 10)
     assert wrench.target_names == ["HAM", "SPAM"]
@@ -148,7 +246,72 @@ def test_make_label_matrix_rejects_bad_accuracies():
         make_label_matrix(10, 3, accuracies=[0.7, 0.8])
 
 
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"accuracies": [0.7, 0.8, 1.5]}, r"accuracies\[2\] = 1.5 is outside \[0, 1\]"),
+        (
+            {"accuracies": [-0.5, 0.8, 0.9]},
+            r"accuracies\[0\] = -0.5 is outside \[0, 1\]",
+        ),
+        ({"accuracies": [0.7, np.nan, 0.9]}, r"accuracies\[1\] = nan is outside"),
+        ({"accuracies": ["a", "b", "c"]}, r"accuracies must hold numbers in \[0, 1\]"),
+        ({"coverages": [1.5, -0.2, 0.5]}, r"coverages\[0\] = 1.5 is outside \(0, 1\]"),
+        ({"coverages": [0.5, 0.0, 0.5]}, r"coverages\[1\] = 0 is outside \(0, 1\]"),
+        ({"coverages": [0.5, 0.5]}, r"coverages has shape \(2,\); expected \(3,\)"),
+        ({"class_balance": [7, 3]}, r"class_balance\[0\] = 7 is outside \[0, 1\]"),
+        ({"class_balance": [1.2, -0.2]}, r"class_balance\[0\] = 1.2 .*non-negative"),
+        ({"class_balance": [0.6, 0.3]}, r"class_balance sums to 0.9; .* sum to 1"),
+        (
+            {"class_balance": [0.5, 0.3, 0.2]},
+            r"class_balance has shape \(3,\); expected \(2,\), one probability per "
+            r"class \(cardinality=2\)",
+        ),
+        ({"dependencies": [(0, 1, 2)]}, "must pair two distinct sources"),
+        ({"dependencies": [(0, 3)]}, r"must pair two distinct sources in 0..2"),
+    ],
+)
+def test_make_label_matrix_rejects_bad_parameters(params, message):
+    with pytest.raises(ValueError, match=message):
+        make_label_matrix(10, 3, **params)
+
+
+def test_make_label_matrix_accepts_boundary_parameters():
+    # 0 and 1 are valid accuracies (an adversarial and a perfect source), a
+    # coverage of 1 votes on every row, and a class may have prior 0.
+    L, y, acc = make_label_matrix(
+        200,
+        3,
+        accuracies=[0.0, 1.0, 0.5],
+        coverages=[1.0, 1.0, 1e-3],
+        class_balance=[0.0, 1.0],
+        random_state=0,
+    )
+    assert np.all(y == 1)
+    assert np.all(L[:, 0] == 0) and np.all(L[:, 1] == 1)
+    np.testing.assert_array_equal(acc, [0.0, 1.0, 0.5])
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path, monkeypatch):
     monkeypatch.setenv("SKLEARN_METAL_EXAMPLES_FAST", "1")
     runpy.run_path(str(path), run_name="__main__")
+
+
+@pytest.mark.parametrize("script", ["bench_end_model.py", "bench_label_model.py"])
+def test_benchmarks_name_the_missing_data_and_the_variable(tmp_path, script):
+    path = Path(__file__).parents[1] / "benchmarks" / script
+    env = dict(os.environ, SKLEARN_METAL_SHARED_DATA=str(tmp_path / "nowhere"))
+    helped = subprocess.run(
+        [sys.executable, str(path), "--help"], env=env, capture_output=True, text=True
+    )
+    assert helped.returncode == 0
+    assert "SKLEARN_METAL_SHARED_DATA" in helped.stdout
+    failed = subprocess.run(
+        [sys.executable, str(path)], env=env, capture_output=True, text=True
+    )
+    assert failed.returncode == 2
+    assert "Traceback" not in failed.stderr
+    assert f"{script}: error: data set 'youtube' not found: no " in failed.stderr
+    assert str(tmp_path / "nowhere" / "youtube") in failed.stderr
+    assert "Set the environment variable SKLEARN_METAL_SHARED_DATA" in failed.stderr

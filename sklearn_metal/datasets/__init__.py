@@ -258,14 +258,19 @@ def make_label_matrix(
     cardinality : int, default=2
         Number of classes.
     accuracies : array-like of shape (n_sources,), default=None
-        Probability that a vote is correct; drawn uniformly from [0.6, 0.9]
-        when None.
+        Probability that a vote of each source is correct, each in [0, 1];
+        drawn uniformly from [0.6, 0.9] when None. A value at or below
+        ``1 / cardinality`` makes a source no better than a random guess
+        (an adversarial source), which is allowed.
     coverages : float or array-like of shape (n_sources,), default=0.5
-        Probability that each source votes.
+        Probability that each source votes, in (0, 1]; a float applies to
+        every source.
     class_balance : array-like of shape (cardinality,), default=None
-        Class prior; uniform when None.
+        Class prior: one non-negative probability per class, summing to 1;
+        uniform when None.
     dependencies : list of (int, int), default=None
-        Pairs ``(i, j)``: source ``j`` copies source ``i``.
+        Pairs ``(i, j)`` of distinct sources in ``0..n_sources-1``: source
+        ``j`` copies source ``i``.
     copy_prob : float, default=0.9
         Probability that a dependent source copies its parent on a row.
     random_state : int, RandomState instance or None, default=None
@@ -280,36 +285,113 @@ def make_label_matrix(
     accuracies : ndarray of shape (n_sources,)
         The accuracies used (of each source's own votes, before copying).
 
+    Raises
+    ------
+    ValueError
+        If ``accuracies``, ``coverages`` or ``class_balance`` has the wrong
+        length or holds a value outside its range (named with its index), if
+        ``class_balance`` does not sum to 1, or if a pair in ``dependencies``
+        does not name two distinct sources.
+
     Examples
     --------
     >>> from sklearn_metal.datasets import make_label_matrix
     >>> L, y, acc = make_label_matrix(5, 3, random_state=0)
     >>> L.shape, y.shape, acc.shape
     ((5, 3), (5,), (3,))
+    >>> make_label_matrix(5, 3, accuracies=[0.7, 0.8, 1.5])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: accuracies[2] = 1.5 is outside [0, 1]: each accuracy is ...
     """
     rng = check_random_state(random_state)
     k = cardinality
+    if accuracies is not None:
+        accuracies = _check_probabilities(
+            accuracies,
+            "accuracies",
+            n_sources,
+            "one per source",
+            "each accuracy is the probability that a vote of the source is correct",
+        )
+    coverages = _check_probabilities(
+        coverages,
+        "coverages",
+        n_sources,
+        "one per source, or a float",
+        "each coverage is the probability that the source votes on a row",
+        open_at_zero=True,
+        scalar=True,
+    )
+    if class_balance is None:
+        p = np.full(k, 1.0 / k)
+    else:
+        p = _check_probabilities(
+            class_balance,
+            "class_balance",
+            k,
+            f"one probability per class (cardinality={k})",
+            "class_balance must be non-negative and sum to 1",
+        )
+        if abs(p.sum() - 1.0) > np.sqrt(np.finfo(np.float64).eps):
+            raise ValueError(
+                f"class_balance sums to {p.sum():g}; it must be non-negative "
+                "and sum to 1 (the prior probability of each class)."
+            )
+    pairs = []
+    for pair in dependencies or ():
+        values = np.asarray(pair)
+        if (
+            values.shape != (2,)
+            or values.dtype.kind not in "iu"
+            or not (0 <= values.min() and values.max() < n_sources)
+            or values[0] == values[1]
+        ):
+            raise ValueError(
+                f"dependency {pair!r} must pair two distinct sources in "
+                f"0..{n_sources - 1}."
+            )
+        pairs.append((int(values[0]), int(values[1])))
     if accuracies is None:
         accuracies = rng.uniform(0.6, 0.9, size=n_sources)
-    accuracies = np.asarray(accuracies, dtype=np.float64)
-    coverages = np.broadcast_to(np.asarray(coverages, dtype=np.float64), (n_sources,))
-    if accuracies.shape != (n_sources,):
-        raise ValueError(
-            f"accuracies has shape {accuracies.shape}; expected ({n_sources},)."
-        )
-    p = np.full(k, 1.0 / k) if class_balance is None else np.asarray(class_balance)
     y = rng.choice(k, size=n_samples, p=p)
     correct = rng.random_sample((n_samples, n_sources)) < accuracies
     wrong = (y[:, None] + rng.randint(1, k, size=(n_samples, n_sources))) % k
     L = np.where(correct, y[:, None], wrong)
     L[rng.random_sample((n_samples, n_sources)) >= coverages] = -1
-    for pair in dependencies or ():
-        i, j = (int(v) for v in pair)
-        if not (0 <= i < n_sources and 0 <= j < n_sources) or i == j:
-            raise ValueError(
-                f"dependency {pair!r} must pair two distinct sources in "
-                f"0..{n_sources - 1}."
-            )
+    for i, j in pairs:
         copy = rng.random_sample(n_samples) < copy_prob
         L[copy, j] = L[copy, i]
     return L, y, accuracies
+
+
+def _check_probabilities(
+    value, name, length, expected, meaning, *, open_at_zero=False, scalar=False
+):
+    """``value`` as a float array of shape ``(length,)`` with entries in [0, 1].
+
+    With ``scalar``, a number is broadcast to every entry; with
+    ``open_at_zero``, 0 is excluded.
+    The error names ``name``, the bad entry and its index, and the range.
+    """
+    interval = "(0, 1]" if open_at_zero else "[0, 1]"
+    try:
+        values = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must hold numbers in {interval}; got {value!r}."
+        ) from exc
+    if values.ndim == 0 and scalar:
+        values = np.full(length, float(values))
+    if values.shape != (length,):
+        raise ValueError(
+            f"{name} has shape {values.shape}; expected ({length},), {expected}."
+        )
+    low = values > 0 if open_at_zero else values >= 0
+    bad = ~(low & (values <= 1))
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(
+            f"{name}[{i}] = {values[i]:g} is outside {interval}: {meaning}."
+        )
+    return values
