@@ -261,6 +261,8 @@ class _LabelMatrixMixin:
     """Shared validation of label matrices for the estimators in this package."""
 
     def _validate_votes(self, L, *, reset):
+        if type(L).__module__.split(".")[0] == "dask":
+            L = L.compute()  # an in-memory estimator reads a dask input whole
         names = None
         if hasattr(L, "columns"):
             names = [str(c) for c in L.columns]
@@ -307,7 +309,9 @@ class _LabelMatrixMixin:
         0.5
         """
         check_is_fitted(self)
-        y = check_gold_labels(y, _num_samples(L), self.cardinality)
+        # predictions first: a dask array's row count may be known only then
+        pred = np.asarray(self.predict(L))  # computes a dask result
+        y = check_gold_labels(y, _num_samples(pred), self.cardinality)
         labeled = y >= 0
         if not labeled.any():
             raise ValueError(
@@ -316,7 +320,6 @@ class _LabelMatrixMixin:
             )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, y)[labeled]
-        pred = np.asarray(self.predict(L))  # computes a dask result
         return float(
             accuracy_score(y[labeled], pred[labeled], sample_weight=sample_weight)
         )

@@ -374,7 +374,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     f"Expected a non-empty 2-D label matrix, got {L.shape}."
                 )
             validate_data(self, frame, reset=True, skip_check_array=True)
-            if self.dependencies:
+            if self._dependency_pairs():
                 raise ValueError(
                     "dependencies need the in-memory fit; pass chunk_rows=None and "
                     "a numpy, scipy.sparse or pandas label matrix."
@@ -382,25 +382,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         else:
             rows, cols, vals, (n, m) = self._validate_votes(L, reset=True)
         gold = check_gold_labels(y, n, k)
-        p_given = None
-        if self.class_balance is not None:
-            p_given = np.asarray(self.class_balance, dtype=np.float64)
-            if p_given.shape != (k,):
-                raise ValueError(
-                    f"class_balance has shape {p_given.shape}; expected ({k},) for "
-                    f"cardinality={k}."
-                )
-            if (
-                not np.all(np.isfinite(p_given))
-                or np.any(p_given <= 0)
-                or not np.isclose(p_given.sum(), 1.0)
-            ):
-                raise ValueError(
-                    "class_balance must hold positive probabilities summing to 1, "
-                    f"got {p_given.tolist()}."
-                )
+        p_given = self._given_balance()
         names = getattr(self, "feature_names_in_", None)
-        self.dependency_components_ = _components(self.dependencies or (), m, names)
+        self.dependency_components_ = _components(self._dependency_pairs(), m, names)
         for comp in self.dependency_components_:
             if (k + 1) ** len(comp) > _MAX_COMPONENT_TABLE:
                 raise ValueError(
@@ -414,6 +398,34 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         else:
             self._fit_params(rows, cols, vals, n, m, gold, p_given)
         return self
+
+    def _given_balance(self):
+        """``class_balance`` checked as a probability vector, or None."""
+        if self.class_balance is None:
+            return None
+        k = self.cardinality
+        p_given = np.asarray(self.class_balance, dtype=np.float64)
+        if p_given.shape != (k,):
+            raise ValueError(
+                f"class_balance has shape {p_given.shape}; expected ({k},) for "
+                f"cardinality={k}."
+            )
+        if (
+            not np.all(np.isfinite(p_given))
+            or np.any(p_given <= 0)
+            or not np.isclose(p_given.sum(), 1.0)
+        ):
+            raise ValueError(
+                "class_balance must hold positive probabilities summing to 1, "
+                f"got {p_given.tolist()}."
+            )
+        return p_given
+
+    def _dependency_pairs(self):
+        """``dependencies`` as a list (an array of pairs has no truth value)."""
+        if self.dependencies is None:
+            return []
+        return list(self.dependencies)
 
     def _fit_params(self, rows, cols, vals, n, m, gold, p_given):
         k = self.cardinality
@@ -596,7 +608,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     def _may_pack(self, L):
         """Whether the fit may pack an in-memory ``L`` (see :meth:`fit`)."""
-        if self.chunk_rows != "auto" or self.dependencies:
+        if self.chunk_rows != "auto" or self._dependency_pairs():
             return False
         if not _packable(L) or L.ndim != 2 or L.shape[0] < 20_000:
             return False
@@ -851,8 +863,15 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 )
             # a fit with dependencies keeps no statistics: start afresh
             self.__dict__.pop("_log_w", None)
-        if self.dependencies:
+        if self._dependency_pairs():
             raise ValueError("partial_fit does not support dependencies.")
+        if not first and len(self.classes_) != k:
+            raise ValueError(
+                f"cardinality={k} differs from the {len(self.classes_)} classes of "
+                "the earlier partial_fit calls; call fit, or partial_fit on a new "
+                "model, to change it."
+            )
+        p_given = self._given_balance()
         if L.ndim != 2 or L.shape[0] == 0 or L.shape[1] == 0:
             raise ValueError(f"Expected a non-empty 2-D label matrix, got {L.shape}.")
         n, m = L.shape
@@ -880,8 +899,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         total = self._partial_stats
         tot = self._init_stream_state(m, total["tot"], total["n"])
         self._set_factors(total["cnt"], total["q_sum"])
-        if self.class_balance is not None:
-            p = np.asarray(self.class_balance, dtype=np.float64)
+        if p_given is not None:
+            p = p_given
         else:
             p = getattr(self, "class_balance_", None)
             if p is None:

@@ -109,6 +109,9 @@ def test_dependencies_by_column_name():
         LabelModel(dependencies=[(0, 7)]).fit(L)
     with pytest.raises(ValueError, match="itself"):
         LabelModel(dependencies=[(1, 1)]).fit(L)
+    # an array of pairs works like a list of pairs
+    as_array = LabelModel(dependencies=np.array([[2, 3]])).fit(L)
+    assert as_array.dependency_components_ == [(2, 3)]
 
 
 def test_semi_supervised_gold_rows_inform_the_fit(votes):
@@ -248,6 +251,34 @@ def test_partial_fit_after_fit_goes_on_from_its_statistics(votes):
     model.fit(L[:, :5]).partial_fit(L[half:, :5])
     fresh = LabelModel().fit(L[:, :5]).partial_fit(L[half:, :5])
     np.testing.assert_allclose(model.cond_probs_, fresh.cond_probs_, atol=1e-12)
+
+
+def test_partial_fit_checks_balance_and_cardinality(votes):
+    L, _, _ = votes
+    with pytest.raises(ValueError, match="summing to 1, got \\[3.0, 7.0\\]"):
+        LabelModel(class_balance=[3, 7]).partial_fit(L)
+    with pytest.raises(ValueError, match="expected \\(2,\\) for cardinality=2"):
+        LabelModel(class_balance=[0.3, 0.3, 0.4]).partial_fit(L)
+    model = LabelModel(cardinality=3).partial_fit(L)
+    with pytest.raises(ValueError, match="cardinality=2 differs from the 3 classes"):
+        model.set_params(cardinality=2).partial_fit(L)
+
+
+def test_voters_and_score_read_dask_inputs():
+    dd = pytest.importorskip("dask.dataframe")
+    from sklearn_metal import MajorityClassVoter, MajorityLabelVoter
+
+    L, y, _ = make_label_matrix(600, 5, random_state=3)
+    frame = pd.DataFrame(L, columns=list("abcde"))
+    ddf = dd.from_pandas(frame, npartitions=3)
+    for Voter in (MajorityLabelVoter, MajorityClassVoter):
+        voter = Voter().fit(ddf)
+        assert voter.feature_names_in_.tolist() == list("abcde")
+        assert voter.score(ddf, y) == Voter().fit(frame).score(frame, y)
+    # a dask array with unknown row chunks: scored after predicting
+    model = LabelModel().fit(L)
+    unknown = ddf.to_dask_array()
+    assert model.score(unknown, y) == model.score(L, y)
 
 
 def test_verbose_prints_progress(votes, capsys):
