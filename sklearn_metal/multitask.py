@@ -9,6 +9,12 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -1364,6 +1370,34 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         The fitted net.
     label_models_ : dict of {str: estimator}
         The fitted label model of each task given as votes.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :meth:`fit`. Defined only when ``X``
+        has feature names that are all strings.
+
+    See Also
+    --------
+    MultitaskClassifier : The multi-task net this meta-estimator fits.
+    sklearn.multioutput.MultiOutputClassifier : One estimator per output.
+
+    Notes
+    -----
+    With metadata routing enabled
+    (``sklearn.set_config(enable_metadata_routing=True)``), :meth:`fit`
+    routes the metadata the estimator requests (``sample_weight``, through
+    ``estimator.set_fit_request(sample_weight=True)``) to the estimator's
+    ``fit``; metadata that nothing requested raises an error. Keyword
+    arguments of the module's forward cannot be requested, so they are
+    passed on only with routing disabled, where every keyword argument of
+    :meth:`fit` goes to the estimator's ``fit`` as before. ``valid_data``
+    is the trainer's own: pass it to :meth:`fit` directly, or request it
+    with ``set_fit_request(valid_data=True)`` to have a meta-estimator
+    route it here.
+
+    Row weights reach the net only: the label models are fitted on each
+    task's votes unweighted, as a label model learns the sources'
+    accuracies from the votes alone.
 
     Examples
     --------
@@ -1431,13 +1465,20 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
             ``y_valid`` become soft labels through the label models fitted on
             the training votes of their task.
         **fit_params
-            Passed to the estimator's ``fit`` (e.g. ``sample_weight``).
+            Passed to the estimator's ``fit`` (e.g. ``sample_weight``, row
+            weights of the net's loss; the label models are fitted
+            unweighted). With metadata routing enabled, only the metadata
+            the estimator requests is passed, see the Notes of
+            :class:`MultitaskTrainer`.
 
         Returns
         -------
         self : MultitaskTrainer
             The fitted trainer.
         """
+        if _routing_enabled():
+            routed_params = process_routing(self, "fit", **fit_params)
+            fit_params = dict(routed_params["estimator"]["fit"])
         self.label_models_ = {}
         targets = self._soft_targets(y, fit=True)
         if valid_data is not None:
@@ -1457,6 +1498,39 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
         return self
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        :meth:`fit` consumes ``valid_data`` itself and routes the rest of
+        its metadata (e.g. ``sample_weight``) to the estimator's ``fit``.
+        Please check :ref:`User Guide <metadata_routing>` on how the routing
+        mechanism works.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating routing information.
+
+        Examples
+        --------
+        >>> import sklearn
+        >>> from sklearn_metal import MultitaskClassifier, MultitaskTrainer
+        >>> with sklearn.config_context(enable_metadata_routing=True):
+        ...     net = MultitaskClassifier({"a": 2}).set_fit_request(sample_weight=True)
+        ...     routing = MultitaskTrainer(net).get_metadata_routing()
+        ...     routing.consumes("fit", ["sample_weight"])
+        {'sample_weight'}
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                estimator=self.estimator,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+        )
 
     def predict_proba(self, X):
         """Per-task probabilities, one array per task.

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sklearn
 import torch
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.exceptions import UnsetMetadataPassedError
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -519,3 +521,120 @@ def test_integer_sample_weight_equals_duplicated_rows():
         MultitaskClassifier(**params).fit(
             X, task_labels(a=a, b=b), sample_weight=np.ones(39)
         )
+
+
+def _weighted_task_data():
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4).astype(np.float32)
+    a = (X[:, 0] > 0).astype(int)
+    weight = rng.randint(0, 4, size=60)
+    params = dict(
+        tasks={"a": 2},
+        hidden_layer_sizes=(8,),
+        max_epochs=3,
+        lr=0.05,
+        verbose=0,
+        random_state=0,
+    )
+    return X, task_labels(a=a), weight, params
+
+
+class _RecordingNet(MultitaskClassifier):
+    """Keeps every ``sample_weight`` its ``fit`` gets, across clones."""
+
+    seen = []
+
+    def fit(self, X, y, valid_data=None, sample_weight=None, **fit_params):
+        _RecordingNet.seen.append(sample_weight)
+        return super().fit(X, y, valid_data, sample_weight, **fit_params)
+
+
+def test_trainer_routes_sample_weight_to_the_net():
+    X, y, weight, params = _weighted_task_data()
+    weighted = MultitaskClassifier(**params).fit(X, y, sample_weight=weight)
+    unweighted = MultitaskClassifier(**params).fit(X, y)
+    assert not np.allclose(weighted.predict_proba(X)[0], unweighted.predict_proba(X)[0])
+    cv = KFold(3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        net = MultitaskClassifier(**params).set_fit_request(sample_weight=True)
+        trainer = MultitaskTrainer(net).fit(X, y, sample_weight=weight)
+        np.testing.assert_allclose(
+            trainer.predict_proba(X)[0], weighted.predict_proba(X)[0], rtol=1e-6
+        )
+        # an alias
+        net = MultitaskClassifier(**params).set_fit_request(sample_weight="net_w")
+        trainer = MultitaskTrainer(net).fit(X, y, net_w=weight)
+        np.testing.assert_allclose(
+            trainer.predict_proba(X)[0], weighted.predict_proba(X)[0], rtol=1e-6
+        )
+        # valid_data is the trainer's own, beside routed weights
+        trainer.fit(X, y, valid_data=(X[:10], y.iloc[:10]), net_w=weight)
+        assert "valid_score" in trainer.estimator_.history[-1]
+        search = GridSearchCV(
+            trainer.set_fit_request(valid_data=True), {"task_weights": [None]}, cv=2
+        ).fit(X, y, valid_data=(X[:10], y.iloc[:10]), net_w=weight)
+        assert "valid_score" in search.best_estimator_.estimator_.history[-1]
+        # each fold's net gets the weights of its training rows
+        _RecordingNet.seen = []
+        net = _RecordingNet(**params).set_fit_request(sample_weight=True)
+        routed = cross_val_score(
+            MultitaskTrainer(net), X, y, cv=cv, params={"sample_weight": weight}
+        )
+        assert len(_RecordingNet.seen) == 3
+        for seen, (train, _) in zip(_RecordingNet.seen, cv.split(X), strict=True):
+            np.testing.assert_array_equal(seen, weight[train])
+        # GridSearchCV routes the weights to every fit, the refit included
+        search = GridSearchCV(
+            MultitaskTrainer(
+                MultitaskClassifier(**params).set_fit_request(sample_weight=True)
+            ),
+            {"task_weights": [None, {"a": 1.0}]},
+            cv=2,
+        ).fit(X, y, sample_weight=weight)
+        assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+        np.testing.assert_allclose(
+            search.best_estimator_.predict_proba(X)[0],
+            weighted.predict_proba(X)[0],
+            rtol=1e-6,
+        )
+    # with routing off sample_weight goes straight through, unrequested
+    not_routed = cross_val_score(
+        MultitaskTrainer(MultitaskClassifier(**params)),
+        X,
+        y,
+        cv=cv,
+        params={"sample_weight": weight},
+    )
+    np.testing.assert_allclose(routed, not_routed)
+    trainer = MultitaskTrainer(MultitaskClassifier(**params))
+    trainer.fit(X, y, sample_weight=weight)
+    np.testing.assert_allclose(
+        trainer.predict_proba(X)[0], weighted.predict_proba(X)[0], rtol=1e-6
+    )
+
+
+def test_trainer_raises_for_unrequested_or_unknown_metadata():
+    X, y, weight, params = _weighted_task_data()
+    with sklearn.config_context(enable_metadata_routing=True):
+        trainer = MultitaskTrainer(MultitaskClassifier(**params))
+        match = r"\[sample_weight\] are passed but are not explicitly set"
+        with pytest.raises(UnsetMetadataPassedError, match=match):
+            trainer.fit(X, y, sample_weight=weight)
+        with pytest.raises(UnsetMetadataPassedError, match=match):
+            cross_val_score(
+                trainer,
+                X,
+                y,
+                cv=2,
+                params={"sample_weight": weight},
+                error_score="raise",
+            )
+        # valid_data routed by a meta-estimator must be requested by the trainer
+        with pytest.raises(UnsetMetadataPassedError, match=r"\[valid_data\]"):
+            cross_val_score(
+                trainer, X, y, cv=2, params={"valid_data": (X, y)}, error_score="raise"
+            )
+        with pytest.raises(TypeError, match="not routed to any object"):
+            trainer.fit(X, y, unknown=weight)
+    routing = MultitaskTrainer(MultitaskClassifier(**params)).get_metadata_routing()
+    assert routing.consumes("fit", ["sample_weight", "valid_data"]) == set()
