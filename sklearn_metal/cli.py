@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,9 @@ _ABSTAIN_HELP = """\
 The label matrix has one row per example and one column per source (labeling
 function, crowd worker, heuristic). Each entry is the source's vote: a class
 0..K-1, or -1 when the source abstains (has no opinion on that example).
-Supported files: .csv (a header row of source names), .npy and .parquet.
+Supported files: .csv (a header row of source names, which must not all be
+numbers, except pandas' default 0,1,2,... from three sources on), .npy and
+.parquet.
 The output has one column p_0..p_{K-1} per class; each row sums to 1, and rows
 on which every source abstained get the learned class balance."""
 
@@ -126,14 +129,38 @@ def _demo(args):
     return 0
 
 
+#: A number as a CSV header name: an integer vote (``-1``, ``0``, ``1``) or the
+#: name pandas gives a repeated one (``-1.1``, ``-1.2``).
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def _read_csv(path):
+    """Read a CSV label matrix, refusing one whose header row is votes."""
+    frame = pd.read_csv(path)
+    names = [str(name).strip() for name in frame.columns]
+    # pandas' default header (``DataFrame(L).to_csv(index=False)``) is
+    # 0, 1, ..., m - 1; as a row of votes it would need k >= m classes, so
+    # from three sources on it is read as names
+    pandas_default = len(names) >= 3 and names == [str(j) for j in range(len(names))]
+    if names and not pandas_default and all(_NUMBER.fullmatch(n) for n in names):
+        example = ",".join(f"lf_{j}" for j in range(min(len(names), 3)))
+        more = ",..." if len(names) > 3 else ""
+        raise ValueError(
+            f"The first row of {str(path)!r} holds only numbers: it looks like "
+            "votes, not source names. The CSV needs a header row of source names "
+            f"(such as {example}{more}) that are not all numbers."
+        )
+    return frame
+
+
 def _read_matrix(path):
     path = Path(path)
     suffix = path.suffix.lower()
     readers = {
         ".npy": lambda p: np.load(p, allow_pickle=False),
         ".parquet": pd.read_parquet,
-        ".csv": pd.read_csv,
-        ".txt": pd.read_csv,
+        ".csv": _read_csv,
+        ".txt": _read_csv,
     }
     if suffix not in readers:
         raise ValueError(

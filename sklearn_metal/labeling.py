@@ -351,7 +351,20 @@ class LFApplier(TransformerMixin, BaseEstimator):
         Returns
         -------
         L : ndarray of shape (n_samples, n_lfs) or dask array
-            ``-1`` where a function abstained.
+            ``-1`` where a function abstained. For a dask DataFrame, a lazy
+            dask array with known row chunks: ``transform`` counts the rows of
+            each partition (reading the raw partitions) but runs no labeling
+            function; they run when the array is computed.
+
+        Notes
+        -----
+        The dask array is recomputed, labeling functions included, every time
+        it is used. A :class:`~sklearn_metal.LabelModel` fit makes several
+        passes over ``L``, so persist the votes first, and the functions run
+        once::
+
+            L = applier.transform(ddf).persist()
+            model = LabelModel().fit(L)
         """
         if _is_dask(X):
             return self._transform_dask(X)
@@ -390,7 +403,11 @@ class LFApplier(TransformerMixin, BaseEstimator):
             return pd.DataFrame(L.astype(np.int64), columns=names, index=part.index)
 
         meta = pd.DataFrame({n: pd.Series([], dtype=np.int64) for n in names})
-        return X.map_partitions(apply_partition, meta=meta).to_dask_array(lengths=True)
+        # ``to_dask_array(lengths=True)`` would compute the votes (running every
+        # labeling function) just to count their rows; count the raw rows instead.
+        lengths = tuple(int(n) for n in X.map_partitions(len).compute())
+        votes = X.map_partitions(apply_partition, meta=meta)
+        return votes.to_dask_array(lengths=lengths)
 
     def apply(self, X):
         """Votes and the failures recorded with ``on_error="abstain"``.

@@ -241,6 +241,34 @@ def test_fit_command_writes_probabilities(tmp_path, capsys):
     np.testing.assert_allclose(proba, expected, atol=1e-12)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".txt"])
+def test_fit_command_refuses_a_csv_without_a_header_row(tmp_path, capsys, suffix):
+    L, _, _ = make_label_matrix(200, 4, random_state=0)
+    L[0] = [0, -1, -1, -1]  # pandas would name the columns 0, -1, -1.1, -1.2
+    src = tmp_path / f"L{suffix}"
+    np.savetxt(src, L, fmt="%d", delimiter=",")
+    out = tmp_path / "p.npy"
+    assert main(["fit", str(src), "-o", str(out)]) == 2
+    assert not out.exists()
+    assert capsys.readouterr().err == (
+        f"sklearn-metal: error: The first row of {str(src)!r} holds only numbers: "
+        "it looks like votes, not source names. The CSV needs a header row of "
+        "source names (such as lf_0,lf_1,lf_2,...) that are not all numbers.\n"
+    )
+    # pandas' default header (0, 1, ...) of two sources could be votes ...
+    pd.DataFrame(L[:, :2]).to_csv(src, index=False)
+    assert main(["fit", str(src)]) == 2
+    assert "(such as lf_0,lf_1) that are" in capsys.readouterr().err
+    # ... from three sources on it would need as many classes, so it is names
+    pd.DataFrame(L).to_csv(src, index=False)
+    assert main(["fit", str(src), "-o", str(out)]) == 0
+    assert np.load(out).shape == (200, 2)
+    # A header in which some name is not a number is kept.
+    pd.DataFrame(L, columns=["a", "1", "-1", "0.5"]).to_csv(src, index=False)
+    assert main(["fit", str(src), "-o", str(out)]) == 0
+    assert np.load(out).shape == (200, 2)
+
+
 def test_make_label_matrix_rejects_bad_accuracies():
     with pytest.raises(ValueError, match="accuracies"):
         make_label_matrix(10, 3, accuracies=[0.7, 0.8])

@@ -285,6 +285,37 @@ def test_fit_on_a_dask_dataframe_records_the_columns_without_warnings():
         applier.transform(ddf.rename(columns={"text": "body"}))
 
 
+def test_transform_of_a_dask_dataframe_runs_no_labeling_function():
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+    calls = []
+
+    @labeling_function()
+    def counted(x):
+        calls.append(x.text)
+        return 1 if "http" in x.text else -1
+
+    frame = pd.DataFrame({"text": ["see http://a", "nice song"] * 10})
+    ddf = dd.from_pandas(frame, npartitions=3)
+    # The synchronous scheduler runs the partitions in this process, where the
+    # counter is.
+    with dask.config.set(scheduler="synchronous"):
+        applier = LFApplier([counted, short]).fit(ddf)
+        L = applier.transform(ddf)
+        assert calls == []  # lazy: only the raw partitions were counted
+        assert L.shape == (20, 2)
+        assert sum(L.chunks[0]) == 20 and not np.isnan(L.chunks[0]).any()
+        votes = L.compute()
+        assert sorted(calls) == sorted(frame["text"])  # once per row
+        np.testing.assert_array_equal(
+            votes, LFApplier([counted, short]).fit_transform(frame)
+        )
+        calls.clear()
+        persisted = L.persist()
+        LabelModel().fit(persisted)
+        assert len(calls) == 20  # the fit reads the persisted votes
+
+
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
