@@ -207,26 +207,37 @@ class TaskGraph:
         ----------
         Y : array-like of shape (n_samples, n_tasks)
             Gold labels, ``-1`` where a task has no label (or is not defined);
-            with a single task, shape ``(n_samples,)`` is accepted.
+            with a single task, shape ``(n_samples,)`` is accepted. An array's
+            columns are the tasks in order; a DataFrame's columns are matched
+            to the tasks by name (or by index, for integer column names), in
+            any order.
 
         Returns
         -------
         Y : ndarray of shape (n_samples, n_tasks), dtype int64
+            Columns in the order of ``tasks``.
 
         Raises
         ------
         ValueError
-            If a value is not ``-1`` or a class of its task, or if a row sets
-            labels that no feasible joint label has (such as a child task's
-            label where its parent's value leaves the child undefined).
+            If a DataFrame lacks a column for some task or has a column that
+            names no task, if a value is not ``-1`` or a class of its task, or
+            if a row sets labels that no feasible joint label has (such as a
+            child task's label where its parent's value leaves the child
+            undefined).
 
         Examples
         --------
+        >>> import pandas as pd
         >>> from sklearn_metal import TaskGraph
         >>> graph = TaskGraph({"a": 2, "b": 2}, edges=[("a", "b", [0])])
         >>> graph.check_labels([[0, 1], [1, -1], [-1, 1]]).tolist()
         [[0, 1], [1, -1], [-1, 1]]
+        >>> graph.check_labels(pd.DataFrame({"b": [1, -1], "a": [0, 1]})).tolist()
+        [[0, 1], [1, -1]]
         """
+        if hasattr(Y, "columns"):
+            Y = self._columns_by_task(Y)
         Y = np.asarray(Y)
         n_tasks = len(self.tasks)
         if Y.ndim == 1 and n_tasks == 1:
@@ -276,6 +287,31 @@ class TaskGraph:
                     )
         return Y
 
+    def _columns_by_task(self, Y):
+        """Reorder the columns of a DataFrame of gold labels to ``tasks``."""
+        columns = list(Y.columns)
+        index, unknown = [], []
+        for column in columns:
+            try:
+                index.append(self.task_index(column))
+            except ValueError:
+                unknown.append(column)
+        if unknown:
+            raise ValueError(
+                f"Y has columns {unknown} that name no task; the tasks are "
+                f"{self.tasks}."
+            )
+        repeated = sorted({self.tasks[t] for t in index if index.count(t) > 1})
+        if repeated:
+            raise ValueError(f"Y has several columns for the tasks {repeated}.")
+        missing = [task for t, task in enumerate(self.tasks) if t not in index]
+        if missing:
+            raise ValueError(
+                f"Y has no column for the tasks {missing}; give one column per "
+                "task, -1 where a row has no label."
+            )
+        return np.asarray(Y)[:, [index.index(t) for t in range(len(self.tasks))]]
+
     def _violated(self, comp, row):
         """Describe the edge a gold row breaks (for error messages)."""
         for c in comp:
@@ -305,8 +341,12 @@ class MultitaskLabelModel(BaseEstimator):
     ``P(lambda_j = a | Y_t = v)`` for every value ``v`` of its task, plus one
     for "task not defined" (a source that fires on rows its task does not
     apply to). They are fitted by MAP expectation-maximization from a
-    vote-share initialization, as in :class:`LabelModel`; inference uses the
-    votes that were cast. Gold labels passed to :meth:`fit` (any subset of
+    vote-share initialization, as in :class:`LabelModel`. Inference uses the
+    votes that were cast and, for the sources of a task that some joint
+    labels leave undefined, their abstains too: such a source's chance of
+    firing depends on whether its task is defined (not on its class), so
+    child-task sources that all stay silent are evidence that the child does
+    not apply. Gold labels passed to :meth:`fit` (any subset of
     tasks per row) make the fit semi-supervised: they restrict those rows'
     posteriors to the joint labels that agree with them.
 
@@ -451,7 +491,8 @@ class MultitaskLabelModel(BaseEstimator):
             ``source_tasks[j]`` with classes ``0..k_t-1``.
         y : array-like of shape (n_samples, n_tasks), default=None
             Optional gold labels, ``-1`` where a task has no label (with a
-            single task, shape ``(n_samples,)`` is accepted). They make the fit
+            single task, shape ``(n_samples,)`` is accepted); a DataFrame's
+            columns are matched to the tasks by name. They make the fit
             semi-supervised: in the initialization and in every EM iteration,
             the posterior of a row over its task group's feasible joint labels
             keeps only the joint labels that agree with the row's known
@@ -476,7 +517,7 @@ class MultitaskLabelModel(BaseEstimator):
         >>> graph.feasible_states(graph.components[0]).tolist()
         [[0, 0], [0, 1], [1, -1]]
         >>> model.fit(L).state_balance_[0].round(2)
-        array([0.29, 0.31, 0.4 ])
+        array([0.29, 0.29, 0.42])
         >>> y = np.array([[0, 1], [1, -1], [0, 0], [0, 1]])  # every row labeled
         >>> model.fit(L, y).state_balance_[0].round(2)  # (1 + 1, 2 + 1, 1 + 1) / 7
         array([0.29, 0.43, 0.29])
@@ -592,8 +633,8 @@ class MultitaskLabelModel(BaseEstimator):
         loss, converged = [], False
         mu = None
         for it in range(1, self.max_iter + 1):
-            pi, mu, log_w = self._m_step(A, Q, sources, maps, k_max, task_of, s)
-            S = np.asarray(A @ log_w) + np.log(pi)
+            pi, mu, log_w, log_b = self._m_step(A, Q, sources, maps, k_max, task_of, s)
+            S = np.asarray(A @ log_w) + log_b
             if constraint is not None:
                 # gold rows: posterior over the states their known labels allow,
                 # and the likelihood of their votes together with those labels
@@ -612,7 +653,7 @@ class MultitaskLabelModel(BaseEstimator):
             ):
                 converged = True
                 break
-        pi, mu, log_w = self._m_step(A, Q, sources, maps, k_max, task_of, s)
+        pi, mu, log_w, log_b = self._m_step(A, Q, sources, maps, k_max, task_of, s)
         return dict(
             comp=comp,
             states=states,
@@ -621,6 +662,7 @@ class MultitaskLabelModel(BaseEstimator):
             pi=pi,
             mu=mu,
             log_w=log_w,
+            log_b=log_b,
             n_iter=it,
             loss=loss,
             converged=converged,
@@ -633,6 +675,7 @@ class MultitaskLabelModel(BaseEstimator):
         pi = (q_sum + 1.0) / (q_sum.sum() + n_states)
         cnt = np.asarray(A.T @ Q)  # (n_sources * k_max, n_states)
         log_w = np.zeros((A.shape[1], n_states))
+        log_b = np.log(pi)
         mus = []
         for idx, j in enumerate(sources):
             k = graph.cardinalities[task_of[j]]
@@ -651,7 +694,20 @@ class MultitaskLabelModel(BaseEstimator):
             mu = np.vstack([1.0 - votes.sum(axis=0, keepdims=True), votes])
             mus.append(mu)
             log_w[idx * k_max : idx * k_max + k] = np.log(votes) @ M.T
-        return pi, mus, log_w
+            if M[:, k].any():
+                # The task is undefined in some states, and whether the source
+                # fires tells those states apart: its firing rate is modelled
+                # as depending on whether the task is defined (not on the
+                # class), and its abstain probability enters the likelihood
+                # of every row (a vote's block in log_w swaps it for the vote).
+                fire = votes.sum(axis=0)
+                q_def = q_v[:k].sum()
+                fire_def = q_v[:k] @ fire[:k] / q_def if q_def > 0 else fire[:k].mean()
+                abstain = np.append(np.full(k, 1.0 - fire_def), 1.0 - fire[k])
+                log_a = np.log(np.maximum(abstain, 1e-300)) @ M.T
+                log_w[idx * k_max : idx * k_max + k] -= log_a
+                log_b = log_b + log_a
+        return pi, mus, log_w, log_b
 
     def _accuracy(self, j):
         t = self.source_task_index_[j]
@@ -675,7 +731,7 @@ class MultitaskLabelModel(BaseEstimator):
             A = one_hot_votes(
                 rows[keep], local, vals[keep], (n, len(g["sources"])), g["k_max"]
             )
-            S = np.asarray(A @ g["log_w"]) + np.log(g["pi"])
+            S = np.asarray(A @ g["log_w"]) + g["log_b"]
             S -= S.max(axis=1, keepdims=True)
             E = np.exp(S)
             out.append(E / E.sum(axis=1, keepdims=True))
@@ -762,13 +818,26 @@ class MultitaskLabelModel(BaseEstimator):
             Votes.
         y : array-like of shape (n_samples, n_tasks)
             Gold labels; ``-1`` where a task has no label (or is not defined).
-            With a single task, shape ``(n_samples,)`` is accepted.
+            With a single task, shape ``(n_samples,)`` is accepted; a
+            DataFrame's columns are matched to the tasks by name.
 
         Returns
         -------
         score : float
+            Mean of :meth:`score_tasks` over the tasks that have a gold label.
+
+        Raises
+        ------
+        ValueError
+            If no entry of ``y`` is set (every entry is ``-1``).
         """
-        return float(np.nanmean(self.score_tasks(L, y)))
+        scores = self.score_tasks(L, y)
+        if np.isnan(scores).all():
+            raise ValueError(
+                "y has no gold label: every entry is -1 (unlabeled); score needs "
+                "at least one labeled entry."
+            )
+        return float(np.mean(scores[~np.isnan(scores)]))
 
     def score_tasks(self, L, Y):
         """Per-task accuracy on the entries of ``Y`` that are set.
@@ -778,8 +847,9 @@ class MultitaskLabelModel(BaseEstimator):
         L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
             Votes.
         Y : array-like of shape (n_samples, n_tasks)
-            Gold labels; ``-1`` for missing entries. A row the task graph
-            forbids raises a ``ValueError`` (see :meth:`TaskGraph.check_labels`).
+            Gold labels; ``-1`` for missing entries; a DataFrame's columns are
+            matched to the tasks by name. A row the task graph forbids raises a
+            ``ValueError`` (see :meth:`TaskGraph.check_labels`).
 
         Returns
         -------

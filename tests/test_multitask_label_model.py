@@ -1,4 +1,5 @@
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -255,10 +256,131 @@ def test_gold_labels_on_a_tenth_of_rows_overcome_adversarial_sources(seed):
     rest = ~gold
     plain_acc = plain.score(L[rest], Y[rest])
     gold_acc = model.score(L[rest], Y[rest])
-    # unsupervised, the flipped sources outvote the others: the entity and with
-    # it both child tasks come out wrong (mean accuracy about 0.04)
-    assert plain_acc < 0.1
-    assert gold_acc > 0.75 and gold_acc > plain_acc + 0.6
+    # unsupervised, the flipped sources outvote the others on seed 2 (mean
+    # accuracy 0.03); on seeds 0 and 1 the child sources, which fire more
+    # often where their task is defined, recover the entity (0.79). See the
+    # next test for a fit that the votes alone cannot get right.
+    assert gold_acc > 0.75 and gold_acc > plain_acc - 0.01
     assert model.score_tasks(L[rest], Y[rest])[0] > 0.93
     assert np.all(model.accuracies_[flipped] < 0.25)
     assert np.mean(np.abs(model.accuracies_ - accuracies)) < 0.04
+
+
+def _uninformative_firing(L, Y, random_state):
+    """Drop child-source votes so they fire as often where undefined."""
+    rng = np.random.RandomState(random_state)
+    L = L.copy()
+    # make_hierarchy: person_kind sources fire on 0.5 of persons and 0.3 of
+    # organizations, org_kind sources on 0.5 of organizations, 0.25 of persons
+    for j in range(4, 11):
+        t, keep = (1, 0.6) if j < 8 else (2, 0.5)
+        L[(Y[:, t] >= 0) & (rng.random_sample(len(L)) > keep), j] = -1
+    return L
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gold_labels_overcome_adversarial_sources_votes_cannot(seed):
+    L, Y, graph, source_tasks, accuracies = make_hierarchy(5000, random_state=seed)
+    L = _uninformative_firing(L, Y, seed)
+    flipped = [0, 1]  # the two best entity sources vote the wrong entity
+    for j in flipped:
+        L[L[:, j] >= 0, j] = 1 - L[L[:, j] >= 0, j]
+    accuracies = accuracies.copy()
+    accuracies[flipped] = 1 - accuracies[flipped]
+    gold = np.random.RandomState(seed).random_sample(len(L)) < 0.1
+    y = np.where(gold[:, None], Y, -1)
+    plain = MultitaskLabelModel(graph, source_tasks).fit(L)
+    model = MultitaskLabelModel(graph, source_tasks).fit(L, y)
+    rest = ~gold
+    plain_acc = plain.score(L[rest], Y[rest])
+    gold_acc = model.score(L[rest], Y[rest])
+    # unsupervised, the flipped sources outvote the others: the entity and with
+    # it both child tasks come out wrong (mean accuracy about 0.05)
+    assert plain_acc < 0.1
+    assert gold_acc > 0.7 and gold_acc > plain_acc + 0.6
+    assert model.score_tasks(L[rest], Y[rest])[0] > 0.9
+    assert np.all(model.accuracies_[flipped] < 0.25)
+    assert np.mean(np.abs(model.accuracies_ - accuracies)) < 0.03
+
+
+def make_parent_child(n=2000, random_state=0, accuracy=0.75, coverage=0.6):
+    """Task b (3 classes) is defined only when task a (binary) is 0.
+
+    Three sources per task, each firing on a fraction ``coverage`` of the rows
+    where its task is defined and never elsewhere.
+    """
+    rng = np.random.RandomState(random_state)
+    graph = TaskGraph({"a": 2, "b": 3}, edges=[("a", "b", [0])])
+    a = rng.randint(0, 2, size=n)
+    b = np.where(a == 0, rng.randint(0, 3, size=n), -1)
+    Y = np.column_stack([a, b])
+    L = np.full((n, 6), -1)
+    for j in range(6):
+        t = j // 3
+        k = graph.cardinalities[t]
+        truth = Y[:, t]
+        wrong = (truth + rng.randint(1, k, size=n)) % k
+        vote = np.where(rng.random_sample(n) < accuracy, truth, wrong)
+        fires = (truth >= 0) & (rng.random_sample(n) < coverage)
+        L[fires, j] = vote[fires]
+    return L, Y, graph, ["a"] * 3 + ["b"] * 3
+
+
+# the independent baseline may stop at max_iter on task a
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("seed", range(5))
+def test_silent_child_sources_are_evidence_the_child_is_undefined(seed):
+    L, Y, graph, source_tasks = make_parent_child(random_state=seed)
+    model = MultitaskLabelModel(graph, source_tasks).fit(L)
+    # where a = 1 the b-sources always abstain; modelling their firing rate
+    # given whether b is defined recovers P(a = 1) (it came out 0.11-0.14
+    # against a true 0.47-0.51 when only the votes cast entered the likelihood)
+    assert model.state_balance_[0][-1] == pytest.approx(np.mean(Y[:, 0]), abs=0.05)
+    for j in range(3, 6):  # vote rate of the b-sources where b is defined: 0.6
+        assert 1 - model.cond_probs_[j][0, :3].mean() == pytest.approx(0.6, abs=0.05)
+    independent = MultitaskLabelModel(TaskGraph.independent([2, 3]), [0] * 3 + [1] * 3)
+    independent.fit(L)
+    acc_joint = np.mean(model.predict(L)[:, 0] == Y[:, 0])
+    acc_independent = np.mean(independent.predict(L)[:, 0] == Y[:, 0])
+    assert acc_joint > 0.95 and acc_joint > acc_independent + 0.15
+    # task b, where it is defined: as good as without the graph
+    defined = Y[:, 1] >= 0
+    acc_b = np.mean(model.predict_proba(L)[1][defined].argmax(axis=1) == Y[defined, 1])
+    proba_b = independent.predict_proba(L)[1][defined]
+    assert acc_b > np.mean(proba_b.argmax(axis=1) == Y[defined, 1]) - 0.01
+
+
+def test_dataframe_gold_labels_are_matched_to_tasks_by_name():
+    L, Y, graph, source_tasks = make_parent_child(500, random_state=0)
+    Y = np.where(np.arange(len(Y))[:, None] % 3 == 0, Y, -1)  # a third labeled
+    swapped = pd.DataFrame({"b": Y[:, 1], "a": Y[:, 0]})
+    by_array = MultitaskLabelModel(graph, source_tasks).fit(L, Y)
+    by_name = MultitaskLabelModel(graph, source_tasks).fit(L, swapped)
+    _assert_same_fit(by_array, by_name, [0])
+    np.testing.assert_array_equal(
+        by_name.score_tasks(L, swapped), by_array.score_tasks(L, Y)
+    )
+    assert by_name.score(L, swapped) == by_array.score(L, Y)
+    np.testing.assert_array_equal(graph.check_labels(swapped), Y)
+    # integer column names are task indices
+    np.testing.assert_array_equal(graph.check_labels(pd.DataFrame(Y)), Y)
+    with pytest.raises(ValueError, match=r"no column for the tasks \['b'\]"):
+        by_name.fit(L, swapped[["a"]])
+    with pytest.raises(ValueError, match=r"columns \['c'\] that name no task"):
+        by_name.score(L, swapped.assign(c=-1))
+    with pytest.raises(ValueError, match=r"several columns for the tasks \['a'\]"):
+        graph.check_labels(pd.DataFrame(np.c_[Y, Y[:, 0]], columns=["a", "b", 0]))
+
+
+def test_score_without_any_gold_label_raises():
+    L, Y, graph, source_tasks = make_parent_child(300, random_state=0)
+    model = MultitaskLabelModel(graph, source_tasks).fit(L)
+    unlabeled = np.full_like(Y, -1)
+    with pytest.raises(ValueError, match="y has no gold label"):
+        model.score(L, unlabeled)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(model.score_tasks(L, unlabeled)).all()
+        partial = Y.copy()
+        partial[:, 1] = -1  # task b unlabeled: the score is task a's
+        assert model.score(L, partial) == model.score_tasks(L, partial)[0]
