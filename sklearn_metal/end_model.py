@@ -113,6 +113,14 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _same_value(a, b):
+    """``a == b`` as one bool, False where the comparison fails or is ambiguous."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
 class _ForkedSeed:
     """Seed torch inside a forked generator state; the global state is restored."""
 
@@ -194,6 +202,22 @@ class ArrayDataset(torch.utils.data.Dataset):
         )
 
 
+def _as_array_dataset(dataset):
+    """A ``torch.utils.data.Subset`` of an :class:`ArrayDataset` as an ArrayDataset.
+
+    skorch's ``ValidSplit`` (and other split callables) return ``Subset``
+    views; their rows, targets and weights are taken with
+    :meth:`ArrayDataset.subset`, nested subsets included. Any other dataset is
+    returned unchanged.
+    """
+    if not isinstance(dataset, torch.utils.data.Subset):
+        return dataset
+    inner = _as_array_dataset(dataset.dataset)
+    if not isinstance(inner, ArrayDataset):
+        return dataset
+    return inner.subset(np.asarray(dataset.indices, dtype=np.intp))
+
+
 class BatchIterator:
     """Mini-batches sliced from an :class:`ArrayDataset`, whole batches at a time.
 
@@ -202,8 +226,9 @@ class BatchIterator:
 
     Parameters
     ----------
-    dataset : ArrayDataset
-        The data.
+    dataset : ArrayDataset or torch.utils.data.Subset of an ArrayDataset
+        The data. A ``Subset`` (as skorch's ``ValidSplit`` returns) is read
+        as the ArrayDataset's rows at its indices, weights included.
     batch_size : int, default=128
         Rows per batch.
     shuffle : bool, default=False
@@ -225,6 +250,9 @@ class BatchIterator:
     [2, 2, 1]
     >>> [len(X) for X, _ in BatchIterator(data, batch_size=2, min_last_batch=2)]
     [2, 3]
+    >>> from torch.utils.data import Subset
+    >>> [len(X) for X, _ in BatchIterator(Subset(data, [0, 2, 4]), batch_size=2)]
+    [2, 1]
     """
 
     def __init__(
@@ -235,7 +263,7 @@ class BatchIterator:
         random_state=None,
         min_last_batch=1,
     ):
-        self.dataset = dataset
+        self.dataset = _as_array_dataset(dataset)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.random_state = random_state
@@ -313,8 +341,11 @@ class EndModel(ClassifierMixin, NeuralNet):
     train_split : float, callable or None, default=0.2
         Internal validation split: the fraction of rows held out (stratified
         by the argmax of the labels), a skorch-style callable
-        ``(dataset, y) -> (train, valid)``, or None for no validation. A
-        ``valid_data`` passed to :meth:`fit` replaces it.
+        ``(dataset, y) -> (train, valid)`` such as
+        ``skorch.dataset.ValidSplit(5)`` (``torch.utils.data.Subset`` views
+        of the :class:`ArrayDataset` are read as its rows, weights included),
+        or None for no validation. A ``valid_data`` passed to :meth:`fit`
+        replaces it.
     scoring : str or callable, default="accuracy"
         Scikit-learn scorer for the validation set, recorded as
         ``valid_score``; it drives early stopping and the restored epoch.
@@ -336,7 +367,9 @@ class EndModel(ClassifierMixin, NeuralNet):
     verbose : int, default=1
         Print a progress table per epoch when positive.
     device : str, default="cpu"
-        Torch device, e.g. ``"cuda"``.
+        Torch device, e.g. ``"cuda"``. A CUDA device that torch cannot find
+        raises a ``ValueError`` in :meth:`fit`, :meth:`partial_fit` and the
+        prediction methods.
     **kwargs
         Other skorch parameters (``module__*`` for a user ``module``,
         ``optimizer__*``, ``callbacks__*``, ``iterator_train__*``, ...).
@@ -371,7 +404,14 @@ class EndModel(ClassifierMixin, NeuralNet):
     trained module, so ``X`` must have ``n_features_in_`` features and ``y``
     the same ``classes_`` as before; hard and soft labels over the same
     classes may follow each other. Otherwise :meth:`fit` raises a
-    ``ValueError``, as scikit-learn's ``MLPClassifier`` does.
+    ``ValueError``, as scikit-learn's ``MLPClassifier`` does. The parameters
+    that shape the default MLP (``hidden_layer_sizes``, ``activation``,
+    ``dropout``, ``batch_norm``) cannot change between a fit and a warm
+    refit or a later :meth:`partial_fit` either: that raises a
+    ``ValueError`` rather than silently keep the old network
+    (``MLPClassifier`` keeps its old weights there, or fails with an
+    unrelated error). A ``module`` or ``module__*`` change through
+    ``set_params`` makes skorch rebuild the module.
 
     Examples
     --------
@@ -479,7 +519,39 @@ class EndModel(ClassifierMixin, NeuralNet):
         else:
             module = self.initialized_instance(self.module, kwargs)
         self.module_ = module
+        self._module_architecture_ = self._architecture()
         return self
+
+    def _architecture(self):
+        """The parameters that shape ``module_``: ``module``, and the MLP's."""
+        arch = {"module": self.module}
+        if self.module is None:
+            for name in _MLP_PARAMS:
+                value = getattr(self, name)
+                if name == "hidden_layer_sizes" and np.iterable(value):
+                    value = tuple(value)
+                arch[name] = value
+        return arch
+
+    def _check_architecture(self, how):
+        """Raise if a parameter that shapes ``module_`` changed since it was built.
+
+        ``module__*`` parameters need no check: skorch re-initializes the
+        module when they change.
+        """
+        built = getattr(self, "_module_architecture_", None)
+        if built is None:
+            return
+        # "module" comes first: when it changed, the MLP parameters do not matter
+        for name, new in self._architecture().items():
+            old = built.get(name)
+            if old is new or (name != "module" and _same_value(old, new)):
+                continue
+            raise ValueError(
+                f"{how} cannot change the network's architecture: {name}={new!r} "
+                f"now, but the fitted module was built with {name}={old!r}. Set "
+                f"{name} back, or fit with warm_start=False to build a new module."
+            )
 
     def get_dataset(self, X, y=None, sample_weight=None):
         """Wrap validated arrays (and row weights) in an :class:`ArrayDataset`."""
@@ -529,7 +601,10 @@ class EndModel(ClassifierMixin, NeuralNet):
         if split is None or split is False:
             return dataset, None
         if callable(split):
-            return split(dataset, y, **fit_params)
+            # a skorch ValidSplit returns Subset views: read them as ArrayDatasets
+            # so the batches and ValidationScoring see their rows and weights
+            train, valid = split(dataset, y, **fit_params)
+            return _as_array_dataset(train), _as_array_dataset(valid)
         labels = np.argmax(y, axis=1) if y.ndim == 2 else y
         splitter = StratifiedShuffleSplit(
             n_splits=1, test_size=split, random_state=self._split_seed_
@@ -652,6 +727,8 @@ class EndModel(ClassifierMixin, NeuralNet):
         elif reset:
             self.soft_labels_ = soft
             if soft:
+                if classes is not None:
+                    self._check_soft_classes(classes, y.shape[1])
                 self.classes_ = np.arange(y.shape[1])
             elif classes is not None:
                 self.classes_ = np.unique(classes)
@@ -681,6 +758,24 @@ class EndModel(ClassifierMixin, NeuralNet):
                 f"{self.classes_.tolist()}."
             )
         return X, np.searchsorted(self.classes_, y).astype(np.int64)
+
+    @staticmethod
+    def _check_soft_classes(classes, n_columns):
+        """``classes`` given with soft labels must be their columns ``0..k-1``."""
+        classes = np.unique(classes).tolist()
+        expected = list(range(n_columns))
+        if len(classes) != n_columns:
+            raise ValueError(
+                f"The soft labels y have {n_columns} columns but classes has "
+                f"{len(classes)} entries {classes}; soft label columns are the "
+                f"classes {expected}, so pass classes={expected} or None."
+            )
+        if classes != expected:
+            raise ValueError(
+                f"classes={classes} does not match the soft labels y, whose "
+                f"{n_columns} columns are the classes {expected}; pass "
+                f"classes={expected} or None."
+            )
 
     def _training_data(self, X, y_enc, sample_weight):
         """Validate ``sample_weight``; the arrays, or a weighted dataset."""
@@ -722,6 +817,8 @@ class EndModel(ClassifierMixin, NeuralNet):
         """
         self._check_params()
         warm = bool(self.warm_start and self.initialized_) and hasattr(self, "classes_")
+        if warm:
+            self._check_architecture("warm_start=True")
         X, y_enc = self._prepare_fit(X, y, reset=True, warm_start=warm)
         data = self._training_data(X, y_enc, sample_weight)
         self._valid_dataset_ = None
@@ -747,7 +844,8 @@ class EndModel(ClassifierMixin, NeuralNet):
             Hard or soft labels, as on the first call and among its classes.
         classes : array-like, default=None
             All hard class labels, needed on the first call when ``y`` does not
-            show every class; on a later call it must equal ``classes_``.
+            show every class; on a later call it must equal ``classes_``. With
+            soft labels of ``k`` columns it can only be ``range(k)``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative, finite row weights, as in :meth:`fit`.
         **fit_params
@@ -761,6 +859,9 @@ class EndModel(ClassifierMixin, NeuralNet):
         first = not (self.initialized_ and hasattr(self, "classes_"))
         if first:
             self._check_params()
+        else:
+            self._check_cuda_available()
+            self._check_architecture("partial_fit")
         X, y_enc = self._prepare_fit(X, y, reset=first, classes=classes)
         data = self._training_data(X, y_enc, sample_weight)
         if first:
@@ -804,12 +905,15 @@ class EndModel(ClassifierMixin, NeuralNet):
     def _uses_cuda(self):
         return str(self.device).startswith("cuda")
 
-    def _check_params(self):
+    def _check_cuda_available(self):
         if self._uses_cuda() and not torch.cuda.is_available():
             raise ValueError(
                 f"device={self.device!r} was requested but torch finds no CUDA "
                 "device; use device='cpu'."
             )
+
+    def _check_params(self):
+        self._check_cuda_available()
         split = self.train_split
         if not (split is None or split is False or callable(split)):
             if not (isinstance(split, numbers.Real) and 0 < split < 1):
@@ -858,6 +962,7 @@ class EndModel(ClassifierMixin, NeuralNet):
             Softmax of the module's logits.
         """
         check_is_fitted(self, "classes_")
+        self._check_cuda_available()
         X = self._prepare_X(X, reset=False)
         return super().predict_proba(X)
 

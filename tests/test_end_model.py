@@ -1,4 +1,5 @@
 import pickle
+import re
 
 import numpy as np
 import pandas as pd
@@ -518,3 +519,140 @@ def test_partial_fit_needs_the_same_classes_and_features():
         model.partial_fit(X, y, classes=[0, 1])
     model.partial_fit(X, y, classes=[2, 1, 0])
     assert len(model.history) == 2
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("target", ["hard", "soft"])
+def test_skorch_valid_split_as_train_split(target, weighted):
+    from skorch.dataset import ValidSplit
+
+    from sklearn_metal.end_model import ArrayDataset
+
+    X, soft, y = _soft_data(n=60, d=4)
+    labels = soft.astype(np.float32) if target == "soft" else y
+    w = None
+    if weighted:
+        w = np.random.RandomState(0).randint(1, 4, size=len(X)).astype(np.float32)
+    model = EndModel(
+        train_split=ValidSplit(5),
+        early_stopping=False,
+        max_epochs=2,
+        verbose=0,
+        random_state=0,
+    ).fit(X, labels, sample_weight=w)
+    assert {"valid_loss", "valid_score"} <= set(model.history[-1])
+    # ValidSplit(5) holds out its first fold, rows 0..11, as an ArrayDataset
+    train, valid = model.get_split_datasets(ArrayDataset(X, labels, w), labels)
+    assert isinstance(train, ArrayDataset) and isinstance(valid, ArrayDataset)
+    np.testing.assert_array_equal(valid.X, X[:12])
+    np.testing.assert_array_equal(train.X, X[12:])
+    np.testing.assert_array_equal(valid.y, labels[:12])
+    with torch.no_grad():
+        logits = model.module_(torch.from_numpy(valid.X))
+        losses = torch.nn.functional.cross_entropy(
+            logits, torch.from_numpy(valid.y), reduction="none"
+        ).numpy()
+    if weighted:
+        np.testing.assert_array_equal(valid.sample_weight, w[:12])
+        expected = np.sum(w[:12] * losses) / np.sum(w[:12])
+    else:
+        assert valid.sample_weight is None
+        expected = np.mean(losses)
+    assert model.history[-1, "valid_loss"] == pytest.approx(expected, rel=1e-5)
+    assert model.history[-1, "valid_score"] == pytest.approx(
+        np.mean(model.predict(X[:12]) == y[:12])
+    )
+
+
+def test_batch_iterator_reads_nested_subsets_with_weights():
+    from torch.utils.data import Subset
+
+    from sklearn_metal.end_model import ArrayDataset, BatchIterator
+
+    X = np.arange(12, dtype=np.float32).reshape(6, 2)
+    data = ArrayDataset(X, np.arange(6), sample_weight=np.arange(6, dtype=np.float32))
+    batches = list(BatchIterator(Subset(Subset(data, [1, 2, 3, 5]), [0, 3])))
+    assert len(batches) == 1
+    Xb, yb, wb = batches[0]
+    np.testing.assert_array_equal(Xb.numpy(), X[[1, 5]])
+    np.testing.assert_array_equal(yb.numpy(), [1, 5])
+    np.testing.assert_array_equal(wb.numpy(), [1.0, 5.0])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
+def test_cuda_set_after_fit_is_a_clear_error():
+    X, _, y = _soft_data(n=60, d=4)
+    model = EndModel(max_epochs=1, verbose=0).fit(X, y).set_params(device="cuda")
+    methods = {
+        "predict": model.predict,
+        "predict_proba": model.predict_proba,
+        "score": lambda X: model.score(X, y),
+        "partial_fit": lambda X: model.partial_fit(X, y),
+    }
+    for method in methods.values():
+        with pytest.raises(
+            ValueError, match="device='cuda' was requested but torch finds no CUDA"
+        ):
+            method(X)
+    model.set_params(device="cpu")
+    assert model.predict(X).shape == (60,)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("hidden_layer_sizes", (5,)),
+        ("hidden_layer_sizes", (100, 100)),
+        ("activation", "tanh"),
+        ("dropout", 0.5),
+        ("batch_norm", True),
+    ],
+)
+def test_warm_start_cannot_change_the_architecture(name, value):
+    X, _, y = _soft_data(n=60, d=4)
+    model = EndModel(max_epochs=1, verbose=0, warm_start=True, random_state=0)
+    module = model.fit(X, y).module_
+    old = getattr(model, name)
+    model.set_params(**{name: value})
+    for refit, how in [
+        (model.fit, "warm_start=True"),
+        (model.partial_fit, "partial_fit"),
+    ]:
+        with pytest.raises(
+            ValueError,
+            match=re.escape(
+                f"{how} cannot change the network's architecture: {name}={value!r} "
+                f"now, but the fitted module was built with {name}={old!r}."
+            ),
+        ):
+            refit(X, y)
+    assert model.module_ is module and len(model.history) == 1
+    # without warm_start, a refit builds the new network
+    model.set_params(warm_start=False).fit(X, y)
+    assert model.module_ is not module
+    if name == "hidden_layer_sizes":
+        linear = [m for m in model.module_.modules() if isinstance(m, torch.nn.Linear)]
+        assert [m.out_features for m in linear[:-1]] == list(value)
+
+
+def test_warm_start_accepts_equal_architecture_values():
+    X, _, y = _soft_data(n=60, d=4)
+    model = EndModel(max_epochs=1, verbose=0, warm_start=True, random_state=0)
+    module = model.fit(X, y).module_
+    model.set_params(hidden_layer_sizes=[100], dropout=0, batch_norm=0).fit(X, y)
+    assert model.module_ is module and len(model.history) == 2
+
+
+def test_partial_fit_soft_labels_check_classes():
+    X, soft, _ = _soft_data(n=60, d=4)
+    with pytest.raises(
+        ValueError,
+        match=r"The soft labels y have 2 columns but classes has 3 entries \[0, 1, 2\]",
+    ):
+        EndModel(max_epochs=1, verbose=0).partial_fit(X, soft, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"classes=\['a', 'b'\] does not match"):
+        EndModel(max_epochs=1, verbose=0).partial_fit(X, soft, classes=["a", "b"])
+    model = EndModel(max_epochs=1, verbose=0).partial_fit(X, soft, classes=[1, 0])
+    np.testing.assert_array_equal(model.classes_, [0, 1])
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] is not the same"):
+        model.partial_fit(X, soft, classes=[0, 1, 2])
