@@ -1372,7 +1372,7 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         The fitted label model of each task given as votes.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during :meth:`fit`. Defined only when ``X``
         has feature names that are all strings.
 
@@ -1504,8 +1504,8 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
 
         :meth:`fit` consumes ``valid_data`` itself and routes the rest of
         its metadata (e.g. ``sample_weight``) to the estimator's ``fit``.
-        Please check :ref:`User Guide <metadata_routing>` on how the routing
-        mechanism works.
+        scikit-learn's user guide on metadata routing explains the
+        mechanism.
 
         Returns
         -------
