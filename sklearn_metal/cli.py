@@ -17,8 +17,7 @@ The label matrix has one row per example and one column per source (labeling
 function, crowd worker, heuristic). Each entry is the source's vote: a class
 0..K-1, or -1 when the source abstains (has no opinion on that example).
 Supported files: .csv (a header row of source names, which must not all be
-numbers, except pandas' default 0,1,2,... from three sources on), .npy and
-.parquet.
+numbers, as pandas' default 0,1,2,... would be), .npy and .parquet.
 The output has one column p_0..p_{K-1} per class; each row sums to 1, and rows
 on which every source abstained get the learned class balance."""
 
@@ -138,11 +137,9 @@ def _read_csv(path):
     """Read a CSV label matrix, refusing one whose header row is votes."""
     frame = pd.read_csv(path)
     names = [str(name).strip() for name in frame.columns]
-    # pandas' default header (``DataFrame(L).to_csv(index=False)``) is
-    # 0, 1, ..., m - 1; as a row of votes it would need k >= m classes, so
-    # from three sources on it is read as names
-    pandas_default = len(names) >= 3 and names == [str(j) for j in range(len(names))]
-    if names and not pandas_default and all(_NUMBER.fullmatch(n) for n in names):
+    # pandas' default header 0, 1, ..., m - 1 is refused too: it cannot be
+    # told apart from a first row of votes 0, 1, ..., m - 1
+    if names and all(_NUMBER.fullmatch(name) for name in names):
         example = ",".join(f"lf_{j}" for j in range(min(len(names), 3)))
         more = ",..." if len(names) > 3 else ""
         raise ValueError(

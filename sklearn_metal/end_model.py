@@ -343,9 +343,10 @@ class EndModel(ClassifierMixin, NeuralNet):
         by the argmax of the labels), a skorch-style callable
         ``(dataset, y) -> (train, valid)`` such as
         ``skorch.dataset.ValidSplit(5)`` (``torch.utils.data.Subset`` views
-        of the :class:`ArrayDataset` are read as its rows, weights included),
-        or None for no validation. A ``valid_data`` passed to :meth:`fit`
-        replaces it.
+        of the :class:`ArrayDataset` are read as its rows, weights included)
+        or ``skorch.helper.predefined_split(Dataset(X_valid, y_valid))``
+        (raw labels, checked like ``valid_data``), or None for no
+        validation. A ``valid_data`` passed to :meth:`fit` replaces it.
     scoring : str or callable, default="accuracy"
         Scikit-learn scorer for the validation set, recorded as
         ``valid_score``; it drives early stopping and the restored epoch.
@@ -604,7 +605,15 @@ class EndModel(ClassifierMixin, NeuralNet):
             # a skorch ValidSplit returns Subset views: read them as ArrayDatasets
             # so the batches and ValidationScoring see their rows and weights
             train, valid = split(dataset, y, **fit_params)
-            return _as_array_dataset(train), _as_array_dataset(valid)
+            train, valid = self._own_dataset(train), self._own_dataset(valid)
+            weight = getattr(valid, "sample_weight", None)
+            if weight is not None and len(weight) and not np.sum(weight) > 0:
+                raise ValueError(
+                    "Every validation row of train_split has sample_weight 0, so "
+                    "the weighted validation loss is undefined; give some of "
+                    "them weight, or use another split."
+                )
+            return train, valid
         labels = np.argmax(y, axis=1) if y.ndim == 2 else y
         splitter = StratifiedShuffleSplit(
             n_splits=1, test_size=split, random_state=self._split_seed_
@@ -618,6 +627,24 @@ class EndModel(ClassifierMixin, NeuralNet):
             n_valid = max(1, int(round(split * len(labels))))
             valid_idx, train_idx = order[:n_valid], order[n_valid:]
         return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(valid_idx))
+
+    def _own_dataset(self, dataset):
+        """A split callable's half as an :class:`ArrayDataset` (or None).
+
+        ``Subset`` views are read with :func:`_as_array_dataset`; a skorch
+        ``Dataset`` (as ``skorch.helper.predefined_split`` returns) holds raw
+        rows and labels, which are checked and encoded like ``valid_data``.
+        """
+        dataset = _as_array_dataset(dataset)
+        if dataset is None or isinstance(dataset, ArrayDataset):
+            return dataset
+        if hasattr(dataset, "X") and hasattr(dataset, "y"):
+            return self._valid_dataset_from((dataset.X, dataset.y))
+        raise ValueError(
+            f"train_split returned a {type(dataset).__name__}; expected a "
+            "torch Subset of the training data (as skorch's ValidSplit gives) or "
+            "a skorch Dataset of rows and labels (as predefined_split gives)."
+        )
 
     @staticmethod
     def _unpack_batch(batch):

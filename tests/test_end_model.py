@@ -521,6 +521,30 @@ def test_partial_fit_needs_the_same_classes_and_features():
     assert len(model.history) == 2
 
 
+def test_skorch_predefined_split_matches_valid_data():
+    from skorch.dataset import Dataset, ValidSplit
+    from skorch.helper import predefined_split
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 4).astype(np.float32)
+    y = np.array(["ham", "spam"])[(X[:, 0] > 0).astype(int)]
+    params = dict(max_epochs=2, verbose=0, random_state=0)
+    fixed = Dataset(X[:20], y[:20])  # raw rows and labels, encoded by the fit
+    split = EndModel(train_split=predefined_split(fixed), **params).fit(X, y)
+    given = EndModel(train_split=None, **params).fit(X, y, valid_data=(X[:20], y[:20]))
+    for key in ("valid_loss", "valid_score"):
+        np.testing.assert_allclose(split.history[:, key], given.history[:, key])
+    # validation rows that all weigh nothing leave the weighted loss undefined
+    weight = rng.rand(120)
+    weight[:24] = 0.0  # the first of five unstratified folds
+    with pytest.raises(ValueError, match="Every validation row of train_split"):
+        EndModel(train_split=ValidSplit(5, stratified=False), **params).fit(
+            X, y, sample_weight=weight
+        )
+    with pytest.raises(ValueError, match="train_split returned a list"):
+        EndModel(train_split=lambda ds, y: (ds, [1, 2]), **params).fit(X, y)
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("target", ["hard", "soft"])
 def test_skorch_valid_split_as_train_split(target, weighted):
