@@ -38,6 +38,10 @@ class ValidationScoring(Callback):
         self.best_score_ = -np.inf
         return self
 
+    def on_train_begin(self, net, **kwargs):
+        # each fit or partial_fit call marks its own best epoch (``*_best``)
+        self.best_score_ = -np.inf
+
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if dataset_valid is None or "valid_batch_count" not in net.history[-1]:
             return

@@ -605,15 +605,9 @@ class EndModel(ClassifierMixin, NeuralNet):
             # a skorch ValidSplit returns Subset views: read them as ArrayDatasets
             # so the batches and ValidationScoring see their rows and weights
             train, valid = split(dataset, y, **fit_params)
-            train, valid = self._own_dataset(train), self._own_dataset(valid)
-            weight = getattr(valid, "sample_weight", None)
-            if weight is not None and len(weight) and not np.sum(weight) > 0:
-                raise ValueError(
-                    "Every validation row of train_split has sample_weight 0, so "
-                    "the weighted validation loss is undefined; give some of "
-                    "them weight, or use another split."
-                )
-            return train, valid
+            return self._weighed_split(
+                self._own_dataset(train), self._own_dataset(valid)
+            )
         labels = np.argmax(y, axis=1) if y.ndim == 2 else y
         splitter = StratifiedShuffleSplit(
             n_splits=1, test_size=split, random_state=self._split_seed_
@@ -626,7 +620,21 @@ class EndModel(ClassifierMixin, NeuralNet):
             order = rng.permutation(len(labels))
             n_valid = max(1, int(round(split * len(labels))))
             valid_idx, train_idx = order[:n_valid], order[n_valid:]
-        return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(valid_idx))
+        return self._weighed_split(
+            dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(valid_idx))
+        )
+
+    @staticmethod
+    def _weighed_split(train, valid):
+        """``(train, valid)``, refusing validation rows that all weigh 0."""
+        weight = getattr(valid, "sample_weight", None)
+        if weight is not None and len(weight) and not np.sum(weight) > 0:
+            raise ValueError(
+                "Every validation row of train_split has sample_weight 0, so "
+                "the weighted validation loss is undefined; give some of them "
+                "weight, or use another split."
+            )
+        return train, valid
 
     def _own_dataset(self, dataset):
         """A split callable's half as an :class:`ArrayDataset` (or None).
@@ -817,7 +825,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         devices = [torch.cuda.current_device()] if self._uses_cuda() else []
         return _ForkedSeed(seed, devices)
 
-    def fit(self, X, y, sample_weight=None, valid_data=None, **fit_params):
+    def fit(self, X, y, valid_data=None, sample_weight=None, **fit_params):
         """Train on hard labels ``(n,)`` or soft labels ``(n, k)``.
 
         Parameters
@@ -826,14 +834,14 @@ class EndModel(ClassifierMixin, NeuralNet):
             Inputs; sparse matrices are densified one batch at a time.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Hard class labels or soft labels (rows summing to 1).
+        valid_data : tuple (X_valid, y_valid), default=None
+            Explicit (gold) validation set, used instead of ``train_split`` for
+            ``valid_score``, early stopping and the restored epoch.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative, finite row weights, not all zero. Each batch loss
             is the weighted mean ``sum_i w_i * loss_i / sum_i w_i``; rows
             held out by ``train_split`` keep their weights in the validation
             loss. None weighs every row equally.
-        valid_data : tuple (X_valid, y_valid), default=None
-            Explicit (gold) validation set, used instead of ``train_split`` for
-            ``valid_score``, early stopping and the restored epoch.
         **fit_params
             Passed to the module's ``forward``.
 

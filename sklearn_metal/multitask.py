@@ -510,10 +510,17 @@ class _TaskScoring(Callback):
 
 
 class _BestCheckpoint(Callback):
+    """Keep the best validated epoch of each fit or partial_fit call, and
+    restore it at the call's end (a later call starts its own comparison,
+    as its data or validation set may differ)."""
+
     def initialize(self):
         self.best_ = -np.inf
         self.best_state_ = None
         return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.initialize()
 
     def on_epoch_end(self, net, **kwargs):
         key = (
@@ -828,7 +835,51 @@ class MultitaskClassifier(NeuralNet):
             trunk=trunk,
             trunk_dim=self.trunk_dim,
         )
+        self._module_architecture_ = self._architecture()
         return self
+
+    _ARCHITECTURE = (
+        "module",
+        "hidden_layer_sizes",
+        "activation",
+        "dropout",
+        "head_hidden_sizes",
+        "task_head_layers",
+        "token_tasks",
+        "trunk_dim",
+    )
+
+    def _architecture(self):
+        """The parameters that shape ``module_`` (sequences as tuples)."""
+        arch = {}
+        for name in self._ARCHITECTURE:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                value = tuple(value)
+            arch[name] = value
+        return arch
+
+    def _check_architecture(self, how):
+        """Raise if a parameter that shapes ``module_`` changed since it was
+        built (``module__*`` changes make skorch rebuild the module itself)."""
+        built = getattr(self, "_module_architecture_", None)
+        if built is None:
+            return
+        for name, new in self._architecture().items():
+            old = built.get(name)
+            if old is new:
+                continue
+            try:
+                same = name != "module" and bool(old == new)
+            except (TypeError, ValueError):
+                same = False
+            if not same:
+                raise ValueError(
+                    f"{how} cannot change the network's architecture: {name}="
+                    f"{new!r} now, but the fitted module was built with {name}="
+                    f"{old!r}. Set {name} back, or fit with warm_start=False to "
+                    "build a new module."
+                )
 
     def initialize_optimizer(self, triggered_directly=None):
         """The one shared optimizer, from a name or a class, with L2."""
@@ -1155,6 +1206,7 @@ class MultitaskClassifier(NeuralNet):
                     f"{self.tasks_}, but fit got the tasks {tasks}; set "
                     "warm_start=False to fit a new net."
                 )
+            self._check_architecture("warm_start=True")
         dataset = self._prepare_fit(X, y, reset=not warm, sample_weight=sample_weight)
         self._valid_dataset_ = None
         if valid_data is not None:
@@ -1199,6 +1251,7 @@ class MultitaskClassifier(NeuralNet):
         """
         if not (self.initialized_ and hasattr(self, "tasks_")):
             return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+        self._check_architecture("partial_fit")
         dataset = self._prepare_fit(X, y, reset=False, sample_weight=sample_weight)
         with self._seeded(self._batch_rng_.randint(np.iinfo(np.int32).max)):
             NeuralNet.partial_fit(self, dataset, None, **fit_params)

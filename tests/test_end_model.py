@@ -521,6 +521,25 @@ def test_partial_fit_needs_the_same_classes_and_features():
     assert len(model.history) == 2
 
 
+def test_valid_data_by_position_and_zero_weight_fraction_split():
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    params = dict(max_epochs=2, verbose=0, random_state=0)
+    by_position = EndModel(**params).fit(X, y, (X[:10], y[:10]))
+    by_name = EndModel(**params).fit(X, y, valid_data=(X[:10], y[:10]))
+    np.testing.assert_allclose(
+        by_position.history[:, "valid_loss"], by_name.history[:, "valid_loss"]
+    )
+    weight = np.r_[1.0, np.zeros(59)]  # every held-out row weighs nothing
+    with pytest.raises(ValueError, match="Every validation row of train_split"):
+        EndModel(train_split=0.5, **params).fit(X, y, sample_weight=weight)
+    # each call marks its own best epoch
+    model = EndModel(warm_start=True, **params).fit(X, y)
+    model.fit(X, y)
+    assert model.history[2, "valid_score_best"]
+
+
 def test_skorch_predefined_split_matches_valid_data():
     from skorch.dataset import Dataset, ValidSplit
     from skorch.helper import predefined_split

@@ -449,6 +449,41 @@ def test_warm_start_continues_training():
     assert len(net.history) == 2 and net.module_ is not module
 
 
+def test_later_calls_keep_their_own_best_epoch_and_architecture():
+    # a separable task: the first fit's best epoch scores 1.0, which no later
+    # epoch beats; a later call must still keep what it trained
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 4).astype(np.float32)
+    X[:, 0] += np.sign(X[:, 0]) * 2
+    y = task_labels(a=(X[:, 0] > 0).astype(int))
+    net = MultitaskClassifier(
+        {"a": 2},
+        max_epochs=10,
+        lr=0.05,
+        verbose=0,
+        random_state=0,
+        warm_start=True,
+        train_split=0.2,
+    ).fit(X, y)
+
+    def weights():
+        return [p.detach().clone() for p in net.module_.parameters()]
+
+    for call in (net.fit, net.partial_fit):
+        before = weights()
+        call(X, y)
+        assert any(
+            not torch.equal(p, q) for p, q in zip(before, weights(), strict=True)
+        )
+        assert any(net.history[-10:, "checkpoint"])  # each call checkpoints
+    for call, how in ((net.fit, "warm_start=True"), (net.partial_fit, "partial_fit")):
+        net.set_params(hidden_layer_sizes=[5])
+        with pytest.raises(ValueError, match=f"{how} cannot change the network"):
+            call(X, y)
+        net.set_params(hidden_layer_sizes=[100])  # equal to the built (100,)
+        call(X, y)
+
+
 def test_trainer_validation_votes_go_through_the_label_models():
     X, a, _, rng = _sparse_task_data()
     votes = np.where(rng.rand(len(a), 4) < 0.8, a[:, None], 1 - a[:, None])
