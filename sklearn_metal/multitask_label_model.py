@@ -344,7 +344,7 @@ class MultitaskLabelModel(BaseEstimator):
     vote-share initialization, as in :class:`LabelModel`. Inference uses the
     votes that were cast and, for the sources of a task that some joint
     labels leave undefined, their abstains too: such a source's chance of
-    firing depends on whether its task is defined (not on its class), so
+    firing is modelled for each value of its task and for "not defined", so
     child-task sources that all stay silent are evidence that the child does
     not apply. Gold labels passed to :meth:`fit` (any subset of
     tasks per row) make the fit semi-supervised: they restrict those rows'
@@ -696,15 +696,11 @@ class MultitaskLabelModel(BaseEstimator):
             log_w[idx * k_max : idx * k_max + k] = np.log(votes) @ M.T
             if M[:, k].any():
                 # The task is undefined in some states, and whether the source
-                # fires tells those states apart: its firing rate is modelled
-                # as depending on whether the task is defined (not on the
-                # class), and its abstain probability enters the likelihood
-                # of every row (a vote's block in log_w swaps it for the vote).
-                fire = votes.sum(axis=0)
-                q_def = q_v[:k].sum()
-                fire_def = q_v[:k] @ fire[:k] / q_def if q_def > 0 else fire[:k].mean()
-                abstain = np.append(np.full(k, 1.0 - fire_def), 1.0 - fire[k])
-                log_a = np.log(np.maximum(abstain, 1e-300)) @ M.T
+                # fires tells those states apart: its abstain probability
+                # (class-conditional, 1 - P(fires | value), so each column of
+                # mu is a distribution) enters the likelihood of every row,
+                # a vote's block in log_w swapping it for the vote
+                log_a = np.log(np.maximum(mu[0], 1e-300)) @ M.T
                 log_w[idx * k_max : idx * k_max + k] -= log_a
                 log_b = log_b + log_a
         return pi, mus, log_w, log_b

@@ -256,11 +256,10 @@ def test_gold_labels_on_a_tenth_of_rows_overcome_adversarial_sources(seed):
     rest = ~gold
     plain_acc = plain.score(L[rest], Y[rest])
     gold_acc = model.score(L[rest], Y[rest])
-    # unsupervised, the flipped sources outvote the others on seed 2 (mean
-    # accuracy 0.03); on seeds 0 and 1 the child sources, which fire more
-    # often where their task is defined, recover the entity (0.79). See the
-    # next test for a fit that the votes alone cannot get right.
-    assert gold_acc > 0.75 and gold_acc > plain_acc - 0.01
+    # unsupervised, the flipped sources outvote the others (mean accuracy
+    # 0.04 on all three seeds)
+    assert plain_acc < 0.1
+    assert gold_acc > 0.75 and gold_acc > plain_acc + 0.6
     assert model.score_tasks(L[rest], Y[rest])[0] > 0.93
     assert np.all(model.accuracies_[flipped] < 0.25)
     assert np.mean(np.abs(model.accuracies_ - accuracies)) < 0.04
@@ -300,7 +299,9 @@ def test_gold_labels_overcome_adversarial_sources_votes_cannot(seed):
     assert gold_acc > 0.7 and gold_acc > plain_acc + 0.6
     assert model.score_tasks(L[rest], Y[rest])[0] > 0.9
     assert np.all(model.accuracies_[flipped] < 0.25)
-    assert np.mean(np.abs(model.accuracies_ - accuracies)) < 0.03
+    # 0.020-0.037 over the seeds: with child sources thinned at random, their
+    # accuracies rest on fewer votes than in the test above
+    assert np.mean(np.abs(model.accuracies_ - accuracies)) < 0.045
 
 
 def make_parent_child(n=2000, random_state=0, accuracy=0.75, coverage=0.6):
@@ -348,6 +349,40 @@ def test_silent_child_sources_are_evidence_the_child_is_undefined(seed):
     acc_b = np.mean(model.predict_proba(L)[1][defined].argmax(axis=1) == Y[defined, 1])
     proba_b = independent.predict_proba(L)[1][defined]
     assert acc_b > np.mean(proba_b.argmax(axis=1) == Y[defined, 1]) - 0.01
+
+
+@pytest.mark.parametrize("fire", [(0.3, 0.9), (0.9, 0.3)])
+def test_child_sources_firing_by_class(fire):
+    # b (defined where a = 0) is 0 on 80 % of those rows; its sources fire at
+    # a different rate for each class of b, and the abstain probabilities of
+    # each class must still make each column of cond_probs_ a distribution
+    rng = np.random.RandomState(0)
+    n = 3000
+    a = rng.randint(0, 2, size=n)
+    b = np.where(a == 0, (rng.random_sample(n) < 0.2).astype(int), -1)
+
+    def source(truth, accuracy, rates):
+        rate = np.where(truth >= 0, np.asarray(rates)[np.maximum(truth, 0)], 0.05)
+        fires = rng.random_sample(n) < rate
+        right = rng.random_sample(n) < accuracy
+        vote = np.where(truth >= 0, np.where(right, truth, 1 - truth), 0)
+        vote = np.where(truth >= 0, vote, rng.randint(0, 2, size=n))
+        return np.where(fires, vote, -1)
+
+    L = np.column_stack(
+        [source(a, 0.85, (0.7, 0.7)), source(a, 0.8, (0.6, 0.6))]
+        + [source(b, acc, fire) for acc in (0.85, 0.8, 0.8)]
+    )
+    graph = TaskGraph({"a": 2, "b": 2}, edges=[("a", "b", [0])])
+    model = MultitaskLabelModel(graph, ["a", "a", "b", "b", "b"], max_iter=300)
+    model.fit(L)
+    for mu in model.cond_probs_:
+        np.testing.assert_allclose(mu.sum(axis=0), 1.0)
+    truth = [np.mean((a == 0) & (b == 0)), np.mean((a == 0) & (b == 1)), np.mean(a)]
+    np.testing.assert_allclose(model.state_balance_[0], truth, atol=0.03)
+    defined = b >= 0
+    acc_b = np.mean(model.predict(L)[defined, 1] == b[defined])
+    assert acc_b > 0.8  # always guessing b = 0 scores 0.8
 
 
 def test_dataframe_gold_labels_are_matched_to_tasks_by_name():
