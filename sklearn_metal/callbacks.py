@@ -35,14 +35,16 @@ class ValidationScoring(Callback):
         self.name = name
 
     def initialize(self):
+        """Reset the best score seen; returns the callback."""
         self.best_score_ = -np.inf
         return self
 
     def on_train_begin(self, net, **kwargs):
-        # each fit or partial_fit call marks its own best epoch (``*_best``)
+        """Start each fit or partial_fit call's own best epoch (``*_best``)."""
         self.best_score_ = -np.inf
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        """Score the validation set of an epoch that ran one."""
         if dataset_valid is None or "valid_batch_count" not in net.history[-1]:
             return
         y = dataset_valid.y
@@ -104,6 +106,7 @@ class ValidationEarlyStopping(EarlyStopping):
         )
 
     def on_epoch_end(self, net, **kwargs):
+        """Early-stopping bookkeeping, for epochs that were validated only."""
         if self.monitor not in net.history[-1]:
             return
         super().on_epoch_end(net, **kwargs)

@@ -362,6 +362,11 @@ class EndModel(ClassifierMixin, NeuralNet):
         Seeds the weight initialization, dropout, the validation split and the
         batch order inside a forked torch generator: the global generators are
         left untouched.
+    iterator_train, iterator_valid : class, default=BatchIterator
+        Batch iterators over the training and validation datasets; a torch
+        ``DataLoader`` works too (slower: it collates one row at a time).
+    dataset : class, default=ArrayDataset
+        Wraps the validated arrays (and row weights) for the iterators.
     callbacks : list of (str, Callback) or None, default=None
         Extra skorch callbacks, e.g. ``("lr", LRScheduler(...))``,
         ``("clip", GradientNormClipping(1.0))`` or skorch's ``TensorBoard``.
@@ -626,14 +631,15 @@ class EndModel(ClassifierMixin, NeuralNet):
 
     @staticmethod
     def _weighed_split(train, valid):
-        """``(train, valid)``, refusing validation rows that all weigh 0."""
-        weight = getattr(valid, "sample_weight", None)
-        if weight is not None and len(weight) and not np.sum(weight) > 0:
-            raise ValueError(
-                "Every validation row of train_split has sample_weight 0, so "
-                "the weighted validation loss is undefined; give some of them "
-                "weight, or use another split."
-            )
+        """``(train, valid)``, refusing a half whose rows all weigh 0."""
+        for half, what in ((train, "training"), (valid, "validation")):
+            weight = getattr(half, "sample_weight", None)
+            if weight is not None and len(weight) and not np.sum(weight) > 0:
+                raise ValueError(
+                    f"Every {what} row of train_split has sample_weight 0, so "
+                    f"the weighted {what} loss is undefined; give some of them "
+                    "weight, or use another split."
+                )
         return train, valid
 
     def _own_dataset(self, dataset):

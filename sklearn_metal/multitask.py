@@ -701,8 +701,9 @@ class MultitaskClassifier(NeuralNet):
     **kwargs
         Other skorch parameters (``module__*``, ``optimizer__*``, ...). With
         ``warm_start=True``, ``fit`` on a fitted net keeps its module,
-        optimizer and history and trains on; the tasks and the number of
-        features must stay the same.
+        optimizer and history and trains on; the tasks, the number of
+        features and the parameters that shape the network must stay the same
+        (as for :meth:`partial_fit`).
 
     Attributes
     ----------
@@ -850,11 +851,16 @@ class MultitaskClassifier(NeuralNet):
     )
 
     def _architecture(self):
-        """The parameters that shape ``module_`` (sequences as tuples)."""
+        """The parameters that shape ``module_`` (sequences as tuples):
+        ``trunk_dim`` sizes a user trunk only, ``hidden_layer_sizes`` the
+        default MLP trunk only."""
+        unused = "trunk_dim" if self.module is None else "hidden_layer_sizes"
         arch = {}
         for name in self._ARCHITECTURE:
+            if name == unused:
+                continue
             value = getattr(self, name)
-            if isinstance(value, list):
+            if np.iterable(value) and not isinstance(value, (str, dict)):
                 value = tuple(value)
             arch[name] = value
         return arch
@@ -1172,8 +1178,9 @@ class MultitaskClassifier(NeuralNet):
         """Train the shared trunk and the heads on the per-task labels.
 
         With ``warm_start=True`` a fitted net keeps its module, optimizer and
-        history and trains ``max_epochs`` more epochs (the tasks and the
-        number of features must not change); otherwise it starts afresh.
+        history and trains ``max_epochs`` more epochs (the tasks, the number
+        of features and the parameters that shape the network must not
+        change); otherwise it starts afresh.
 
         Parameters
         ----------

@@ -534,6 +534,13 @@ def test_valid_data_by_position_and_zero_weight_fraction_split():
     weight = np.r_[1.0, np.zeros(59)]  # every held-out row weighs nothing
     with pytest.raises(ValueError, match="Every validation row of train_split"):
         EndModel(train_split=0.5, **params).fit(X, y, sample_weight=weight)
+
+    def halves(dataset, y):
+        return dataset.subset(np.arange(30)), dataset.subset(np.arange(30, 60))
+
+    held_out = np.r_[np.zeros(30), np.ones(30)]  # the training half weighs 0
+    with pytest.raises(ValueError, match="Every training row of train_split"):
+        EndModel(train_split=halves, **params).fit(X, y, sample_weight=held_out)
     # each call marks its own best epoch
     model = EndModel(warm_start=True, **params).fit(X, y)
     model.fit(X, y)

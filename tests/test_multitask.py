@@ -480,8 +480,9 @@ def test_later_calls_keep_their_own_best_epoch_and_architecture():
         net.set_params(hidden_layer_sizes=[5])
         with pytest.raises(ValueError, match=f"{how} cannot change the network"):
             call(X, y)
-        net.set_params(hidden_layer_sizes=[100])  # equal to the built (100,)
+        net.set_params(hidden_layer_sizes=np.array([100]))  # equal to (100,)
         call(X, y)
+    net.set_params(trunk_dim=16).partial_fit(X, y)  # unused by the MLP trunk
 
 
 def test_trainer_validation_votes_go_through_the_label_models():
