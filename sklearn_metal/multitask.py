@@ -860,7 +860,9 @@ class MultitaskClassifier(NeuralNet):
             if name == unused:
                 continue
             value = getattr(self, name)
-            if np.iterable(value) and not isinstance(value, (str, dict)):
+            # a module (an nn.Sequential is iterable too) is compared as is
+            iterable = np.iterable(value) and not isinstance(value, (str, dict))
+            if name != "module" and iterable:
                 value = tuple(value)
             arch[name] = value
         return arch

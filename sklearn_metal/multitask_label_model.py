@@ -687,6 +687,13 @@ class MultitaskLabelModel(BaseEstimator):
             prior[:, k] = 1.0 / k  # not defined: no preferred vote
             rate = (c.sum(axis=1) + s) / (q_v.sum() + s)  # marginal vote rates
             pseudo = s * prior * rate[:, None] / max(rate.sum(), 1e-12)
+            undefined = M[:, k].any()
+            if undefined:
+                # abstains enter the likelihood (below): the pseudo-votes of
+                # each value fire at the source's own coverage, so the prior
+                # does not make a rarely firing source's silence evidence
+                coverage = (c.sum() + 1.0) / (q_v.sum() + 2.0)
+                pseudo *= s * coverage / pseudo.sum(axis=0, keepdims=True)
             votes = (c + pseudo) / (q_v + s)[None, :]
             votes = np.minimum(votes, 1.0)
             total = votes.sum(axis=0)
@@ -694,7 +701,7 @@ class MultitaskLabelModel(BaseEstimator):
             mu = np.vstack([1.0 - votes.sum(axis=0, keepdims=True), votes])
             mus.append(mu)
             log_w[idx * k_max : idx * k_max + k] = np.log(votes) @ M.T
-            if M[:, k].any():
+            if undefined:
                 # The task is undefined in some states, and whether the source
                 # fires tells those states apart: its abstain probability
                 # (class-conditional, 1 - P(fires | value), so each column of

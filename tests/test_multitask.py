@@ -483,6 +483,14 @@ def test_later_calls_keep_their_own_best_epoch_and_architecture():
         net.set_params(hidden_layer_sizes=np.array([100]))  # equal to (100,)
         call(X, y)
     net.set_params(trunk_dim=16).partial_fit(X, y)  # unused by the MLP trunk
+    # a user trunk, iterable as an nn.Sequential is, trains on as well
+    trunk = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU())
+    net = MultitaskClassifier(
+        {"a": 2}, module=trunk, trunk_dim=8, max_epochs=2, verbose=0, warm_start=True
+    ).fit(X, y)
+    net.fit(X, y)
+    net.partial_fit(X, y)
+    assert len(net.history) == 6
 
 
 def test_trainer_validation_votes_go_through_the_label_models():

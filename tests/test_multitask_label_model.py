@@ -385,6 +385,25 @@ def test_child_sources_firing_by_class(fire):
     assert acc_b > 0.8  # always guessing b = 0 scores 0.8
 
 
+def test_sources_that_never_fire_leave_the_fit_alone():
+    # b (3 classes) is defined where a = 0; columns of b-sources that never
+    # vote carry no information, whatever the prior says about firing
+    L, Y, graph, source_tasks = make_parent_child(150, random_state=1)
+    base = MultitaskLabelModel(graph, source_tasks).fit(L)
+    silent = np.full((len(L), 20), -1)
+    padded = MultitaskLabelModel(graph, source_tasks + [1] * 20)
+    padded.fit(np.hstack([L, silent]))
+    np.testing.assert_allclose(
+        padded.state_balance_[0], base.state_balance_[0], atol=0.01
+    )
+    for t in range(2):
+        np.testing.assert_allclose(
+            padded.predict_proba(np.hstack([L, silent]))[t],
+            base.predict_proba(L)[t],
+            atol=0.03,
+        )
+
+
 def test_dataframe_gold_labels_are_matched_to_tasks_by_name():
     L, Y, graph, source_tasks = make_parent_child(500, random_state=0)
     Y = np.where(np.arange(len(Y))[:, None] % 3 == 0, Y, -1)  # a third labeled
