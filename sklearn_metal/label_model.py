@@ -344,6 +344,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         # partial_fit after this fit continues from this fit's statistics
         self.__dict__.pop("_partial_stats", None)
         self.__dict__.pop("_partial_post", None)
+        if isinstance(L, (list, tuple)):
+            L = np.asarray(L)
         frame = _streaming.names_frame(L)  # for the source names
         if _streaming.is_dask(L):
             L = _streaming.as_dask_array(L)
@@ -1063,6 +1065,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             ``class_balance_``.
         """
         check_is_fitted(self)
+        if isinstance(L, (list, tuple)):
+            L = np.asarray(L)
         frame = _streaming.names_frame(L)
         if _streaming.is_dask(L):
             L = _streaming.as_dask_array(L, lengths=False)

@@ -1,6 +1,7 @@
 """Labeling functions and the transformer that applies them to raw rows."""
 
 import functools
+import keyword
 import numbers
 import sys
 import types
@@ -155,10 +156,56 @@ def _reference_through_wrapper(f):
     f.__qualname__ = f"{qualname}.f"
 
 
+class _FrameRow(tuple):
+    """A DataFrame row whose fields are read by position or by column name.
+
+    pandas' namedtuples rename columns that are not Python identifiers
+    (``"my text"`` becomes ``_1``); these rows keep every name, for
+    ``getattr(x, "my text")`` as for ``x.text``.
+    """
+
+    __slots__ = ()
+    _fields = ()
+    _position = {}
+
+    def __getattr__(self, name):
+        try:
+            return self[self._position[name]]
+        except KeyError:
+            columns = list(self._fields)
+            raise AttributeError(
+                f"This row has no column {name!r}; its columns are {columns}."
+            ) from None
+
+
+def _frame_rows(X):
+    """A DataFrame's rows: namedtuples, or :class:`_FrameRow` where pandas
+    would rename a column (not an identifier, a keyword, a leading
+    underscore, a duplicate or a non-string name)."""
+    names = list(X.columns)
+    plain = all(
+        isinstance(n, str)
+        and n.isidentifier()
+        and not keyword.iskeyword(n)
+        and not n.startswith("_")
+        for n in names
+    ) and len(set(names)) == len(names)
+    if plain:
+        return list(X.itertuples(index=False))
+    fields = tuple(str(n) for n in names)
+    position = {}
+    for i, name in enumerate(fields):
+        position.setdefault(name, i)  # a duplicated name reads its first column
+    row = type("Row", (_FrameRow,), {"__slots__": (), "_fields": fields})
+    row._position = position
+    return [row(t) for t in X.itertuples(index=False, name=None)]
+
+
 def _rows(X):
     """The rows of ``X`` as the objects labeling functions receive, and their count.
 
-    DataFrame rows come as namedtuples (``x.text``), dicts as namespaces
+    DataFrame rows come as namedtuples (``x.text``; a column whose name is not
+    an identifier is read with ``getattr(x, "my text")``), dicts as namespaces
     (``x.text``), strings as strings, 2-D arrays as 1-D rows.
     """
     if sp.issparse(X):
@@ -167,7 +214,7 @@ def _rows(X):
             "labeling functions; pass a DataFrame, a list or a dense array."
         )
     if hasattr(X, "itertuples") and hasattr(X, "columns"):
-        return list(X.itertuples(index=False)), len(X)
+        return _frame_rows(X), len(X)
     if not isinstance(X, np.ndarray) and hasattr(X, "__array__"):
         X = np.asarray(X)
     if isinstance(X, np.ndarray):

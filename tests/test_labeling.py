@@ -334,3 +334,24 @@ def test_module_level_lfs_on_a_dask_cluster(client):
     L = applier.transform(dd.from_pandas(frame, npartitions=3))
     assert len(client.scheduler_info()["workers"]) == 2
     np.testing.assert_array_equal(L.compute(), applier.transform(frame))
+
+
+def test_columns_that_are_not_identifiers_keep_their_names():
+    @labeling_function()
+    def spaced(x):
+        return 1 if getattr(x, "my text") == "b" and getattr(x, "class") == "t" else -1
+
+    @labeling_function()
+    def by_position(x):
+        return 0 if x[1] == "a" else -1
+
+    frame = pd.DataFrame({"class": ["s", "t"], "my text": ["a", "b"]})
+    L = LFApplier([spaced, by_position]).fit_transform(frame)
+    np.testing.assert_array_equal(L, [[-1, 0], [1, -1]])
+
+    @labeling_function()
+    def missing(x):
+        return x.text
+
+    with pytest.raises(ValueError, match="no column 'text'; its columns are"):
+        LFApplier([missing]).fit_transform(frame)

@@ -553,3 +553,12 @@ def test_lf_applier_on_a_dask_dataframe(client):
         LabelModel(chunk_rows=None).fit(local).predict_proba(local),
         atol=1e-6,
     )
+
+
+def test_blocked_fit_and_predict_take_lists():
+    L, _, _ = make_label_matrix(40, 4, random_state=0)
+    rows = L.tolist()
+    blocked = LabelModel(chunk_rows=7).fit(rows)
+    np.testing.assert_allclose(
+        blocked.predict_proba(rows), LabelModel(chunk_rows=7).fit(L).predict_proba(L)
+    )
