@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
@@ -23,6 +24,7 @@ from sklearn.utils.validation import (
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 
+from ._validation import DUPLICATE_ENTRIES, check_label_matrix, has_duplicate_entries
 from .end_model import _ForkedSeed
 from .modules import _ACTIVATIONS, _has_batch_norm
 
@@ -66,8 +68,9 @@ class Votes:
 
     Parameters
     ----------
-    L : array-like of shape (n_samples, n_sources)
-        The task's votes.
+    L : array-like or sparse matrix of shape (n_samples, n_sources)
+        The task's votes. In a sparse matrix every entry that is not stored
+        abstains, as in :class:`~sklearn_metal.LabelModel`.
 
     Examples
     --------
@@ -78,6 +81,25 @@ class Votes:
     """
 
     def __init__(self, L):
+        if sp.issparse(L):
+            # Entries that are not stored abstain, as in ``check_label_matrix``.
+            # (values are checked against the task's cardinality at fit time).
+            if has_duplicate_entries(L):
+                raise ValueError(DUPLICATE_ENTRIES)
+            coo = sp.coo_matrix(L)
+            if coo.dtype == bool or coo.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"Label matrix has dtype {coo.dtype}; expected integers "
+                    "(-1 abstains, 0..k-1 are classes)."
+                )
+            L = np.full(coo.shape, -1, dtype=np.result_type(coo.dtype, np.int8))
+            L[coo.row, coo.col] = coo.data
+        elif hasattr(L, "columns") and all(
+            isinstance(d, pd.api.extensions.ExtensionDtype) and d.kind in "iuf"
+            for d in L.dtypes
+        ):
+            # Nullable integer columns: pd.NA becomes NaN, rejected at fit time.
+            L = L.to_numpy(dtype=np.float64, na_value=np.nan)
         self.L = np.asarray(L)
 
 
@@ -92,7 +114,8 @@ def task_labels(**tasks):
     :class:`Votes`. Columns are named ``task`` (hard), ``task:c`` (soft, class
     ``c``), ``task#i`` (token ``i``) and ``task|j`` (source ``j``), so
     ``GridSearchCV`` and ``cross_val_score`` can split the rows like any
-    DataFrame.
+    DataFrame. Columns are read by the number in their name, not by their
+    position; a task's numbers must be exactly ``0..m-1``.
 
     Parameters
     ----------
@@ -177,20 +200,21 @@ def _parse_task_labels(y, tasks):
         y = np.asarray(y)
         if y.ndim == 1 and len(tasks) == 1:
             y = pd.DataFrame({next(iter(tasks)): y})
-        elif y.ndim == 2 and y.shape[1] == len(tasks) and y.dtype.kind in "iu":
+        elif y.ndim == 2 and y.shape[1] == len(tasks) and y.dtype.kind in "iuf":
             y = pd.DataFrame(y, columns=list(tasks))
         else:
             raise ValueError(
                 "y must be a task-label DataFrame (see task_labels), a dict of "
-                "per-task labels, or an (n, n_tasks) integer array."
+                "per-task labels, or an (n, n_tasks) array of integer labels."
             )
     groups = {}
     for col in y.columns:
-        col = str(col)
-        task, kind = col, "hard"
-        for sep, name in ((":", "soft"), ("|", "votes"), ("#", "tokens")):
-            if sep in col:
-                task, kind = col.split(sep)[0], name
+        name = str(col)
+        task, kind, number = name, "hard", None
+        for sep, label in ((":", "soft"), ("|", "votes"), ("#", "tokens")):
+            if sep in name:
+                task, kind = name.split(sep)[0], label
+                number = name[len(task) + 1 :]
         if task not in tasks:
             raise ValueError(
                 f"y has labels for the unknown task {task!r}; the model's tasks "
@@ -199,10 +223,32 @@ def _parse_task_labels(y, tasks):
         prev = groups.setdefault(task, (kind, []))
         if prev[0] != kind:
             raise ValueError(f"Task {task!r} mixes label kinds in y's columns.")
-        prev[1].append(col)
+        if number is not None:
+            try:
+                number = int(number)
+            except ValueError:
+                raise ValueError(
+                    f"Column {name!r} of y must end in an integer (the class, "
+                    "source or token position)."
+                ) from None
+        prev[1].append((number, col))
     parsed = {}
     for task, (kind, cols) in groups.items():
-        values = y[cols].to_numpy(dtype=np.float64)
+        if kind != "hard":
+            # Columns are read by the number in their name, not by position.
+            cols = sorted(cols, key=lambda c: c[0])
+            found = [c[0] for c in cols]
+            if found != list(range(len(cols))):
+                raise ValueError(
+                    f"The {kind} columns of task {task!r} are numbered "
+                    f"{found}; expected each of 0..{len(cols) - 1} exactly once."
+                )
+        frame = y[[c[1] for c in cols]]
+        if kind == "votes":
+            # Validated by check_label_matrix against the task's cardinality.
+            parsed[task] = (kind, frame)
+            continue
+        values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
         parsed[task] = (kind, values[:, 0] if kind == "hard" else values)
     return parsed
 
@@ -230,8 +276,14 @@ def _targets(parsed, tasks, token_tasks, require_labels=True):
                 "soft labels with its label_model."
             )
         if kind in ("hard", "tokens"):
-            if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
-                raise ValueError(f"Task {task!r}: hard labels must be integers.")
+            bad = ~np.isfinite(values) | (values != np.round(values))
+            if bad.any():
+                row = int(np.argwhere(bad)[0][0])
+                raise ValueError(
+                    f"Task {task!r} has the label {values[bad][0]} at row {row}; "
+                    "hard labels must be integers, with -1 (not NaN or NA) for "
+                    "rows the task does not label."
+                )
             bad = (values < -1) | (values >= k)
             if bad.any():
                 raise ValueError(
@@ -1120,6 +1172,10 @@ class MultitaskClassifier(NeuralNet):
             if task not in tasks:
                 raise ValueError(f"token_tasks names the unknown task {task!r}.")
         for name, k in tasks.items():
+            if not isinstance(name, str):
+                raise ValueError(
+                    f"Task names must be strings; got {name!r} ({type(name).__name__})."
+                )
             if not isinstance(k, (numbers.Integral, np.integer)) or k < 2:
                 raise ValueError(f"Task {name!r} needs a cardinality >= 2, got {k!r}.")
         self._check_task_names(tasks)
@@ -1492,7 +1548,11 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
             if kind != "votes":
                 out[task] = values if kind != "tokens" else {"tokens": values}
                 continue
-            votes = values.astype(np.int64)
+            rows, cols, vals, shape = check_label_matrix(
+                values, tasks[task], names=[str(c) for c in values.columns]
+            )
+            votes = np.full(shape, -1, dtype=np.int64)
+            votes[rows, cols] = vals
             if fit:
                 from .label_model import LabelModel
 

@@ -30,6 +30,8 @@ class TaskGraph:
     ----------
     cardinalities : dict of {str: int} or list of int
         Number of classes per task; a list names the tasks ``task_0``, ...
+        Task names must be strings, since an integer in ``edges`` is a task's
+        position.
     edges : list of (parent, child, parent_values), default=None
         The child task is defined only when the parent task takes one of
         ``parent_values`` (and the parent itself is defined). Each task has at
@@ -57,6 +59,12 @@ class TaskGraph:
 
     def __init__(self, cardinalities, edges=None):
         if isinstance(cardinalities, dict):
+            for t in cardinalities:
+                if not isinstance(t, str):
+                    # An integer name would clash with task positions in edges.
+                    raise ValueError(
+                        f"Task names must be strings; got {t!r} ({type(t).__name__})."
+                    )
             names = [str(t) for t in cardinalities]
             cards = list(cardinalities.values())
         else:

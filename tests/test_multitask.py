@@ -684,3 +684,74 @@ def test_trainer_raises_for_unrequested_or_unknown_metadata():
             trainer.fit(X, y, unknown=weight)
     routing = MultitaskTrainer(MultitaskClassifier(**params)).get_metadata_routing()
     assert routing.consumes("fit", ["sample_weight", "valid_data"]) == set()
+
+
+def test_soft_and_vote_columns_read_by_number_not_position():
+    y = task_labels(a=np.eye(3)[[0, 2, 2, 0]])
+    reversed_ = y[["a:2", "a:1", "a:0"]]
+    values = _parse_task_labels(reversed_, {"a": 3})["a"][1]
+    np.testing.assert_array_equal(values, np.eye(3)[[0, 2, 2, 0]])
+    # with 11+ classes sort_index puts t:10 before t:2
+    y = task_labels(t=np.eye(12)[[0, 11, 5, 2]]).sort_index(axis=1)
+    assert list(y.columns)[:3] == ["t:0", "t:1", "t:10"]
+    values = _parse_task_labels(y, {"t": 12})["t"][1]
+    np.testing.assert_array_equal(values.argmax(axis=1), [0, 11, 5, 2])
+    votes = task_labels(a=Votes(np.array([[0, 1], [1, -1]])))[["a|1", "a|0"]]
+    frame = _parse_task_labels(votes, {"a": 2})["a"][1]
+    assert list(frame.columns) == ["a|0", "a|1"]
+    y = task_labels(a=np.eye(3)[[0, 2, 2, 0]])
+    with pytest.raises(ValueError, match=r"numbered \[0, 2\]"):
+        _parse_task_labels(y[["a:0", "a:2"]], {"a": 3})
+    with pytest.raises(ValueError, match="must end in an integer"):
+        _parse_task_labels(y.rename(columns={"a:1": "a:x"}), {"a": 3})
+
+
+def test_trainer_validates_votes_like_label_model():
+    import pandas as pd
+    import scipy.sparse as sp
+
+    X, a, _, rng = _data(n=60)
+    V = np.where(rng.rand(60, 3) < 0.8, a[:, None], 1 - a[:, None])
+
+    def trainer():
+        return MultitaskTrainer(
+            MultitaskClassifier(tasks={"a": 2}, max_epochs=2, verbose=0)
+        )
+
+    nan = V.astype(float)
+    nan[2, 1] = np.nan
+    nullable = pd.DataFrame(V).astype("Int8")
+    nullable.iloc[2, 1] = pd.NA
+    cases = [
+        (V - 0.5, "non-integer value 0.5 at row 0"),
+        (V > 0, "dtype bool"),
+        (nan, "'a\\|1'.*nan at row 2"),
+        (nullable, "'a\\|1'.*nan at row 2"),
+    ]
+    for L, match in cases:
+        with pytest.raises(ValueError, match=match):
+            trainer().fit(X, task_labels(a=Votes(L)))
+    # unstored sparse entries abstain, as in LabelModel
+    S = sp.csr_matrix(np.where(V == 0, -1, V))
+    dense = np.where(V == 0, -1, V)
+    fitted = trainer().fit(X, task_labels(a=Votes(S)))
+    assert (
+        fitted.label_models_["a"].get_params() == LabelModel().fit(dense).get_params()
+    )
+    np.testing.assert_array_equal(Votes(S).L, dense)
+
+
+def test_task_names_must_be_strings_and_labels_errors():
+    import pandas as pd
+
+    X, a, b, _ = _data(n=40)
+    with pytest.raises(ValueError, match=r"must be strings; got 0 \(int\)"):
+        MultitaskClassifier({0: 2, 1: 2}).fit(X, pd.DataFrame({0: a, 1: a}))
+    y = pd.DataFrame({"a": pd.array(list(a[:-1]) + [None], dtype="Int64")})
+    with pytest.raises(ValueError, match=r"row 39.*-1 \(not NaN or NA\)"):
+        MultitaskClassifier({"a": 2}, max_epochs=1, verbose=0).fit(X, y)
+    # whole-number floats are accepted in 2-D as in 1-D
+    net = MultitaskClassifier({"a": 2, "b": 3}, max_epochs=1, verbose=0)
+    net.fit(X, np.c_[a, b].astype(float))
+    with pytest.raises(ValueError, match="hard labels must be integers"):
+        net.fit(X, np.c_[a, b] + 0.5)

@@ -438,3 +438,11 @@ def test_score_without_any_gold_label_raises():
         partial = Y.copy()
         partial[:, 1] = -1  # task b unlabeled: the score is task a's
         assert model.score(L, partial) == model.score_tasks(L, partial)[0]
+
+
+def test_task_graph_rejects_non_string_names():
+    with pytest.raises(ValueError, match=r"must be strings; got 1 \(int\)"):
+        TaskGraph({1: 2, 0: 3}, edges=[(1, 0, [0])])
+    # positional integers in edges still work for named tasks
+    graph = TaskGraph({"x": 2, "y": 3}, edges=[(0, 1, [0])])
+    assert graph.edges == [("x", "y", [0])]
