@@ -14,7 +14,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._statistics import one_hot_votes
-from ._validation import DUPLICATE_ENTRIES, check_label_matrix, has_duplicate_entries
+from ._validation import (
+    DUPLICATE_ENTRIES,
+    check_label_matrix,
+    check_sparse_format,
+    has_duplicate_entries,
+)
 
 __all__ = [
     "PackedBlock",
@@ -73,6 +78,7 @@ def iter_blocks(L, rows_per_block):
     """Yield ``(start, block)`` row blocks of a numpy, sparse or pandas matrix."""
     n = L.shape[0]
     if sp.issparse(L) and L.format != "csr":
+        check_sparse_format(L)  # converting would drop its class-0 votes
         if has_duplicate_entries(L):  # converting would add them up
             raise ValueError(DUPLICATE_ENTRIES)
         L = L.tocsr()
@@ -322,7 +328,10 @@ def _sparse_votes(block, k):
     """A sparse block's votes as a dense ``int8`` array (an entry not stored
     is an abstain), or None where the general path must look at it: a bad
     value (see :func:`_valid_votes`) or duplicate entries."""
-    if block.ndim != 2 or has_duplicate_entries(block):
+    if block.ndim != 2:
+        return None
+    check_sparse_format(block)  # converting would drop its class-0 votes
+    if has_duplicate_entries(block):
         return None
     csr = block.tocsr()
     data = _valid_votes(csr.data, k) if csr.nnz else csr.data

@@ -54,6 +54,35 @@ DUPLICATE_ENTRIES = (
 )
 
 
+DIA_FORMAT = (
+    "Sparse label matrices in DIA format are not supported: DIA cannot keep "
+    "stored zeros (class-0 votes), and converting it drops them. Pass a csr, "
+    "csc or coo matrix instead."
+)
+
+
+def check_sparse_format(S):
+    """Raise a ValueError if the sparse matrix ``S`` cannot hold class-0 votes.
+
+    DIA stores its diagonals with padding, so it cannot tell a stored ``0`` (a
+    vote for class 0) from an unstored entry (an abstain), and its conversion
+    to coo or csr drops the zeros. Call this before converting ``S``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from sklearn_metal._validation import check_sparse_format
+    >>> check_sparse_format(sp.csr_matrix(np.eye(2)))
+    >>> check_sparse_format(sp.dia_matrix(np.eye(2)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Sparse label matrices in DIA format are not supported: ...
+    """
+    if S.format == "dia":
+        raise ValueError(DIA_FORMAT)
+
+
 def has_duplicate_entries(S):
     """Whether a sparse matrix stores more than one entry at some position.
 
@@ -90,7 +119,8 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
         Votes: ``-1`` abstains, ``0..cardinality-1`` are classes. In a sparse
         matrix every entry that is not stored is an abstain, and stored entries
         are votes (a stored ``0`` is a vote for class 0, a stored ``-1`` an
-        abstain). A pandas DataFrame is read column by column.
+        abstain); DIA matrices, which cannot keep stored zeros, are rejected.
+        A pandas DataFrame is read column by column.
     cardinality : int
         Number of classes ``k``.
     names : array-like of str, default=None
@@ -127,6 +157,7 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
     if sp.issparse(L):
         if L.ndim != 2:
             raise ValueError(f"Expected a 2-D label matrix, got shape {L.shape}.")
+        check_sparse_format(L)
         shape = L.shape
         coo = sp.coo_matrix(L)
         if has_duplicate_entries(L):

@@ -54,8 +54,37 @@ def _infer_cardinality(a):
     return max(int(np.floor(values.max())) + 1, 2)
 
 
+def _check_unsigned(L):
+    """Raise a ValueError if ``L`` holds unsigned votes equal to their dtype's
+    maximum: a ``-1`` (abstain) wrapped around, not a class."""
+    if sp.issparse(L):
+        columns = [(None, L.data)]
+    elif hasattr(L, "iloc") and hasattr(L, "dtypes"):
+        columns = [
+            (name, L.iloc[:, j].to_numpy())
+            for j, (name, dtype) in enumerate(L.dtypes.items())
+            if isinstance(dtype, np.dtype) and dtype.kind == "u"
+        ]
+    elif isinstance(L, np.ndarray):
+        columns = [(None, L)]
+    else:
+        return
+    for name, values in columns:
+        if values.dtype.kind != "u" or values.size == 0:
+            continue
+        top = np.iinfo(values.dtype).max
+        if values.max() == top:
+            where = "" if name is None else f" column {name!r}"
+            raise ValueError(
+                f"Label matrix{where} has unsigned dtype {values.dtype} and holds "
+                f"{top}, a wrapped -1: unsigned votes cannot hold -1 (abstain). "
+                "Cast L to a signed integer dtype, e.g. L.astype(np.int8)."
+            )
+
+
 def _votes(L, cardinality, y=None, names=None):
     """Validated votes of ``L`` and the cardinality they were checked against."""
+    _check_unsigned(L)
     if cardinality is None:
         cardinality = _infer_cardinality(L)
         if y is not None:
@@ -308,19 +337,28 @@ def lf_empirical_accuracies(L, y):
     return _accuracy(*_gold_counts(rows, cols, vals, y, m))
 
 
+def _name_list(names):
+    """``names`` as a list if it is one-dimensional, else None; tuples stay
+    whole names (``np.ndim`` would read a list of tuples as 2-D)."""
+    if isinstance(names, (list, tuple, pd.Index)):
+        names = list(names)
+        if any(isinstance(s, (list, np.ndarray)) for s in names):
+            return None
+        return names
+    names = np.asarray(names, dtype=object)
+    return list(names) if names.ndim == 1 else None
+
+
 def _message_names(L, source_names, label_model):
     """Names for check_label_matrix's messages when L is not a DataFrame."""
     names = source_names
     if names is None:
         names = getattr(label_model, "feature_names_in_", None)
     shape = getattr(L, "shape", ())
-    if (
-        names is None
-        or hasattr(L, "iloc")
-        or len(shape) != 2
-        or np.ndim(names) != 1
-        or len(names) != shape[1]
-    ):
+    if names is None or hasattr(L, "iloc") or len(shape) != 2:
+        return None
+    names = _name_list(names)
+    if names is None or len(names) != shape[1]:
         return None
     return [str(s) for s in names]
 
@@ -330,8 +368,10 @@ def _source_index(L, source_names, label_model, n_sources):
     df_names = list(L.columns) if hasattr(L, "iloc") else None
     given = None
     if source_names is not None:
-        given = list(np.asarray(source_names, dtype=object).ravel())
-        if np.ndim(source_names) != 1 or len(given) != n_sources:
+        given = _name_list(source_names)
+        if given is None or len(given) != n_sources:
+            if given is None:
+                given = list(np.asarray(source_names, dtype=object).ravel())
             raise ValueError(
                 f"source_names has {len(given)} names (shape "
                 f"{np.shape(source_names)}), but L has {n_sources} sources."
@@ -353,7 +393,9 @@ def _source_index(L, source_names, label_model, n_sources):
             )
     for names in (df_names, given, model_names):
         if names is not None:
-            return pd.Index(list(names), name="source")
+            # tupleize_cols=False keeps tuple names (a DataFrame's MultiIndex
+            # columns) as labels of a flat index
+            return pd.Index(list(names), tupleize_cols=False, name="source")
     return pd.Index([f"source_{j}" for j in range(n_sources)], name="source")
 
 

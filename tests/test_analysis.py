@@ -427,3 +427,44 @@ def test_plot_calibration_rejects_bad_proba_and_bins():
         plot_calibration([0, 1], np.array([[0.5, 0.5], [np.nan, 0.5]]))
     with pytest.raises(ValueError, match="n_bins"):
         plot_calibration([0, 1], np.array([[0.5, 0.5], [0.5, 0.5]]), n_bins=0)
+
+
+@pytest.mark.parametrize("fmt", ["dia_matrix", "dia_array"])
+def test_lf_summary_rejects_dia_input(fmt):
+    # DIA cannot keep stored zeros: its class-0 votes would be lost silently.
+    L = np.array([[0, 0], [0, 0], [1, 1]])
+    S = getattr(sp, fmt)(sp.coo_matrix(L))
+    with pytest.raises(ValueError, match="DIA format.*class-0 votes"):
+        lf_summary(S)
+    with pytest.raises(ValueError, match="DIA format"):
+        lf_coverages(S)
+
+
+def test_unsigned_votes_holding_the_dtype_maximum_are_rejected():
+    L = np.array([[0, 1, -1], [1, -1, 1], [0, 0, 1]])
+    for bad in (L.astype(np.uint8), sp.csr_matrix(L.astype(np.uint16))):
+        with pytest.raises(ValueError, match="unsigned.*cannot hold -1"):
+            lf_summary(bad)
+        with pytest.raises(ValueError, match="unsigned.*cannot hold -1"):
+            lf_empirical_accuracies(bad, [0, 1, -1])
+    with pytest.raises(ValueError, match="column 'b'.*cannot hold -1"):
+        lf_polarities(pd.DataFrame(L.astype(np.uint8), columns=["a", "b", "c"]))
+    # unsigned votes without the wrapped -1 are valid
+    valid = np.abs(L).astype(np.uint8)
+    pd.testing.assert_frame_equal(lf_summary(valid), lf_summary(np.abs(L)))
+
+
+def test_lf_summary_tuple_source_names():
+    L = np.array([[0, 0, -1], [1, 0, 1], [-1, 1, -1], [1, -1, 1]])
+    names = [("a", 1), ("b", 1), ("c", 1)]
+    expected = lf_summary(L)
+    for columns in (names, pd.MultiIndex.from_tuples(names)):
+        summary = lf_summary(pd.DataFrame(L, columns=columns))
+        assert list(summary.index) == names
+        np.testing.assert_array_equal(summary.to_numpy(), expected.to_numpy())
+    summary = lf_summary(L, source_names=names)
+    assert list(summary.index) == names
+    model = LabelModel(cardinality=2).fit(L)
+    summary = lf_summary(pd.DataFrame(L, columns=names), label_model=model)
+    assert list(summary.index) == names
+    np.testing.assert_allclose(summary["learned_accuracy"], model.accuracies_)

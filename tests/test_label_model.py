@@ -349,3 +349,21 @@ def test_fit_does_not_warn_on_clean_input(votes):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LabelModel().fit(L)
+
+
+@pytest.mark.parametrize("fmt", ["dia_matrix", "dia_array"])
+def test_dia_input_is_rejected(fmt):
+    # DIA cannot keep stored zeros: converting it would drop the class-0 votes.
+    from sklearn_metal import MajorityLabelVoter
+
+    L = np.array([[0, 0], [0, 0], [1, 1]])
+    rows, cols = np.nonzero(L != -1)
+    S = sp.coo_matrix((L[rows, cols], (rows, cols)), shape=L.shape)
+    D = getattr(sp, fmt)(S)
+    for model in (LabelModel(), LabelModel(chunk_rows=2), MajorityLabelVoter()):
+        with pytest.raises(ValueError, match="DIA format.*class-0 votes"):
+            clone(model).fit(D)
+        fitted = clone(model).fit(S)
+        with pytest.raises(ValueError, match="DIA format"):
+            fitted.predict_proba(D)
+    assert MajorityLabelVoter().fit(S).predict(S).tolist() == [0, 0, 1]
