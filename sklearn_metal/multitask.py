@@ -245,7 +245,15 @@ def _parse_task_labels(y, tasks):
                 )
         frame = y[[c[1] for c in cols]]
         if kind == "votes":
-            # Validated by check_label_matrix against the task's cardinality.
+            # Validated by check_label_matrix against the task's cardinality;
+            # object columns of numbers are read as numbers, as LabelModel
+            # reads an object array
+            objects = [c for c in frame.columns if frame[c].dtype == object]
+            if objects:
+                try:
+                    frame = frame.astype(dict.fromkeys(objects, np.float64))
+                except (TypeError, ValueError):
+                    pass  # check_label_matrix names the column
             parsed[task] = (kind, frame)
             continue
         values = frame.to_numpy(dtype=np.float64, na_value=np.nan)

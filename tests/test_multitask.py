@@ -755,3 +755,23 @@ def test_task_names_must_be_strings_and_labels_errors():
     net.fit(X, np.c_[a, b].astype(float))
     with pytest.raises(ValueError, match="hard labels must be integers"):
         net.fit(X, np.c_[a, b] + 0.5)
+
+
+def test_trainer_reads_object_votes_as_numbers():
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4).astype(np.float32)
+    a = (X[:, 0] > 0).astype(int)
+    votes = np.where(rng.rand(60, 3) < 0.3, -1, np.c_[a, a, 1 - a])
+    params = dict(max_epochs=1, verbose=0, random_state=0)
+    as_int = MultitaskTrainer(MultitaskClassifier({"a": 2}, **params))
+    as_object = MultitaskTrainer(MultitaskClassifier({"a": 2}, **params))
+    as_int.fit(X, task_labels(a=Votes(votes)))
+    as_object.fit(X, task_labels(a=Votes(votes.astype(object))))
+    np.testing.assert_allclose(
+        as_object.predict_proba(X)[0], as_int.predict_proba(X)[0], rtol=1e-6
+    )
+    with pytest.raises(ValueError, match=r"column 'a\|0' \(index 0\) has dtype"):
+        words = np.where(votes >= 0, "yes", "no").astype(object)
+        MultitaskTrainer(MultitaskClassifier({"a": 2}, **params)).fit(
+            X, task_labels(a=Votes(words))
+        )
