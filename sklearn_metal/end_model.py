@@ -121,6 +121,52 @@ def _same_value(a, b):
         return False
 
 
+def _check_architecture(net, how):
+    """Raise if a parameter that shapes ``net.module_`` changed since it was built.
+
+    ``net._architecture()`` names those parameters; ``initialize_module``
+    records them as ``_module_architecture_``. ``module__*`` parameters need
+    no check: skorch re-initializes the module when they change. A module is
+    compared by identity, other values by equality.
+    """
+    built = getattr(net, "_module_architecture_", None)
+    if built is None:
+        return
+    # "module" comes first: when it changed, the other parameters do not matter
+    for name, new in net._architecture().items():
+        old = built.get(name)
+        if old is new or (name != "module" and _same_value(old, new)):
+            continue
+        raise ValueError(
+            f"{how} cannot change the network's architecture: {name}={new!r} "
+            f"now, but the fitted module was built with {name}={old!r}. Set "
+            f"{name} back, or fit with warm_start=False to build a new module."
+        )
+
+
+def _check_module_params(net, own_params, network, part):
+    """Refuse ``module__*`` parameters when ``net`` builds its own network.
+
+    ``own_params`` are ``net``'s parameters that configure that ``network``
+    (e.g. "default MLP"); ``part`` names what ``module=`` replaces.
+    """
+    module_params = net.get_params_for("module")
+    if net.module is not None or not module_params:
+        return
+    owner = type(net).__name__
+    name, value = next(iter(module_params.items()))
+    if name in own_params:
+        raise ValueError(
+            f"module__{name}={value!r} duplicates {owner}'s {name} parameter; "
+            f"set {name}={value!r} instead."
+        )
+    raise ValueError(
+        f"module__{name}={value!r} cannot configure the {network}, which is "
+        f"set through {owner}'s {', '.join(own_params)} parameters; module__* "
+        f"parameters configure a {part} passed as module=."
+    )
+
+
 class _ForkedSeed:
     """Seed torch inside a forked generator state; the global state is restored."""
 
@@ -539,26 +585,6 @@ class EndModel(ClassifierMixin, NeuralNet):
                 arch[name] = value
         return arch
 
-    def _check_architecture(self, how):
-        """Raise if a parameter that shapes ``module_`` changed since it was built.
-
-        ``module__*`` parameters need no check: skorch re-initializes the
-        module when they change.
-        """
-        built = getattr(self, "_module_architecture_", None)
-        if built is None:
-            return
-        # "module" comes first: when it changed, the MLP parameters do not matter
-        for name, new in self._architecture().items():
-            old = built.get(name)
-            if old is new or (name != "module" and _same_value(old, new)):
-                continue
-            raise ValueError(
-                f"{how} cannot change the network's architecture: {name}={new!r} "
-                f"now, but the fitted module was built with {name}={old!r}. Set "
-                f"{name} back, or fit with warm_start=False to build a new module."
-            )
-
     def get_dataset(self, X, y=None, sample_weight=None):
         """Wrap validated arrays (and row weights) in an :class:`ArrayDataset`."""
         if isinstance(X, torch.utils.data.Dataset):
@@ -859,7 +885,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         self._check_params()
         warm = bool(self.warm_start and self.initialized_) and hasattr(self, "classes_")
         if warm:
-            self._check_architecture("warm_start=True")
+            _check_architecture(self, "warm_start=True")
         X, y_enc = self._prepare_fit(X, y, reset=True, warm_start=warm)
         data = self._training_data(X, y_enc, sample_weight)
         self._valid_dataset_ = None
@@ -902,7 +928,7 @@ class EndModel(ClassifierMixin, NeuralNet):
             self._check_params()
         else:
             self._check_cuda_available()
-            self._check_architecture("partial_fit")
+            _check_architecture(self, "partial_fit")
         X, y_enc = self._prepare_fit(X, y, reset=first, classes=classes)
         data = self._training_data(X, y_enc, sample_weight)
         if first:
@@ -973,20 +999,7 @@ class EndModel(ClassifierMixin, NeuralNet):
                 f"batch_size={self.batch_size!r} must be a positive integer, or -1 "
                 "for the whole training set in one batch."
             )
-        module_params = self.get_params_for("module")
-        if self.module is None and module_params:
-            name, value = next(iter(module_params.items()))
-            if name in _MLP_PARAMS:
-                raise ValueError(
-                    f"module__{name}={value!r} duplicates EndModel's {name} "
-                    f"parameter; set {name}={value!r} instead."
-                )
-            raise ValueError(
-                f"module__{name}={value!r} cannot configure the default MLP, which "
-                "is sized from the data and set through EndModel's "
-                f"{', '.join(_MLP_PARAMS)} parameters; module__* parameters "
-                "configure a module passed as module=."
-            )
+        _check_module_params(self, _MLP_PARAMS, "default MLP", "module")
 
     # ------------------------------------------------------------ predict
     def predict_proba(self, X):

@@ -25,7 +25,12 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 
 from ._validation import DUPLICATE_ENTRIES, check_label_matrix, has_duplicate_entries
-from .end_model import _ForkedSeed
+from .end_model import (
+    _check_architecture,
+    _check_module_params,
+    _ForkedSeed,
+    _is_int,
+)
 from .modules import _ACTIVATIONS, _has_batch_norm
 
 __all__ = [
@@ -54,10 +59,6 @@ _OPTIMIZERS = {
     "adamax": torch.optim.Adamax,
     "adamw": torch.optim.AdamW,
 }
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 # --------------------------------------------------------------------------
@@ -899,25 +900,15 @@ class MultitaskClassifier(NeuralNet):
         self._module_architecture_ = self._architecture()
         return self
 
-    _ARCHITECTURE = (
-        "module",
-        "hidden_layer_sizes",
-        "activation",
-        "dropout",
-        "head_hidden_sizes",
-        "task_head_layers",
-        "token_tasks",
-        "trunk_dim",
-    )
-
     def _architecture(self):
         """The parameters that shape ``module_`` (sequences as tuples):
         ``trunk_dim`` sizes a user trunk only, ``hidden_layer_sizes`` the
         default MLP trunk only."""
-        unused = "trunk_dim" if self.module is None else "hidden_layer_sizes"
+        # the tasks are checked on their own, with the data's
+        unused = ("tasks", "trunk_dim" if self.module is None else "hidden_layer_sizes")
         arch = {}
-        for name in self._ARCHITECTURE:
-            if name == unused:
+        for name in ("module", *_TRUNK_PARAMS):
+            if name in unused:
                 continue
             value = getattr(self, name)
             # a module (an nn.Sequential is iterable too) is compared as is
@@ -926,28 +917,6 @@ class MultitaskClassifier(NeuralNet):
                 value = tuple(value)
             arch[name] = value
         return arch
-
-    def _check_architecture(self, how):
-        """Raise if a parameter that shapes ``module_`` changed since it was
-        built (``module__*`` changes make skorch rebuild the module itself)."""
-        built = getattr(self, "_module_architecture_", None)
-        if built is None:
-            return
-        for name, new in self._architecture().items():
-            old = built.get(name)
-            if old is new:
-                continue
-            try:
-                same = name != "module" and bool(old == new)
-            except (TypeError, ValueError):
-                same = False
-            if not same:
-                raise ValueError(
-                    f"{how} cannot change the network's architecture: {name}="
-                    f"{new!r} now, but the fitted module was built with {name}="
-                    f"{old!r}. Set {name} back, or fit with warm_start=False to "
-                    "build a new module."
-                )
 
     def initialize_optimizer(self, triggered_directly=None):
         """The one shared optimizer, from a name or a class, with L2."""
@@ -1122,20 +1091,7 @@ class MultitaskClassifier(NeuralNet):
             value = getattr(self, name)
             if not _is_int(value) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive integer.")
-        module_params = self.get_params_for("module")
-        if self.module is None and module_params:
-            name, value = next(iter(module_params.items()))
-            if name in _TRUNK_PARAMS:
-                raise ValueError(
-                    f"module__{name}={value!r} duplicates MultitaskClassifier's "
-                    f"{name} parameter; set {name}={value!r} instead."
-                )
-            raise ValueError(
-                f"module__{name}={value!r} cannot configure the default MLP trunk, "
-                "which is set through MultitaskClassifier's "
-                f"{', '.join(_TRUNK_PARAMS)} parameters; module__* parameters "
-                "configure a trunk passed as module=."
-            )
+        _check_module_params(self, _TRUNK_PARAMS, "default MLP trunk", "trunk")
 
     def _check_task_names(self, tasks):
         """Reject parameters that name tasks missing from ``tasks``."""
@@ -1279,7 +1235,7 @@ class MultitaskClassifier(NeuralNet):
                     f"{self.tasks_}, but fit got the tasks {tasks}; set "
                     "warm_start=False to fit a new net."
                 )
-            self._check_architecture("warm_start=True")
+            _check_architecture(self, "warm_start=True")
         dataset = self._prepare_fit(X, y, reset=not warm, sample_weight=sample_weight)
         self._valid_dataset_ = None
         if valid_data is not None:
@@ -1324,7 +1280,7 @@ class MultitaskClassifier(NeuralNet):
         """
         if not (self.initialized_ and hasattr(self, "tasks_")):
             return self.fit(X, y, sample_weight=sample_weight, **fit_params)
-        self._check_architecture("partial_fit")
+        _check_architecture(self, "partial_fit")
         dataset = self._prepare_fit(X, y, reset=False, sample_weight=sample_weight)
         with self._seeded(self._batch_rng_.randint(np.iinfo(np.int32).max)):
             NeuralNet.partial_fit(self, dataset, None, **fit_params)
