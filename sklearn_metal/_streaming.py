@@ -25,6 +25,7 @@ __all__ = [
     "PackedBlock",
     "as_dask_array",
     "names_frame",
+    "read_input",
     "block_moments",
     "block_pass",
     "block_proba",
@@ -64,6 +65,22 @@ def as_dask_array(L, lengths=True):
     if lengths and np.isnan(L.shape[0]):
         raise ValueError(UNKNOWN_CHUNKS)
     return L
+
+
+def read_input(L, lengths=True):
+    """``(L, frame)``: ``L`` ready for the label model and what its source
+    names are read from.
+
+    Objects without a shape (lists of rows) become arrays; dask arrays and
+    DataFrames become dask arrays (see :func:`as_dask_array`), with a dask
+    DataFrame's names read from its pandas ``_meta`` (see :func:`names_frame`).
+    """
+    if not (hasattr(L, "shape") and hasattr(L, "ndim")):
+        L = np.asarray(L)
+    frame = names_frame(L)
+    if is_dask(L):
+        L = as_dask_array(L, lengths=lengths)
+    return L, frame
 
 
 def names_frame(L):

@@ -344,11 +344,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         # partial_fit after this fit continues from this fit's statistics
         self.__dict__.pop("_partial_stats", None)
         self.__dict__.pop("_partial_post", None)
-        if isinstance(L, (list, tuple)):
-            L = np.asarray(L)
-        frame = _streaming.names_frame(L)  # for the source names
-        if _streaming.is_dask(L):
-            L = _streaming.as_dask_array(L)
+        L, frame = _streaming.read_input(L)
         stream = self._streams(L)
         packed = None
         if not stream and self._may_pack(L):
@@ -845,11 +841,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         -------
         self : LabelModel
         """
-        frame = _streaming.names_frame(L)
-        if _streaming.is_dask(L):
-            L = _streaming.as_dask_array(L)
-        elif not (hasattr(L, "shape") and hasattr(L, "ndim")):
-            L = frame = np.asarray(L)
+        L, frame = _streaming.read_input(L)
         first = not hasattr(self, "_partial_stats")
         k = self.cardinality
         if classes is not None and np.setdiff1d(classes, np.arange(k)).size:
@@ -1065,11 +1057,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             ``class_balance_``.
         """
         check_is_fitted(self)
-        if isinstance(L, (list, tuple)):
-            L = np.asarray(L)
-        frame = _streaming.names_frame(L)
-        if _streaming.is_dask(L):
-            L = _streaming.as_dask_array(L, lengths=False)
+        L, frame = _streaming.read_input(L, lengths=False)
         if self._streams(L, predict=True) and not self.dependency_components_:
             if L.shape[1] != self.n_features_in_:
                 raise ValueError(
