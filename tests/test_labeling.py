@@ -316,17 +316,6 @@ def test_transform_of_a_dask_dataframe_runs_no_labeling_function():
         assert len(calls) == 20  # the fit reads the persisted votes
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
-
-
 def test_module_level_lfs_on_a_dask_cluster(client):
     dd = pytest.importorskip("dask.dataframe")
     frame = pd.DataFrame({"text": _frame()["text"].tolist() * 6})

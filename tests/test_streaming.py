@@ -479,17 +479,6 @@ def test_partial_fit_matches_moment_fit_and_tracks_balance():
         online.partial_fit(L[:10, :4])
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    with distributed.Client(cluster) as c:
-        yield c
-    cluster.close()
-
-
 def test_dask_fit_and_predict_on_a_local_cluster(client):
     da = pytest.importorskip("dask.array")
     L, y, _ = make_label_matrix(30_000, 8, 3, random_state=1)
