@@ -241,9 +241,17 @@ def test_gold_rows_fix_the_posterior_to_their_known_labels():
     )
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_gold_labels_on_a_tenth_of_rows_overcome_adversarial_sources(seed):
+def _flipped_fits(seed, thin):
+    """make_hierarchy with the two best entity sources flipped (child-source
+    votes thinned with ``thin``, see :func:`_uninformative_firing`), fitted
+    without and with gold labels on a random tenth of the rows.
+
+    Returns ``(L, Y, rest, flipped, accuracies, plain, model)``: ``rest`` marks
+    the rows without a gold label, ``accuracies`` the sources' true ones.
+    """
     L, Y, graph, source_tasks, accuracies = make_hierarchy(5000, random_state=seed)
+    if thin:
+        L = _uninformative_firing(L, Y, seed)
     flipped = [0, 1]  # the two best entity sources vote the wrong entity
     for j in flipped:
         L[L[:, j] >= 0, j] = 1 - L[L[:, j] >= 0, j]
@@ -253,7 +261,12 @@ def test_gold_labels_on_a_tenth_of_rows_overcome_adversarial_sources(seed):
     y = np.where(gold[:, None], Y, -1)
     plain = MultitaskLabelModel(graph, source_tasks).fit(L)
     model = MultitaskLabelModel(graph, source_tasks).fit(L, y)
-    rest = ~gold
+    return L, Y, ~gold, flipped, accuracies, plain, model
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gold_labels_on_a_tenth_of_rows_overcome_adversarial_sources(seed):
+    L, Y, rest, flipped, accuracies, plain, model = _flipped_fits(seed, thin=False)
     plain_acc = plain.score(L[rest], Y[rest])
     gold_acc = model.score(L[rest], Y[rest])
     # unsupervised, the flipped sources outvote the others (mean accuracy
@@ -279,18 +292,7 @@ def _uninformative_firing(L, Y, random_state):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_gold_labels_overcome_adversarial_sources_votes_cannot(seed):
-    L, Y, graph, source_tasks, accuracies = make_hierarchy(5000, random_state=seed)
-    L = _uninformative_firing(L, Y, seed)
-    flipped = [0, 1]  # the two best entity sources vote the wrong entity
-    for j in flipped:
-        L[L[:, j] >= 0, j] = 1 - L[L[:, j] >= 0, j]
-    accuracies = accuracies.copy()
-    accuracies[flipped] = 1 - accuracies[flipped]
-    gold = np.random.RandomState(seed).random_sample(len(L)) < 0.1
-    y = np.where(gold[:, None], Y, -1)
-    plain = MultitaskLabelModel(graph, source_tasks).fit(L)
-    model = MultitaskLabelModel(graph, source_tasks).fit(L, y)
-    rest = ~gold
+    L, Y, rest, flipped, accuracies, plain, model = _flipped_fits(seed, thin=True)
     plain_acc = plain.score(L[rest], Y[rest])
     gold_acc = model.score(L[rest], Y[rest])
     # unsupervised, the flipped sources outvote the others: the entity and with
