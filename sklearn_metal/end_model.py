@@ -1,12 +1,14 @@
 """The end model: a skorch classifier that trains on hard or soft labels."""
 
+import inspect
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import ClassifierMixin
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, check_scoring
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -107,6 +109,29 @@ def check_targets(y, n_samples=None):
 
 # parameters of EndModel that build the default MLP
 _MLP_PARAMS = ("hidden_layer_sizes", "activation", "dropout", "batch_norm")
+
+
+def _weighted_score(scorer, estimator, X, y, sample_weight=None):
+    """``scorer(estimator, X, y)``, weighted by ``sample_weight`` when given.
+
+    A scorer that takes no ``sample_weight`` cannot weigh the rows, so it
+    raises a ``TypeError`` rather than score them as if unweighted.
+    """
+    if sample_weight is None:
+        return scorer(estimator, X, y)
+    try:
+        params = inspect.signature(scorer).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: try it
+        params = None
+    if params is not None and not any(
+        p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in params
+    ):
+        raise TypeError(
+            f"The validation rows carry sample weights, but the scorer {scorer!r} "
+            "takes no sample_weight argument; give it one, as scikit-learn's "
+            "scorers have: scorer(estimator, X, y, sample_weight=None)."
+        )
+    return scorer(estimator, X, y, sample_weight=sample_weight)
 
 
 def _is_int(value):
@@ -338,6 +363,100 @@ class BatchIterator:
                 yield self.dataset.rows(slice(start, stop))
 
 
+class _MergeShortBatch(torch.utils.data.Sampler):
+    """A ``BatchSampler``'s batches, its last joining the one before when short.
+
+    The ``batch_sampler`` a ``DataLoader`` gets when :class:`EndModel` trains
+    a module with batch normalization: a last batch with fewer than
+    ``min_last_batch`` rows is merged into the batch before it, as
+    :class:`BatchIterator` does, so no row is dropped.
+    """
+
+    def __init__(self, batch_sampler, min_last_batch=2):
+        self.batch_sampler = batch_sampler
+        self.min_last_batch = min_last_batch
+
+    def __iter__(self):
+        held = None
+        for batch in self.batch_sampler:
+            if held is None:
+                held = list(batch)
+            elif len(batch) < self.min_last_batch:
+                held += list(batch)  # only the last batch of a BatchSampler is short
+            else:
+                yield held
+                held = list(batch)
+        if held is not None:
+            yield held
+
+    def __len__(self):
+        batches = self.batch_sampler
+        last = len(batches.sampler) % batches.batch_size
+        merged = len(batches) > 1 and 0 < last < self.min_last_batch
+        return len(batches) - merged
+
+
+def _merge_short_batch(dataset, kwargs, min_last_batch):
+    """``DataLoader`` arguments whose short last batch joins the one before.
+
+    ``batch_size``, ``shuffle`` and ``sampler`` become a ``batch_sampler``
+    (a ``RandomSampler`` with the loader's ``generator`` when shuffled, as
+    the ``DataLoader`` would build); arguments that already decide the last
+    batch (``batch_sampler``, ``drop_last=True``) or that the ``DataLoader``
+    rejects (``shuffle`` with a ``sampler``) are left to it.
+    """
+    if "batch_sampler" in kwargs or kwargs.get("drop_last"):
+        return kwargs
+    shuffle, sampler = kwargs.get("shuffle", False), kwargs.get("sampler")
+    if shuffle and sampler is not None:
+        return kwargs
+    batch_size = kwargs["batch_size"]
+    kwargs = {
+        key: value
+        for key, value in kwargs.items()
+        if key not in ("batch_size", "shuffle", "sampler", "drop_last")
+    }
+    if sampler is None and shuffle:
+        sampler = torch.utils.data.RandomSampler(
+            dataset, generator=kwargs.get("generator")
+        )
+    elif sampler is None:
+        sampler = torch.utils.data.SequentialSampler(dataset)
+    batches = torch.utils.data.BatchSampler(sampler, batch_size, drop_last=False)
+    kwargs["batch_sampler"] = _MergeShortBatch(batches, min_last_batch)
+    return kwargs
+
+
+class _WeightedValidationScoring(ValidationScoring):
+    """:class:`~sklearn_metal.callbacks.ValidationScoring`, weighted by the
+    validation rows' ``sample_weight`` where they carry weights.
+
+    The score is then the scorer's weighted score (e.g. the weighted
+    accuracy); without weights it scores as ``ValidationScoring`` does.
+    """
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        """Score the validation set of an epoch that ran one."""
+        weight = getattr(dataset_valid, "sample_weight", None)
+        if weight is None:
+            super().on_epoch_end(net, dataset_valid=dataset_valid, **kwargs)
+            return
+        if "valid_batch_count" not in net.history[-1]:
+            return
+        y = dataset_valid.y
+        y_true = net.classes_[np.argmax(y, axis=1) if y.ndim == 2 else y]
+        scorer = check_scoring(net, scoring=self.scoring)
+        with warnings.catch_warnings():
+            # the stored validation rows are arrays, whatever the fit input was
+            warnings.filterwarnings("ignore", message="X does not have valid feature")
+            score = float(_weighted_score(scorer, net, dataset_valid.X, y_true, weight))
+        is_best = score > self.best_score_
+        if is_best:
+            self.best_score_ = score
+        net.history.record(self.name, score)
+        net.history.record(self.name + "_best", bool(is_best))
+
+
 class EndModel(ClassifierMixin, NeuralNet):
     """A skorch classifier that trains on hard or probabilistic (soft) labels.
 
@@ -372,7 +491,8 @@ class EndModel(ClassifierMixin, NeuralNet):
     batch_norm : bool, default=False
         Batch normalization in the default MLP. It cannot train on a batch of
         one row, so with batch normalization (here or in a user module) a
-        last training batch of one row is merged into the batch before it.
+        last training batch of one row is merged into the batch before it,
+        by a ``DataLoader`` as ``iterator_train`` too.
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Loss on logits; ``CrossEntropyLoss`` takes class indices and soft
         targets alike.
@@ -396,6 +516,9 @@ class EndModel(ClassifierMixin, NeuralNet):
     scoring : str or callable, default="accuracy"
         Scikit-learn scorer for the validation set, recorded as
         ``valid_score``; it drives early stopping and the restored epoch.
+        Validation rows with sample weights are scored with them, so a
+        callable then needs a ``sample_weight`` argument (scikit-learn's
+        scorers have one).
     early_stopping : bool, default=True
         Stop after ``patience`` validated epochs without a better
         ``valid_score`` and restore the best epoch's weights (only when there
@@ -447,10 +570,15 @@ class EndModel(ClassifierMixin, NeuralNet):
 
     Notes
     -----
-    Sample weights enter the training loss and the loss on the rows held out
-    by ``train_split`` (they keep their weights); ``valid_score`` and
-    ``score`` count every validation row once. The per-row losses come from
-    the criterion with ``reduction="none"``.
+    Sample weights enter the training loss, and the validation rows keep
+    theirs: the rows held out by ``train_split`` and those of a
+    ``valid_data=(X_valid, y_valid, sample_weight_valid)`` count with their
+    weights in ``valid_loss`` and in ``valid_score`` (the scorer's
+    ``sample_weight``, e.g. the weighted accuracy), so early stopping and
+    the restored epoch follow the weighted score, as in scikit-learn's
+    ``HistGradientBoostingClassifier``. A ``valid_data`` pair counts every
+    row once, and so does ``score`` without its ``sample_weight``. The
+    per-row losses come from the criterion with ``reduction="none"``.
 
     With ``warm_start=True`` (a skorch parameter) a refit continues from the
     trained module, so ``X`` must have ``n_features_in_`` features and ``y``
@@ -546,7 +674,7 @@ class EndModel(ClassifierMixin, NeuralNet):
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("valid_score", ValidationScoring(self.scoring)),
+            ("valid_score", _WeightedValidationScoring(self.scoring)),
         ]
         if self.early_stopping:
             callbacks.append(
@@ -597,8 +725,11 @@ class EndModel(ClassifierMixin, NeuralNet):
         """Batch iterator; training batches are shuffled with the model's seed.
 
         When the module has batch normalization, a last training batch of one
-        row is merged into the batch before it (with a ``DataLoader`` as
-        ``iterator_train``, that row is dropped for the epoch instead).
+        row is merged into the batch before it, with a ``DataLoader`` as
+        ``iterator_train`` too (through a ``batch_sampler`` built from its
+        ``batch_size``, ``shuffle`` and ``sampler``), unless its arguments
+        decide the last batch themselves (``drop_last=True``, a
+        ``batch_sampler``).
         """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
@@ -620,8 +751,7 @@ class EndModel(ClassifierMixin, NeuralNet):
             elif isinstance(iterator, type) and issubclass(
                 iterator, torch.utils.data.DataLoader
             ):
-                if len(dataset) % kwargs["batch_size"] == 1:
-                    kwargs.setdefault("drop_last", True)
+                kwargs = _merge_short_batch(dataset, kwargs, min_last_batch=2)
         return iterator(dataset, **kwargs)
 
     def get_split_datasets(self, X, y=None, **fit_params):
@@ -866,14 +996,18 @@ class EndModel(ClassifierMixin, NeuralNet):
             Inputs; sparse matrices are densified one batch at a time.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Hard class labels or soft labels (rows summing to 1).
-        valid_data : tuple (X_valid, y_valid), default=None
-            Explicit (gold) validation set, used instead of ``train_split`` for
-            ``valid_score``, early stopping and the restored epoch.
+        valid_data : tuple, default=None
+            Explicit (gold) validation set ``(X_valid, y_valid)`` or
+            ``(X_valid, y_valid, sample_weight_valid)``, used instead of
+            ``train_split`` for ``valid_score``, early stopping and the
+            restored epoch. With ``sample_weight_valid`` (non-negative,
+            finite, not all zero; None counts every row once) ``valid_loss``
+            and ``valid_score`` weigh its rows.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative, finite row weights, not all zero. Each batch loss
             is the weighted mean ``sum_i w_i * loss_i / sum_i w_i``; rows
             held out by ``train_split`` keep their weights in the validation
-            loss. None weighs every row equally.
+            loss and score. None weighs every row equally.
         **fit_params
             Passed to the module's ``forward``.
 
@@ -946,17 +1080,25 @@ class EndModel(ClassifierMixin, NeuralNet):
 
     def _valid_dataset_from(self, valid_data):
         soft = self.soft_labels_
-        if not isinstance(valid_data, (tuple, list)) or len(valid_data) != 2:
-            raise ValueError("valid_data must be a pair (X_valid, y_valid).")
+        if not isinstance(valid_data, (tuple, list)) or len(valid_data) not in (2, 3):
+            raise ValueError(
+                "valid_data must be a pair (X_valid, y_valid) or a triple "
+                "(X_valid, y_valid, sample_weight_valid)."
+            )
         X_valid = self._prepare_X(valid_data[0], reset=False)
         y_valid, soft_valid = check_targets(valid_data[1], X_valid.shape[0])
+        weight = None
+        if len(valid_data) == 3 and valid_data[2] is not None:
+            weight = _check_sample_weight(
+                valid_data[2], X_valid, dtype=np.float64, ensure_non_negative=True
+            ).astype(np.float32)
         if soft_valid:
             if y_valid.shape[1] != len(self.classes_):
                 raise ValueError(
                     f"valid_data soft labels have {y_valid.shape[1]} columns; the "
                     f"training labels have {len(self.classes_)} classes."
                 )
-            return self.dataset(X_valid, y_valid.astype(np.float32))
+            return self.get_dataset(X_valid, y_valid.astype(np.float32), weight)
         unknown = np.setdiff1d(y_valid, self.classes_)
         if len(unknown):
             raise ValueError(
@@ -967,7 +1109,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         if soft:
             # score hard gold labels against soft training targets: one-hot
             y_enc = np.eye(len(self.classes_), dtype=np.float32)[y_enc]
-        return self.dataset(X_valid, y_enc)
+        return self.get_dataset(X_valid, y_enc, weight)
 
     def _uses_cuda(self):
         return str(self.device).startswith("cuda")

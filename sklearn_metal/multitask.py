@@ -30,6 +30,7 @@ from .end_model import (
     _check_module_params,
     _ForkedSeed,
     _is_int,
+    _weighted_score,
 )
 from .modules import _ACTIVATIONS, _has_batch_norm
 
@@ -464,8 +465,12 @@ class _MultitaskDataset(torch.utils.data.Dataset):
         )
 
     def labelled_tasks(self):
-        """Tasks with at least one labelled row (token, for token tasks)."""
-        return [task for task, (_, mask) in self.targets.items() if mask.any()]
+        """Tasks with at least one labelled row (token, for token tasks).
+
+        With row weights, only rows of positive weight count.
+        """
+        rows = True if self.weights is None else self.weights > 0
+        return [task for task, (_, mask) in self.targets.items() if (mask & rows).any()]
 
 
 class _TaskBatches:
@@ -735,9 +740,13 @@ class MultitaskClassifier(NeuralNet):
         ``valid_<task>_score``); every task keeps at least one training row.
         ``fit(..., valid_data=...)`` gives an explicit set instead. A task
         without validation labels is left out of ``valid_score``, the mean
-        over the tasks that have them.
+        over the tasks that have them. Held-out rows keep their
+        ``sample_weight`` in the validation loss and scores.
     scoring : str or callable, default="accuracy"
-        Scikit-learn scorer applied per task on the validation rows.
+        Scikit-learn scorer applied per task on the validation rows. Where
+        those rows carry sample weights, each task's score is weighted by
+        the weights of the rows it labels (a callable then needs a
+        ``sample_weight`` argument, as scikit-learn's scorers have).
     checkpoint_task : str, default="mean"
         Task whose validation score picks the checkpoint kept at the end
         (``"mean"``: the mean over tasks); any other value than ``"mean"`` or
@@ -1210,13 +1219,19 @@ class MultitaskClassifier(NeuralNet):
             Inputs (sequences when there are token-level tasks).
         y : DataFrame, dict or array
             Per-task labels, see :func:`task_labels`.
-        valid_data : tuple (X_valid, y_valid), default=None
-            Validation set for per-task scores and the best checkpoint; tasks
-            it labels no row of are left out of the validation scores.
+        valid_data : tuple, default=None
+            Validation set ``(X_valid, y_valid)`` or ``(X_valid, y_valid,
+            sample_weight_valid)`` for per-task scores and the best
+            checkpoint; tasks it labels no row of (of positive weight, with
+            weights) are left out of the validation scores. With weights,
+            each task's validation loss and score are weighted over the rows
+            it labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights: each task's loss is the weighted mean
             over its labelled rows (an integer weight counts as that many
-            copies of the row within a batch).
+            copies of the row within a batch). Rows ``train_split`` holds
+            out keep their weights in the validation loss and scores, which
+            pick the checkpoint.
         **fit_params
             Passed to the module's forward.
 
@@ -1236,11 +1251,23 @@ class MultitaskClassifier(NeuralNet):
                     "warm_start=False to fit a new net."
                 )
             _check_architecture(self, "warm_start=True")
+        if valid_data is not None and (
+            not isinstance(valid_data, (tuple, list)) or len(valid_data) not in (2, 3)
+        ):
+            raise ValueError(
+                "valid_data must be a pair (X_valid, y_valid) or a triple "
+                "(X_valid, y_valid, sample_weight_valid)."
+            )
         dataset = self._prepare_fit(X, y, reset=not warm, sample_weight=sample_weight)
         self._valid_dataset_ = None
         if valid_data is not None:
+            X_valid, y_valid, *weight = valid_data
             self._valid_dataset_ = self._prepare_fit(
-                valid_data[0], valid_data[1], reset=False, require_labels=False
+                X_valid,
+                y_valid,
+                reset=False,
+                sample_weight=weight[0] if weight else None,
+                require_labels=False,
             )
         if warm:
             seed = self._batch_rng_.randint(np.iinfo(np.int32).max)
@@ -1337,21 +1364,30 @@ class MultitaskClassifier(NeuralNet):
         return np.column_stack(preds)
 
     def _score_dataset(self, dataset):
+        """Per-task scores, weighted by the dataset's row weights if it has any.
+
+        A task without a labelled row of positive weight is left out.
+        """
         probas = self._forward_all(dataset.X)
+        labelled = dataset.labelled_tasks()
+        weights = dataset.weights
         out = {}
         for (task, _), proba in zip(self.tasks_.items(), probas, strict=True):
-            if task not in dataset.targets:
+            if task not in labelled:
                 continue
             target, mask = dataset.targets[task]
-            if not mask.any():  # no labelled row: the task is left out
-                continue
             if task in self.token_tasks:
                 tok = target >= 0
-                out[task] = float(np.mean(proba.argmax(-1)[tok] == target[tok]))
+                w = None
+                if weights is not None:  # each token weighs as its row
+                    w = np.broadcast_to(weights[:, None], target.shape)[tok]
+                hit = proba.argmax(-1)[tok] == target[tok]
+                out[task] = float(np.average(hit, weights=w))
                 continue
             truth = target[mask] if target.ndim == 1 else target[mask].argmax(axis=1)
             pred = proba[mask].argmax(axis=1)
-            out[task] = _apply_scorer(self.scoring, truth, pred, proba[mask])
+            w = None if weights is None else weights[mask]
+            out[task] = _apply_scorer(self.scoring, truth, pred, proba[mask], w)
         return out
 
     def score_tasks(self, X, y):
@@ -1413,15 +1449,17 @@ class _PredictionsEstimator(ClassifierMixin, BaseEstimator):
         return self.proba
 
 
-def _apply_scorer(scoring, truth, pred, proba):
+def _apply_scorer(scoring, truth, pred, proba, sample_weight=None):
+    """``scoring`` of fixed predictions, weighted by ``sample_weight`` if given."""
     if scoring in (None, "accuracy"):
-        return float(np.mean(pred == truth))
+        return float(np.average(pred == truth, weights=sample_weight))
     from sklearn.metrics import get_scorer
 
     scorer = get_scorer(scoring) if isinstance(scoring, str) else scoring
     stand_in = _PredictionsEstimator(pred, proba)
     stand_in.classes_ = np.arange(proba.shape[1])
-    return float(scorer(stand_in, np.zeros((len(pred), 1)), truth))
+    X = np.zeros((len(pred), 1))
+    return float(_weighted_score(scorer, stand_in, X, truth, sample_weight))
 
 
 # --------------------------------------------------------------------------

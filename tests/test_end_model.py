@@ -303,16 +303,43 @@ def test_batch_iterator_min_last_batch_keeps_every_row():
     assert [len(X) for X, _ in one] == [1]
 
 
-def test_batch_norm_with_a_dataloader_and_too_few_rows():
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batch_norm_with_a_dataloader_merges_a_last_batch_of_one_row(shuffle):
+    from sklearn_metal.end_model import ArrayDataset
+
     X, _, y = _soft_data(n=257)
-    model = EndModel(
+    w = np.random.RandomState(0).randint(1, 4, size=len(X))
+    params = dict(
         batch_norm=True,
         train_split=None,
-        max_epochs=1,
+        max_epochs=2,
         verbose=0,
+        random_state=0,
+        iterator_train__shuffle=shuffle,
+    )
+    loader = EndModel(iterator_train=torch.utils.data.DataLoader, **params)
+    loader.fit(X, y, sample_weight=w)
+    sliced = EndModel(**params).fit(X, y, sample_weight=w)
+    for model in (loader, sliced):  # as BatchIterator does: no row dropped
+        batches = model.history[-1, "batches"]
+        assert [b["train_batch_size"] for b in batches] == [128, 129]
+    data = ArrayDataset(X, y)
+    assert len(loader.get_iterator(data, training=True)) == 2
+    if not shuffle:  # the same batches in the same order
+        np.testing.assert_allclose(
+            loader.history[:, "train_loss"], sliced.history[:, "train_loss"], rtol=1e-5
+        )
+    # arguments that decide the last batch themselves are the DataLoader's
+    dropped = EndModel(
         iterator_train=torch.utils.data.DataLoader,
+        iterator_train__drop_last=True,
+        **params,
     ).fit(X, y)
-    assert sum(b["train_batch_size"] for b in model.history[-1, "batches"]) == 256
+    assert sum(b["train_batch_size"] for b in dropped.history[-1, "batches"]) == 256
+
+
+def test_batch_norm_with_a_dataloader_and_too_few_rows():
+    X, _, y = _soft_data(n=257)
     one_row = EndModel(batch_norm=True, train_split=None, max_epochs=1, verbose=0)
     with pytest.raises(ValueError, match="at least 2 training rows; got 1"):
         one_row.fit(X[:1], y[:1])
@@ -609,9 +636,88 @@ def test_skorch_valid_split_as_train_split(target, weighted):
         assert valid.sample_weight is None
         expected = np.mean(losses)
     assert model.history[-1, "valid_loss"] == pytest.approx(expected, rel=1e-5)
+    # the held-out rows keep their weights in the score too
     assert model.history[-1, "valid_score"] == pytest.approx(
-        np.mean(model.predict(X[:12]) == y[:12])
+        np.average(model.predict(X[:12]) == y[:12], weights=valid.sample_weight)
     )
+
+
+def _noisy_valid_data(n=40, seed=5):
+    """Validation rows with a third of their labels flipped, and integer weights."""
+    rng = np.random.RandomState(seed)
+    X, _, y = _soft_data(n=n, d=5, seed=seed)
+    y = np.where(rng.rand(n) < 1 / 3, 1 - y, y)
+    return X, y, rng.randint(0, 4, size=n)
+
+
+def test_valid_score_weighs_the_valid_data_rows():
+    X, _, y = _soft_data(n=200, d=5)
+    Xv, yv, wv = _noisy_valid_data()
+    params = dict(train_split=None, max_epochs=4, lr=0.01, verbose=0, random_state=0)
+    model = EndModel(early_stopping=False, **params)
+    model.fit(X, y, valid_data=(Xv, yv, wv))
+    hit = model.predict(Xv) == yv
+    assert model.history[-1, "valid_score"] == pytest.approx(
+        np.average(hit, weights=wv)
+    )
+    assert np.average(hit, weights=wv) != pytest.approx(np.mean(hit))
+    # the restored epoch is the one of the best weighted score
+    best = EndModel(**params).fit(X, y, valid_data=(Xv, yv, wv))
+    assert np.average(best.predict(Xv) == yv, weights=wv) == pytest.approx(
+        max(best.history[:, "valid_score"])
+    )
+    # None for the weights counts every row once, as a pair does
+    pair = EndModel(**params).fit(X, y, valid_data=(Xv, yv))
+    unweighted = EndModel(**params).fit(X, y, valid_data=(Xv, yv, None))
+    for key in ("valid_loss", "valid_score"):
+        np.testing.assert_array_equal(pair.history[:, key], unweighted.history[:, key])
+
+
+@pytest.mark.parametrize("soft_targets", [False, True])
+def test_integer_valid_weights_equal_repeated_valid_rows(soft_targets):
+    X, soft, y = _soft_data(n=200, d=5)
+    Xv, yv, wv = _noisy_valid_data()
+    target = soft if soft_targets else y
+    # one validation batch, so the epoch's valid_loss is its weighted mean too
+    params = dict(train_split=None, max_epochs=4, batch_size=64, verbose=0)
+    params.update(lr=0.01, random_state=0, iterator_valid__batch_size=256)
+    weighted = EndModel(**params).fit(X, target, valid_data=(Xv, yv, wv))
+    repeated = EndModel(**params).fit(
+        X, target, valid_data=(np.repeat(Xv, wv, axis=0), np.repeat(yv, wv))
+    )
+    for key in ("valid_loss", "valid_score"):
+        np.testing.assert_allclose(
+            weighted.history[:, key], repeated.history[:, key], rtol=1e-5
+        )
+    np.testing.assert_array_equal(
+        weighted.history[:, "valid_score_best"], repeated.history[:, "valid_score_best"]
+    )
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X))
+
+
+def test_weighted_validation_scoring_needs_a_scorer_with_sample_weight():
+    X, _, y = _soft_data(n=80, d=5)
+    Xv, yv, wv = _noisy_valid_data()
+    params = dict(train_split=None, max_epochs=2, verbose=0, random_state=0)
+
+    def accuracy(est, X, y):
+        return np.mean(est.predict(X) == y)
+
+    def weighted_accuracy(est, X, y, sample_weight=None):
+        return np.average(est.predict(X) == y, weights=sample_weight)
+
+    model = EndModel(scoring=weighted_accuracy, early_stopping=False, **params)
+    model.fit(X, y, valid_data=(Xv, yv, wv))
+    assert model.history[-1, "valid_score"] == pytest.approx(
+        np.average(model.predict(Xv) == yv, weights=wv)
+    )
+    EndModel(scoring=accuracy, **params).fit(X, y, valid_data=(Xv, yv))
+    with pytest.raises(TypeError, match="the scorer .* takes no sample_weight"):
+        EndModel(scoring=accuracy, **params).fit(X, y, valid_data=(Xv, yv, wv))
+    with pytest.raises(ValueError, match=r"valid_data must be a pair \(X_valid"):
+        EndModel(**params).fit(X, y, valid_data=(Xv,))
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        EndModel(**params).fit(X, y, valid_data=(Xv, yv, np.zeros(len(Xv))))
 
 
 def test_batch_iterator_reads_nested_subsets_with_weights():

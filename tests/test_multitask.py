@@ -686,6 +686,128 @@ def test_trainer_raises_for_unrequested_or_unknown_metadata():
     assert routing.consumes("fit", ["sample_weight", "valid_data"]) == set()
 
 
+def _weighted_valid_data(n_valid=60, seed=1):
+    """Training rows, and validation rows with noisy labels, b on some rows only,
+    and integer weights (large on the rows b does not label)."""
+    X, a, b, _ = _data(n=200)
+    Xv, av, bv, rng = _data(n=n_valid, seed=seed)
+    av = np.where(rng.rand(n_valid) < 1 / 3, 1 - av, av)
+    bv = np.where(np.arange(n_valid) % 2 == 0, bv, -1)
+    wv = np.where(bv >= 0, rng.randint(0, 4, size=n_valid), 50)
+    train = task_labels(a=a, b=b)
+    return X, train, Xv, {"a": av, "b": bv}, wv
+
+
+def _weighted_task_scores(net, X, labels, weight):
+    """Each task's accuracy from ``net``'s predictions, weighted over its rows."""
+    pred = net.predict(X)
+    scores = {}
+    for i, (task, truth) in enumerate(labels.items()):
+        rows = truth >= 0
+        hit = pred[rows, i] == truth[rows]
+        scores[task] = np.average(hit, weights=weight[rows])
+    return scores
+
+
+def test_validation_scores_weigh_the_valid_data_rows():
+    X, train, Xv, labels, wv = _weighted_valid_data()
+    net = _net(max_epochs=5).fit(X, train, valid_data=(Xv, task_labels(**labels), wv))
+    # the checkpoint restored at the end is the last epoch marked best
+    best = int(np.flatnonzero(net.history[:, "checkpoint"])[-1])
+    expected = _weighted_task_scores(net, Xv, labels, wv)
+    for task, score in expected.items():
+        assert net.history[best, f"valid_{task}_score"] == pytest.approx(score)
+    assert net.history[best, "valid_score"] == pytest.approx(
+        np.mean(list(expected.values()))
+    )
+    assert max(net.history[:, "valid_score"]) == net.history[best, "valid_score"]
+    unweighted = _weighted_task_scores(net, Xv, labels, np.ones(len(Xv)))
+    assert expected["a"] != pytest.approx(unweighted["a"])
+    # no weights, or None for them, scores every row once
+    pair = _net(max_epochs=2).fit(X, train, valid_data=(Xv, task_labels(**labels)))
+    none = _net(max_epochs=2).fit(
+        X, train, valid_data=(Xv, task_labels(**labels), None)
+    )
+    for key in ("valid_loss", "valid_a_score", "valid_b_score"):
+        np.testing.assert_array_equal(pair.history[:, key], none.history[:, key])
+
+
+def test_held_out_rows_keep_their_weights_in_the_validation_scores():
+    X, a, b, rng = _data()
+    y = task_labels(a=np.where(rng.rand(len(a)) < 0.2, 1 - a, a), b=b)
+    w = rng.randint(0, 4, size=len(X))
+    net = _net(max_epochs=4, train_split=0.3).fit(X, y, sample_weight=w)
+    dataset = net._prepare_fit(X, y, reset=False, sample_weight=w)
+    _, valid = net.get_split_datasets(dataset)  # the split of the fit
+    labels = {task: target for task, (target, _) in valid.targets.items()}
+    best = int(np.flatnonzero(net.history[:, "checkpoint"])[-1])
+    expected = _weighted_task_scores(net, valid.X, labels, valid.weights)
+    for task, score in expected.items():
+        assert net.history[best, f"valid_{task}_score"] == pytest.approx(score)
+
+
+@pytest.mark.parametrize("token", [False, True])
+def test_integer_valid_weights_equal_repeated_valid_rows(token):
+    if token:
+        rng = np.random.RandomState(0)
+        X = rng.randn(160, 5, 3).astype(np.float32)
+        tokens = np.where(rng.rand(160, 5) < 0.2, -1, (X[:, :, 0] > 0).astype(int))
+        sent = (X[:, :, 1].sum(axis=1) > 0).astype(int)
+        sent = np.where(rng.rand(160) < 0.3, 1 - sent, sent)
+        y = task_labels(tag={"tokens": tokens}, sent=sent)
+        X, Xv, y, yv = X[:100], X[100:], y.iloc[:100], y.iloc[100:]
+        wv = rng.randint(0, 4, size=len(Xv))
+        params = dict(tasks={"tag": 2, "sent": 2}, token_tasks=("tag",))
+        keys = ["valid_tag_score", "valid_sent_score"]
+    else:
+        X, y, Xv, labels, wv = _weighted_valid_data()
+        yv = task_labels(**labels)
+        params = {}
+        keys = ["valid_a_score", "valid_b_score"]
+    params.update(max_epochs=4, batch_size=2048)  # one batch: the same loss
+    weighted = _net(**params).fit(X, y, valid_data=(Xv, yv, wv))
+    rows = np.repeat(np.arange(len(Xv)), wv)
+    repeated = _net(**params).fit(X, y, valid_data=(Xv[rows], yv.iloc[rows]))
+    for key in ["valid_loss", "valid_score", *keys]:
+        np.testing.assert_allclose(
+            weighted.history[:, key], repeated.history[:, key], rtol=1e-5
+        )
+    assert weighted.history[:, "checkpoint"] == repeated.history[:, "checkpoint"]
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_weighted_validation_scoring_and_its_errors():
+    from sklearn.metrics import balanced_accuracy_score
+
+    X, train, Xv, labels, wv = _weighted_valid_data()
+    yv = task_labels(**labels)
+    net = _net(max_epochs=1, scoring="balanced_accuracy").fit(
+        X, train, valid_data=(Xv, yv, wv)
+    )
+    pred, rows = net.predict(Xv)[:, 0], labels["a"] >= 0
+    assert net.history[-1, "valid_a_score"] == pytest.approx(
+        balanced_accuracy_score(labels["a"][rows], pred[rows], sample_weight=wv)
+    )
+
+    def accuracy(est, X, y):
+        return np.mean(est.predict(X) == y)
+
+    _net(max_epochs=1, scoring=accuracy).fit(X, train, valid_data=(Xv, yv))
+    with pytest.raises(TypeError, match="takes no sample_weight"):
+        _net(max_epochs=1, scoring=accuracy).fit(X, train, valid_data=(Xv, yv, wv))
+    with pytest.raises(ValueError, match=r"valid_data must be a pair \(X_valid"):
+        _net(max_epochs=1).fit(X, train, valid_data=(Xv, yv, wv, wv))
+    # b's validation rows all weigh 0: b is left out, as if it had no labels
+    zero_b = np.where(labels["b"] >= 0, 0, wv)
+    net = _net(max_epochs=1).fit(X, train, valid_data=(Xv, yv, zero_b))
+    assert "valid_b_score" not in net.history[-1]
+    assert net.history[-1, "valid_score"] == net.history[-1, "valid_a_score"]
+    with pytest.raises(ValueError, match="checkpoint_task='b', but the validation"):
+        _net(max_epochs=1, checkpoint_task="b").fit(
+            X, train, valid_data=(Xv, yv, zero_b)
+        )
+
+
 def test_soft_and_vote_columns_read_by_number_not_position():
     y = task_labels(a=np.eye(3)[[0, 2, 2, 0]])
     reversed_ = y[["a:2", "a:1", "a:0"]]
