@@ -145,8 +145,10 @@ def _shares(rows, cols, vals, n_b, k, gold, vote_weight=None):
     return Q, voted | is_gold, is_gold
 
 
-def _block_indices(block, k):
-    """``(idx, weight)`` of a packed or dense integer block, else ``(None, None)``.
+def _block_indices(block, k, weight=None):
+    """``(idx, weight)`` of a packed or dense integer block, else ``(None,
+    weight)``: a packed block carries its row weights, other blocks take
+    ``weight`` (their rows' sample weights, or None for 1).
 
     A packed block's pattern numbers stay in their small dtype: converting
     them whole would allocate (and first touch) ``8 * n_groups`` bytes per row
@@ -154,18 +156,20 @@ def _block_indices(block, k):
     """
     if isinstance(block, PackedBlock):
         return block.idx, block.weight
-    return pack_votes(block, k), None
+    return pack_votes(block, k), weight
 
 
-def block_moments(block, spec, start=0, gold=None):
+def block_moments(block, spec, start=0, gold=None, weight=None):
     """Sufficient statistics of one block for the moment estimate.
 
+    ``weight`` (or None for 1) weighs the block's rows, as if each were
+    repeated that many times; a :class:`PackedBlock` carries its own.
     A packed block returns its group histograms (``"hist"``) in place of the
     tallies and vote totals; :func:`resolve_moments` turns their sum over
     blocks into both.
     """
     k, m = spec["k"], spec["m"]
-    idx, weight = _block_indices(block, k)
+    idx, weight = _block_indices(block, k, weight)
     out = {}
     if idx is not None:
         n_b = idx.shape[1]
@@ -174,21 +178,33 @@ def block_moments(block, spec, start=0, gold=None):
             Q *= weight
         out["hist"] = packed_histograms(idx, Q, m, k)
         if is_gold.any():
-            ones = np.ones((1, int(is_gold.sum())))
-            out["gold_patterns"] = packed_histograms(idx[:, is_gold], ones, m, k)[
-                :, :, 0
-            ]
+            if weight is None:
+                gold_weight = np.ones((1, int(is_gold.sum())))
+            else:
+                gold_weight = weight[is_gold][None]
+            out["gold_patterns"] = packed_histograms(
+                idx[:, is_gold], gold_weight, m, k
+            )[:, :, 0]
         q_sum = Q.sum(axis=1)
     else:
         rows, cols, vals, n_b = _block_votes(block, spec, start)
         A = one_hot_votes(rows, cols, vals, (n_b, m), k)
         Q, informative, is_gold = _shares(rows, cols, vals, n_b, k, gold)
-        out["tot"] = np.bincount(cols * k + vals, minlength=m * k).astype(np.float64)
+        vote_weight = None
+        if weight is not None:
+            Q *= weight[:, None]
+            vote_weight = weight[rows]
+        out["tot"] = np.bincount(
+            cols * k + vals, weights=vote_weight, minlength=m * k
+        ).astype(np.float64)
         out["cnt"] = np.asarray(A.T @ Q)
         q_sum = Q.sum(axis=0)
     gold_counts = np.zeros(k)
     if is_gold.any():
-        gold_counts = np.bincount(gold[is_gold], minlength=k).astype(np.float64)
+        gold_weight = None if weight is None else weight[is_gold]
+        gold_counts = np.bincount(
+            gold[is_gold], weights=gold_weight, minlength=k
+        ).astype(np.float64)
     free = informative & ~is_gold
     if weight is None:
         n_rows, n_info, n_free = n_b, informative.sum(), free.sum()
@@ -205,7 +221,7 @@ def block_moments(block, spec, start=0, gold=None):
     return out
 
 
-def resolve_moments(total, m, k):
+def resolve_moments(total, m, k, whole=True):
     """Tallies ``"cnt"`` and vote totals ``"tot"`` from summed block moments.
 
     Packed blocks' group histograms are split into single sources once for
@@ -213,6 +229,8 @@ def resolve_moments(total, m, k):
     ``"packed_tot"``: those blocks' vote totals, and ``"free_patterns"``:
     the (weighted) number of their voting rows without a gold label that
     have each group pattern. The passes need both (see :func:`resolve_pass`).
+    ``whole`` says that every row weight is a whole number, so that these
+    counts are too and are rounded to them.
     """
     total = dict(total)
     hist = total.pop("hist", None)
@@ -221,11 +239,12 @@ def resolve_moments(total, m, k):
     if hist is not None:
         split = split_histograms(hist, m, k)
         cnt = cnt + split.reshape(m * k, k)
-        # a voting row's shares sum to one (times its weight, a whole number
-        # of rows), so the vote counts are the tallies' row sums
-        total["packed_tot"] = np.rint(split.sum(axis=2)).ravel()
+        # a voting row's shares sum to one (times its weight), so the vote
+        # counts are the tallies' row sums
+        rint = np.rint if whole else np.asarray
+        total["packed_tot"] = rint(split.sum(axis=2)).ravel()
         tot = tot + total["packed_tot"]
-        patterns = np.rint(hist.sum(axis=2))
+        patterns = rint(hist.sum(axis=2))
         total["free_patterns"] = (
             patterns if gold_patterns is None else patterns - gold_patterns
         )
@@ -238,12 +257,13 @@ def _scores(rows, cols, vals, n_b, spec):
     return A, np.asarray(A @ spec["log_w"])
 
 
-def block_pass(block, spec, p, refine, start=0, gold=None):
+def block_pass(block, spec, p, refine, start=0, gold=None, weight=None):
     """One E-step over a block under balance ``p``.
 
     Returns the block's negative log-likelihood; when ``refine``, the tallies
     ``A.T @ Q`` and ``sum Q`` under the posteriors (for the M-step), else the
     gradient and Hessian of the balance log-likelihood (for Newton steps).
+    Rows are weighed by ``weight`` as in :func:`block_moments`.
 
     A packed block scores each class relative to class 0, which spares one
     lookup per group and row: its log-likelihood lacks the rows' class-0
@@ -251,7 +271,8 @@ def block_pass(block, spec, p, refine, start=0, gold=None):
     from counts of the moment pass (:func:`resolve_pass`).
     """
     k, m = spec["k"], spec["m"]
-    idx, weight = _block_indices(block, k)
+    idx, weight = _block_indices(block, k, weight)
+    row_weight = weight  # (the gold rows' share of the tallies)
     if idx is not None:
         S = np.zeros((k, idx.shape[1]))
         packed_lookup(idx, _packed_tables(spec, "diff_tables"), out=S[1:], n_out=k - 1)
@@ -271,6 +292,9 @@ def block_pass(block, spec, p, refine, start=0, gold=None):
         Q, informative, is_gold = _shares(rows, cols, vals, n_b, k, gold)
         free = informative & ~is_gold
         S = np.ascontiguousarray(S[free].T)
+        if weight is not None:
+            Q *= weight[:, None]
+            weight = weight[free]
     S_max = S.max(axis=0) if S.shape[1] else np.zeros(0)
     S -= S_max
     E = np.exp(S, out=S)
@@ -295,7 +319,7 @@ def block_pass(block, spec, p, refine, start=0, gold=None):
     post *= p[:, None]
     if idx is not None:
         Q = post
-        _set_gold(Q, gold, is_gold)
+        _set_gold(Q, gold, is_gold, row_weight)
         out["hist_tail"] = packed_histograms(idx, Q[1:], m, k)
         out["q_sum"] = Q.sum(axis=1)
     else:
@@ -843,19 +867,23 @@ def _packed_shares(idx, spec, gold):
     return Q, voted | is_gold, is_gold
 
 
-def _set_gold(Q, gold, is_gold):
-    """One-hot gold labels into the gold columns of ``Q`` (shape ``(k, n)``)."""
+def _set_gold(Q, gold, is_gold, weight=None):
+    """One-hot gold labels into the gold columns of ``Q`` (shape ``(k, n)``),
+    times the rows' ``weight`` where given."""
     if is_gold.any():
         Q[:, is_gold] = 0.0
-        Q[gold[is_gold], np.flatnonzero(is_gold)] = 1.0
+        Q[gold[is_gold], np.flatnonzero(is_gold)] = (
+            1.0 if weight is None else weight[is_gold]
+        )
 
 
 class PackedBlock:
     """A block of rows already packed into group indices.
 
     ``idx`` has shape ``(n_groups, n_rows)`` (see :func:`pack_votes`);
-    ``weight`` (or None for 1) is how many rows of ``L`` each row stands for
-    when duplicate rows were merged.
+    ``weight`` (or None for 1) is how many rows of ``L`` each row stands for:
+    its sample weight, summed over the rows it merges where duplicate rows
+    were merged.
     """
 
     def __init__(self, idx, weight=None):
@@ -863,15 +891,17 @@ class PackedBlock:
         self.weight = weight
 
 
-def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
+def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1, sample_weight=None):
     """Pack a label matrix once for the passes of a fit.
 
     Returns a list of :class:`PackedBlock`, or None where ``L`` is not an
     in-memory ndarray, sparse matrix or DataFrame of valid votes (see
     :func:`pack_votes`). With ``merge``, identical rows are merged into one
     weighted row when that at least halves the rows; the statistics of every
-    pass are then the same sums, taken over fewer rows. ``n_jobs`` threads
-    pack the blocks.
+    pass are then the same sums, taken over fewer rows. ``sample_weight``
+    (shape ``(n_rows,)``, or None for 1) weighs the rows: the blocks carry
+    it, and a merged row weighs the sum of its rows' weights (merged rows
+    of weight 0 are left out). ``n_jobs`` threads pack the blocks.
     """
     if is_dask(L) or (isinstance(L, np.ndarray) and type(L) is not np.ndarray):
         return None  # dask arrays and memory maps are read again every pass
@@ -898,6 +928,9 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
     if any(idx is None for idx in packed):
         return None
     blocks = [PackedBlock(idx.astype(small, copy=False)) for idx in packed]
+    if sample_weight is not None:
+        for start, block in zip(range(0, n, rows_per_block), blocks, strict=True):
+            block.weight = sample_weight[start : start + block.idx.shape[1]]
     if not merge or not mergeable(m, k) or n < 4:
         return blocks
     # a row's key: its group patterns as digits in base `size`. Padding
@@ -920,14 +953,18 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
             key += t
     if count:
         keys -= base
-        counts = np.bincount(keys, minlength=(k + 1) ** m)
+        counts = np.bincount(keys, weights=sample_weight, minlength=(k + 1) ** m)
         uniq = np.flatnonzero(counts)
         if len(uniq) > n // 2:
             return blocks
         weight = counts[uniq].astype(np.float64)
         uniq = uniq.astype(key_type) + key_type(base)
     else:
-        keys.sort()
+        if sample_weight is None:
+            keys.sort()
+        else:
+            order = np.argsort(keys)
+            keys, sample_weight = keys[order], sample_weight[order]
         first = np.empty(n, dtype=bool)
         first[0] = True
         np.not_equal(keys[1:], keys[:-1], out=first[1:])
@@ -935,7 +972,11 @@ def pack_matrix(L, k, rows_per_block, merge=True, n_jobs=1):
         if len(starts) > n // 2:
             return blocks
         uniq = keys[starts]
-        weight = np.diff(starts, append=n).astype(np.float64)
+        if sample_weight is None:
+            weight = np.diff(starts, append=n).astype(np.float64)
+        else:
+            weight = np.add.reduceat(sample_weight, starts)
+            uniq, weight = uniq[weight > 0], weight[weight > 0]
     idx = np.stack(
         [(uniq // key_type(size**g)) % key_type(size) for g in range(n_groups)]
     ).astype(small)

@@ -13,7 +13,11 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from . import _streaming
 from ._statistics import one_hot_votes
@@ -70,6 +74,13 @@ def _packable(L):
     if sp.issparse(L) or isinstance(L, np.ndarray):
         return L.dtype.kind in "iuf"
     return _streaming.is_numeric_frame(L)
+
+
+def _whole(sample_weight):
+    """Whether every row weight is a whole number (None: all are 1)."""
+    if sample_weight is None:
+        return True
+    return bool(np.all(sample_weight == np.rint(sample_weight)))
 
 
 def _n_votes(L):
@@ -184,7 +195,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         ``P(lambda_j = Y | lambda_j != -1)`` for every source.
 
     coverages_ : ndarray of shape (n_sources,)
-        Fraction of training rows on which each source voted.
+        Fraction of training rows on which each source voted (each row
+        counted by its ``sample_weight``).
 
     coverage_independent_ : ndarray of bool, shape (n_sources,)
         Which sources were modelled with class-independent coverage.
@@ -318,17 +330,27 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, L, y=None):
+    def fit(self, L, y=None, sample_weight=None):
         """Learn source parameters and the class balance from ``L``.
 
         Parameters
         ----------
-        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+        L : {array-like, sparse matrix, DataFrame, dask array} of shape \
+                (n_samples, n_sources)
             Votes: ``-1`` abstains, ``0..cardinality-1`` are classes.
         y : array-like of shape (n_samples,), default=None
             Optional gold labels, ``-1`` for unlabeled rows (scikit-learn's
             semi-supervised convention). Gold rows count as known classes in
             the source statistics and the class balance.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row, read as a count: a row of
+            weight 2 counts as two copies of it in every statistic (vote
+            tallies, coverages, the likelihood, the gold class counts), and a
+            row of weight 0 as none. The priors (``prior_strength`` and the
+            balance's pseudo-count) do not scale with the weights, so
+            multiplying every weight by a constant is like having more rows.
+            ``None`` weighs every row 1. For a dask ``L`` the weights are
+            read into memory (8 bytes a row), as ``y`` is.
 
         Returns
         -------
@@ -345,6 +367,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self.__dict__.pop("_partial_stats", None)
         self.__dict__.pop("_partial_post", None)
         L, frame = _streaming.read_input(L)
+        if sample_weight is not None and L.ndim == 2 and L.shape[0] > 0:
+            # (for any other L, the checks below raise, naming its shape)
+            sample_weight = self._check_weights(sample_weight, L)
         stream = self._streams(L)
         packed = None
         if not stream and self._may_pack(L):
@@ -360,8 +385,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     self._block_rows(m),
                     merge=merge,
                     n_jobs=effective_n_jobs(self.n_jobs),
+                    sample_weight=sample_weight,
                 )
-                unmerged = packed is not None and packed[0].weight is None
+                unmerged = packed is not None and (
+                    sum(block.idx.shape[1] for block in packed) == L.shape[0]
+                )
                 if unmerged and merge and not self._packing_pays(L):
                     packed = None
             stream = packed is not None
@@ -392,10 +420,33 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 )
         self.classes_ = np.arange(k)
         if stream:
-            self._fit_streaming(L, n, m, gold, p_given, packed)
+            self._fit_streaming(L, n, m, gold, p_given, packed, sample_weight)
         else:
-            self._fit_params(rows, cols, vals, n, m, gold, p_given)
+            self._fit_params(rows, cols, vals, n, m, gold, p_given, sample_weight)
         return self
+
+    @staticmethod
+    def _check_weights(sample_weight, L):
+        """``sample_weight`` as a float64 array of one finite, non-negative
+        weight per row of ``L``, not all zero (a dask array is computed)."""
+        if _streaming.is_dask(sample_weight):
+            sample_weight = sample_weight.compute()
+        shape, n = np.asarray(sample_weight).shape, L.shape[0]
+        if len(shape) == 1 and shape[0] != n:
+            raise ValueError(
+                f"sample_weight has {shape[0]} weights but the label matrix has "
+                f"{n} rows."
+            )
+        sample_weight = _check_sample_weight(sample_weight, L, dtype=np.float64)
+        negative = np.flatnonzero(sample_weight < 0)
+        if negative.size:
+            i = negative[0]
+            raise ValueError(
+                f"sample_weight holds the negative weight {sample_weight[i]} at row "
+                f"{i}; weights must be non-negative (a row of weight w counts as "
+                "w copies of it)."
+            )
+        return sample_weight
 
     def _given_balance(self):
         """``class_balance`` checked as a probability vector, or None."""
@@ -425,8 +476,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             return []
         return list(self.dependencies)
 
-    def _fit_params(self, rows, cols, vals, n, m, gold, p_given):
+    def _fit_params(self, rows, cols, vals, n, m, gold, p_given, sample_weight=None):
         k = self.cardinality
+        sw = sample_weight
         A = one_hot_votes(rows, cols, vals, (n, m), k)
         # Sources of one dependency group share one vote between them in the
         # vote shares, so a duplicated source is not counted twice.
@@ -439,15 +491,23 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         Q, informative, is_gold = _streaming._shares(
             rows, cols, vals, n, k, gold, vote_weight
         )
+        # the rows' sample weights scale every tally: n_w and the sums below
+        # count weighted rows
+        n_w, tally_weight = n, None
+        if sw is not None:
+            Q *= sw[:, None]
+            n_w, tally_weight = sw.sum(), sw[rows]
 
-        tot = np.bincount(cols * k + vals, minlength=m * k).reshape(m, k)
+        tot = np.bincount(
+            cols * k + vals, weights=tally_weight, minlength=m * k
+        ).reshape(m, k)
         polarity = (tot > 0).sum(axis=1)
         if self.coverage == "auto":
             independent = polarity >= 2
         else:
             independent = np.full(m, self.coverage == "independent")
         self.coverage_independent_ = independent
-        self.coverages_ = tot.sum(axis=1) / n
+        self.coverages_ = tot.sum(axis=1) / n_w
         self._codes_train = [
             self._component_codes(rows, cols, vals, n, c)
             for c in self.dependency_components_
@@ -458,28 +518,34 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self._prior = prior
         self._in_comp = in_comp
 
+        free = informative & ~is_gold
+        if sw is None:
+            n_info, n_free, w_gold, w_free = informative.sum(), free.sum(), None, None
+        else:
+            n_info, n_free = sw[informative].sum(), sw[free].sum()
+            w_gold, w_free = sw[is_gold], sw[free]
         if p_given is not None:
             p = p_given
         else:
             # rows of Q outside `informative` are zero
-            p = (Q.sum(axis=0) + 1.0) / (informative.sum() + k)
+            p = (Q.sum(axis=0) + 1.0) / (n_info + k)
         self._estimate_factors(A, Q)
         self.loss_history_ = []
         self.converged_ = False
         gold_counts = np.zeros(k)
         if is_gold.any():
-            gold_counts = np.bincount(gold[is_gold], minlength=k).astype(np.float64)
-        free = informative & ~is_gold
-        n_info = informative.sum()
+            gold_counts = np.bincount(
+                gold[is_gold], weights=w_gold, minlength=k
+            ).astype(np.float64)
         if not self.dependency_components_:
             # the moment statistics, for partial_fit calls after this fit
             moments = {
                 "cnt": self._cnt.reshape(m * k, k).copy(),
                 "tot": tot.ravel().astype(np.float64),
-                "n": n,
+                "n": n_w,
                 "q_sum": Q.sum(axis=0),
                 "n_info": float(n_info),
-                "n_free": float(free.sum()),
+                "n_free": float(n_free),
                 "gold_counts": gold_counts,
             }
         # EM refines every source ("em") or only the sources with
@@ -514,23 +580,29 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 S = np.ascontiguousarray(S.T)
                 S_max = S.max(axis=0)
                 E = np.exp(S - S_max)
-                s_max_total = S_max.sum()
+                s_max_total = S_max.sum() if w_free is None else S_max @ w_free
             # Likelihood of each free row under balance p: norm_i = sum_y E_yi p_y.
             norm = p @ E
             inv = 1.0 / norm
-            nll = -(np.log(norm).sum() + s_max_total)
+            if w_free is None:
+                inv_w = inv
+                nll = -(np.log(norm).sum() + s_max_total)
+            else:
+                inv_w = inv * w_free
+                nll = -(np.log(norm) @ w_free + s_max_total)
             if is_gold.any():
-                nll -= np.sum(np.log(p)[gold[is_gold]])
+                log_p_gold = np.log(p)[gold[is_gold]]
+                nll -= log_p_gold.sum() if w_gold is None else log_p_gold @ w_gold
             loss = self._record_loss(it, nll, n_info)
             if p_given is not None and not refine:
                 self.converged_ = True
                 break
-            post_sum = p * (E @ inv)
+            post_sum = p * (E @ inv_w)
             new_p = (post_sum + gold_counts + 1.0) / (n_info + k)
             if p_given is not None:
                 new_p = p
             if refine:
-                post = E * inv * p[:, None]
+                post = E * inv_w * p[:, None]
                 if self._codes_train:
                     Q_new = Q.copy()
                     Q_new[free] = post.T
@@ -545,7 +617,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     self.converged_ = True
                     break
             else:
-                newton_p = self._newton_balance(p, E, inv, gold_counts + 1.0)
+                newton_p = self._newton_balance(p, E, inv, gold_counts + 1.0, inv_w)
                 if newton_p is not None:
                     new_p = newton_p
                 delta = np.max(np.abs(new_p - p))
@@ -555,7 +627,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     break
         if not self.dependency_components_:
             self._keep_moments(moments, p)
-        return self._finish_fit(p, tot, n)
+        return self._finish_fit(p, tot, n_w)
 
     def _keep_moments(self, stats, p):
         """Keep a fit's moment statistics for later :meth:`partial_fit` calls,
@@ -646,13 +718,15 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             spec["log_w"] = self._log_w.reshape(m * self.cardinality, -1)
         return spec
 
-    def _sum_blocks(self, L, func, gold=None, **kwargs):
+    def _sum_blocks(self, L, func, gold=None, sample_weight=None, **kwargs):
         """Sum ``func(block, spec, ..., start=, gold=)`` over every row block.
 
         ``L`` is a label matrix or a list of packed blocks
-        (:func:`_streaming.pack_matrix`). The block results are added in
-        block order as they come, so memory holds a running total rather
-        than one result per block.
+        (:func:`_streaming.pack_matrix`, which carry their row weights). The
+        block results are added in block order as they come, so memory holds
+        a running total rather than one result per block. With
+        ``sample_weight``, ``func`` also gets the block's rows' weights as
+        ``weight=``.
         """
         if isinstance(L, list):
             spec = self._spec(self.n_features_in_)
@@ -665,18 +739,21 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
             L = L.rechunk({1: -1})
             starts = np.concatenate([[0], np.cumsum(L.chunks[0])[:-1]])
-            tasks = [
-                dask.delayed(func)(
+            tasks = []
+            for block, start, size in zip(
+                L.to_delayed().ravel(), starts, L.chunks[0], strict=True
+            ):
+                rows = slice(start, start + size)
+                if sample_weight is not None:
+                    kwargs = {**kwargs, "weight": sample_weight[rows]}
+                task = dask.delayed(func)(
                     block,
                     spec,
                     start=int(start),
-                    gold=None if gold is None else gold[start : start + size],
+                    gold=None if gold is None else gold[rows],
                     **kwargs,
                 )
-                for block, start, size in zip(
-                    L.to_delayed().ravel(), starts, L.chunks[0], strict=True
-                )
-            ]
+                tasks.append(task)
             # add the block results up on the workers, in a binary tree, so
             # that one result (not one per block) comes back
             while len(tasks) > 1:
@@ -685,17 +762,23 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             return dask.compute(tasks[0])[0]
         size = self._block_rows(L.shape[1])
         blocks = _streaming.iter_blocks(L, size)
-        return self._run_blocks(func, spec, blocks, gold, kwargs)
+        return self._run_blocks(func, spec, blocks, gold, kwargs, sample_weight)
 
-    def _run_blocks(self, func, spec, blocks, gold, kwargs):
+    def _run_blocks(self, func, spec, blocks, gold, kwargs, sample_weight=None):
         """Sum of ``func`` over ``(start, block)`` pairs, run in ``n_jobs``
-        threads and added in block order."""
+        threads and added in block order; with ``sample_weight``, ``func``
+        gets the block's rows' weights as ``weight=``."""
 
         def run(item):
             start, block = item
             size = block.shape[0] if hasattr(block, "shape") else block.idx.shape[1]
             part = None if gold is None else gold[start : start + size]
-            return func(block, spec, start=int(start), gold=part, **kwargs)
+            if sample_weight is None:
+                return func(block, spec, start=int(start), gold=part, **kwargs)
+            weight = sample_weight[start : start + size]
+            return func(
+                block, spec, start=int(start), gold=part, weight=weight, **kwargs
+            )
 
         total = {}
 
@@ -722,15 +805,23 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 add(future.result())
         return total
 
-    def _moments(self, L, m, gold):
-        """Block moments of ``L`` summed and resolved into tallies."""
-        total = self._sum_blocks(L, _streaming.block_moments, gold=gold)
-        return _streaming.resolve_moments(total, m, self.cardinality)
+    def _moments(self, L, m, gold, sample_weight=None, whole=True):
+        """Block moments of ``L`` summed and resolved into tallies
+        (``whole``: every row weight is a whole number)."""
+        total = self._sum_blocks(
+            L, _streaming.block_moments, gold=gold, sample_weight=sample_weight
+        )
+        return _streaming.resolve_moments(total, m, self.cardinality, whole)
 
-    def _pass(self, L, m, gold, p, refine, moments):
+    def _pass(self, L, m, gold, p, refine, moments, sample_weight=None):
         """One E-step over every block of ``L``, summed and resolved."""
         total = self._sum_blocks(
-            L, _streaming.block_pass, gold=gold, p=p, refine=refine
+            L,
+            _streaming.block_pass,
+            gold=gold,
+            sample_weight=sample_weight,
+            p=p,
+            refine=refine,
         )
         k = self.cardinality
         return _streaming.resolve_pass(
@@ -754,7 +845,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self.coverages_ = tot.sum(axis=1) / n
         return tot
 
-    def _fit_streaming(self, L, n, m, gold, p_given, packed=None):
+    def _fit_streaming(self, L, n, m, gold, p_given, packed=None, sample_weight=None):
         k = self.cardinality
         # Dense integer votes are packed once (and duplicate rows merged) so
         # that every pass reads small group indices instead of L.
@@ -765,10 +856,14 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 self._block_rows(m),
                 merge=gold is None,
                 n_jobs=effective_n_jobs(self.n_jobs),
+                sample_weight=sample_weight,
             )
+        whole = _whole(sample_weight)
+        if sample_weight is not None:
+            n = sample_weight.sum()
         if packed is not None:
-            L = packed
-        stats = self._moments(L, m, gold)
+            L, sample_weight = packed, None  # the packed blocks carry it
+        stats = self._moments(L, m, gold, sample_weight, whole)
         tot = self._init_stream_state(m, stats["tot"], n)
         self._set_factors(stats["cnt"], stats["q_sum"])
         n_info = stats["n_info"]
@@ -780,7 +875,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         refine = self.method == "em" or (update is not None and update.any())
         self.loss_history_, self.converged_ = [], False
         for it in range(1, self.max_iter + 1):
-            res = self._pass(L, m, gold, p, refine, stats)
+            res = self._pass(L, m, gold, p, refine, stats, sample_weight)
             nll = res["nll"] - float(gold_counts @ np.log(p))
             loss = self._record_loss(it, nll, n_info)
             if p_given is not None and not refine:
@@ -810,7 +905,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self._keep_moments(stats, p)
         return self._finish_fit(p, tot, n)
 
-    def partial_fit(self, L, y=None, classes=None):
+    def partial_fit(self, L, y=None, classes=None, sample_weight=None):
         """Add a block of rows to the statistics and refit the parameters.
 
         The source parameters come in closed form from the statistics summed
@@ -836,6 +931,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         classes : array-like, default=None
             Accepted for scikit-learn's incremental-learning API; the classes
             are always ``range(cardinality)``, so any given ones must lie there.
+        sample_weight : array-like of shape (n_block,), default=None
+            Non-negative weight of each row of the block, read as a count as
+            in :meth:`fit`; ``None`` weighs every row 1.
 
         Returns
         -------
@@ -876,7 +974,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             )
         validate_data(self, frame, reset=first, skip_check_array=True)
         gold = check_gold_labels(y, n, k)
-        stats = self._moments(L, m, gold)
+        if sample_weight is not None:
+            sample_weight = self._check_weights(sample_weight, L)
+        whole = _whole(sample_weight)
+        stats = self._moments(L, m, gold, sample_weight, whole)
         # this block's pattern counts, for its pass below (not summed over calls)
         patterns = {
             key: stats.pop(key)
@@ -899,7 +1000,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             p = getattr(self, "class_balance_", None)
             if p is None:
                 p = (total["q_sum"] + 1.0) / (total["n_info"] + k)
-            res = self._pass(L, m, gold, p, False, patterns)
+            res = self._pass(L, m, gold, p, False, patterns, sample_weight)
             self._partial_post += p * res["g"]
             self.loss_history_.append(res["nll"] / max(stats["n_info"], 1))
             p = (self._partial_post + total["gold_counts"] + 1.0) / (
@@ -935,14 +1036,18 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         return new_p / new_p.sum()
 
     @classmethod
-    def _newton_balance(cls, p, E, inv, c):
+    def _newton_balance(cls, p, E, inv, c, inv_w=None):
         """Newton step for the balance maximizing
-        ``sum_i log(E[:, i] @ p) + sum_y c_y log p_y`` on the simplex.
+        ``sum_i w_i log(E[:, i] @ p) + sum_y c_y log p_y`` on the simplex,
+        where ``inv = 1 / (p @ E)`` and ``inv_w = w * inv`` (None: all
+        ``w_i = 1``).
 
         Returns None where the step is not usable; the caller then takes the
         fixed-point (EM) step, which has the same maximizer.
         """
-        return cls._newton_from(p, E @ inv, (E * inv**2) @ E.T, c)
+        if inv_w is None:
+            return cls._newton_from(p, E @ inv, (E * inv**2) @ E.T, c)
+        return cls._newton_from(p, E @ inv_w, (E * (inv * inv_w)) @ E.T, c)
 
     def _estimate_factors(self, A, Q, update=None, comp_update=None):
         """Source log-factors ``log P(lambda_j = a | y)`` up to y-free constants.

@@ -367,3 +367,123 @@ def test_dia_input_is_rejected(fmt):
         with pytest.raises(ValueError, match="DIA format"):
             fitted.predict_proba(D)
     assert MajorityLabelVoter().fit(S).predict(S).tolist() == [0, 0, 1]
+
+
+# ------------------------------------------------------------- sample_weight
+def assert_same_fit(weighted, repeated, L, rtol=1e-6):
+    """Two fits agree in every fitted quantity and prediction on ``L``."""
+    assert weighted.n_iter_ == repeated.n_iter_
+    for attr in ("class_balance_", "cond_probs_", "accuracies_", "coverages_"):
+        np.testing.assert_allclose(
+            getattr(weighted, attr), getattr(repeated, attr), rtol=rtol, atol=1e-12
+        )
+    np.testing.assert_allclose(
+        weighted.loss_history_, repeated.loss_history_, rtol=rtol, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        weighted.predict_proba(L), repeated.predict_proba(L), rtol=rtol, atol=1e-12
+    )
+
+
+def _sparse_votes(L):
+    rows, cols = np.nonzero(L != -1)
+    return sp.csr_matrix((L[rows, cols], (rows, cols)), shape=L.shape)
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse", "frame", "dependencies"])
+@pytest.mark.parametrize("method", ["auto", "em"])
+@pytest.mark.parametrize("with_gold", [False, True])
+def test_integer_sample_weight_equals_repeated_rows(votes, kind, method, with_gold):
+    # the in-memory fit (chunk_rows=None): weighted tallies, likelihood and
+    # gold counts make a row of weight w the same as w copies of it
+    L, y, _ = votes
+    rng = np.random.RandomState(0)
+    weights = rng.randint(0, 4, size=len(L))
+    gold = np.where(rng.rand(len(L)) < 0.1, y, -1) if with_gold else None
+    L_rep = L.repeat(weights, axis=0)
+    gold_rep = None if gold is None else gold.repeat(weights)
+    convert = {
+        "sparse": _sparse_votes,
+        "frame": lambda X: pd.DataFrame(X, columns=[f"lf{j}" for j in range(8)]),
+    }.get(kind, lambda X: X)
+    params = {"dependencies": [(0, 1)]} if kind == "dependencies" else {}
+    model = LabelModel(method=method, chunk_rows=None, **params)
+    weighted = clone(model).fit(convert(L), gold, sample_weight=weights)
+    repeated = clone(model).fit(convert(L_rep), gold_rep)
+    assert_same_fit(weighted, repeated, convert(L))
+
+
+def test_zero_sample_weights_drop_rows(votes):
+    L, y, _ = votes
+    keep = np.random.RandomState(1).rand(len(L)) < 0.7
+    gold = np.where(np.arange(len(L)) % 10 == 0, y, -1)
+    for chunk_rows in (None, 701):
+        model = LabelModel(chunk_rows=chunk_rows)
+        weighted = clone(model).fit(L, gold, sample_weight=keep.astype(float))
+        dropped = clone(model).fit(L[keep], gold[keep])
+        assert_same_fit(weighted, dropped, L)
+
+
+def test_unit_sample_weights_change_nothing(votes):
+    L, y, _ = votes
+    gold = np.where(np.arange(len(L)) % 10 == 0, y, -1)
+    for chunk_rows in (None, 701):
+        model = LabelModel(chunk_rows=chunk_rows)
+        assert_same_fit(
+            clone(model).fit(L, gold, sample_weight=np.ones(len(L))),
+            clone(model).fit(L, gold),
+            L,
+            rtol=1e-12,
+        )
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_sample_weight_equivalence_on_integer_votes(sparse):
+    # scikit-learn's check_sample_weight_equivalence_on_{dense,sparse}_data,
+    # on integer votes (the check itself feeds floats, which are not votes)
+    from sklearn.utils import shuffle
+
+    rng = np.random.RandomState(42)
+    X = rng.randint(-1, 40, size=(15, 30))
+    y = rng.randint(0, 3, size=15)
+    weights = rng.randint(0, 5, size=15)
+    X_rep, y_rep = X.repeat(weights, axis=0), y.repeat(weights)
+    X_w, y_w, weights = shuffle(X, y, weights, random_state=0)
+    if sparse:
+        X_w, X_rep = sp.csr_array(X_w), sp.csr_array(X_rep)
+    repeated = LabelModel(cardinality=40).fit(X_rep, y_rep)
+    weighted = LabelModel(cardinality=40).fit(X_w, y_w, sample_weight=weights)
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-7
+    )
+    np.testing.assert_array_equal(weighted.predict(X), repeated.predict(X))
+
+
+@pytest.mark.parametrize(
+    "make_weights, match",
+    [
+        (lambda n: np.ones(n - 1), "sample_weight has 2999 weights but the label"),
+        (lambda n: np.arange(n) - 5.0, "negative weight -5.0 at row 0"),
+        (lambda n: np.where(np.arange(n) == 7, np.nan, 1.0), "sample_weight.*NaN"),
+        (lambda n: np.full(n, np.inf), "sample_weight.*infinity"),
+        (lambda n: np.zeros(n), "at least one non-zero"),
+        (lambda n: np.ones((n, 2)), "1D array"),
+    ],
+)
+def test_bad_sample_weight_raises(votes, make_weights, match):
+    L, _, _ = votes
+    for model in (LabelModel(), LabelModel(chunk_rows=701)):
+        with pytest.raises(ValueError, match=match):
+            clone(model).fit(L, sample_weight=make_weights(len(L)))
+    with pytest.raises(ValueError, match=match):
+        LabelModel().partial_fit(L, sample_weight=make_weights(len(L)))
+
+
+def test_sample_weight_as_list_and_series(votes):
+    L, _, _ = votes
+    weights = np.random.RandomState(2).randint(1, 3, size=len(L))
+    expected = LabelModel().fit(L, sample_weight=weights)
+    for given in (weights.tolist(), pd.Series(weights)):
+        np.testing.assert_array_equal(
+            LabelModel().fit(L, sample_weight=given).cond_probs_, expected.cond_probs_
+        )

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
 
 from sklearn_metal import LabelModel, LFApplier, labeling_function
 from sklearn_metal.datasets import make_label_matrix
@@ -551,3 +552,146 @@ def test_blocked_fit_and_predict_take_lists():
     np.testing.assert_allclose(
         blocked.predict_proba(rows), LabelModel(chunk_rows=7).fit(L).predict_proba(L)
     )
+
+
+# ------------------------------------------------------------- sample_weight
+def _assert_same_fit(weighted, repeated, L, rtol=1e-6):
+    assert weighted.n_iter_ == repeated.n_iter_
+    for attr in ("class_balance_", "cond_probs_", "coverages_", "loss_history_"):
+        np.testing.assert_allclose(
+            getattr(weighted, attr), getattr(repeated, attr), rtol=rtol, atol=1e-12
+        )
+    proba = weighted.predict_proba(L)
+    if hasattr(proba, "compute"):
+        proba = proba.compute()
+    np.testing.assert_allclose(proba, repeated.predict_proba(L), rtol=rtol, atol=1e-12)
+
+
+def _weighted_votes(n, m, k, repeats=None, coverage=0.6, seed=0):
+    """Votes, gold labels (one in ten rows) and integer weights 0..3."""
+    L, y, _ = make_label_matrix(n, m, k, coverages=coverage, random_state=seed)
+    rng = np.random.RandomState(seed)
+    if repeats is not None:  # few distinct rows: the packed fit merges them
+        L = L[rng.randint(0, repeats, size=n)]
+    gold = np.where(rng.rand(n) < 0.1, y, -1)
+    return L, gold, rng.randint(0, 4, size=n)
+
+
+@pytest.mark.parametrize(
+    "kind", ["packed", "merged", "chunked", "sparse", "memmap", "threads"]
+)
+@pytest.mark.parametrize("with_gold", [False, True])
+def test_sample_weight_equals_repeated_rows_on_every_path(
+    kind, with_gold, tmp_path, monkeypatch
+):
+    # the packed fit carries the weights in its blocks (summed where rows
+    # merge); blocks read from L get their slice of them
+    if kind == "packed":  # many votes per row: the default fit packs
+        k, (L, gold, weights) = 2, _weighted_votes(25_000, 40, 2, coverage=0.3)
+    elif kind == "merged":
+        k, (L, gold, weights) = 3, _weighted_votes(25_000, 9, 3, repeats=400)
+    else:
+        k, (L, gold, weights) = 3, _weighted_votes(8_000, 9, 3)
+    gold = gold if with_gold else None
+    L_rep = L.repeat(weights, axis=0)
+    gold_rep = None if gold is None else gold.repeat(weights)
+    model = LabelModel(k)
+    if kind in ("chunked", "sparse", "memmap"):
+        model.set_params(chunk_rows=1001)
+    elif kind == "threads":
+        model.set_params(chunk_rows=1001, n_jobs=2)
+    X, X_rep = L, L_rep
+    if kind == "sparse":
+        X, X_rep = _sparse(L, "csr"), _sparse(L_rep, "csr")
+    elif kind == "memmap":
+        np.save(tmp_path / "L.npy", L.astype(np.int8))
+        X = np.load(tmp_path / "L.npy", mmap_mode="r")
+    paths = _fit_paths(monkeypatch)
+    weighted = clone(model).fit(X, gold, sample_weight=weights)
+    repeated = clone(model).fit(X_rep, gold_rep)
+    assert paths == ["packed", "packed"]
+    _assert_same_fit(weighted, repeated, L)
+
+
+def test_pack_matrix_merges_sample_weights():
+    from sklearn_metal._streaming import pack_matrix
+
+    rng = np.random.default_rng(1)
+    # m = 5: row keys counted; m = 12: sorted (see pack_matrix)
+    for m, k in [(5, 2), (12, 3)]:
+        base = rng.integers(-1, k, size=(40, m))
+        L = base[rng.integers(0, 40, size=3000)]
+        weights = rng.integers(0, 4, size=3000).astype(float)
+        weights[np.all(L == base[0], axis=1)] = 0.0  # a row of weight 0 in all
+        merged = pack_matrix(L, k, 700, sample_weight=weights)
+        idx = np.concatenate([b.idx for b in merged], axis=1)
+        got = dict(
+            zip(
+                map(tuple, idx.T.astype(int)),
+                np.concatenate([b.weight for b in merged]),
+                strict=True,
+            )
+        )
+        rows, inverse = np.unique(L, axis=0, return_inverse=True)
+        sums = np.bincount(inverse.ravel(), weights=weights)
+        patterns = map(tuple, _expected_patterns(rows, k).T)
+        expected = {p: w for p, w in zip(patterns, sums, strict=True) if w > 0}
+        assert got == expected
+    # rows that do not repeat stay, each block with its rows' weights
+    L, _, _ = make_label_matrix(3000, 12, 2, random_state=0)
+    weights = rng.random(3000)
+    blocks = pack_matrix(L, 2, 700, sample_weight=weights)
+    assert [b.idx.shape[1] for b in blocks] == [700, 700, 700, 700, 200]
+    np.testing.assert_array_equal(np.concatenate([b.weight for b in blocks]), weights)
+
+
+@pytest.mark.parametrize("repeats", [None, 300])
+def test_fractional_sample_weights_agree_across_paths(repeats):
+    # weights need not be whole: the packed fit (merged or not) and the
+    # blocked one-hot fit give the in-memory one-hot fit's model
+    L, gold, _ = _weighted_votes(21_000, 9, 3, repeats=repeats)
+    weights = np.random.RandomState(3).gamma(0.5, 2.0, size=len(L))
+    for y in (None, gold):
+        reference = LabelModel(3, chunk_rows=None).fit(L, y, sample_weight=weights)
+        for chunk_rows in ("auto", 3001):
+            model = LabelModel(3, chunk_rows=chunk_rows)
+            _assert_same_fit(model.fit(L, y, sample_weight=weights), reference, L)
+        # the blocked one-hot path (votes that do not fit one byte)
+        as_object = L.astype(object)
+        model = LabelModel(3, chunk_rows=3001).fit(as_object, y, sample_weight=weights)
+        _assert_same_fit(model, reference, L)
+
+
+def test_partial_fit_sample_weight_equals_repeated_rows():
+    L, gold, weights = _weighted_votes(9_000, 6, 2)
+    weighted, repeated = LabelModel(), LabelModel()
+    for start in range(0, len(L), 3000):
+        rows = slice(start, start + 3000)
+        w = weights[rows]
+        weighted.partial_fit(L[rows], gold[rows], sample_weight=w)
+        repeated.partial_fit(L[rows].repeat(w, axis=0), gold[rows].repeat(w))
+    _assert_same_fit(weighted, repeated, L)
+    # after fit, partial_fit goes on from the fit's weighted statistics
+    first = slice(0, 6000)
+    later = slice(6000, 9000)
+    weighted = LabelModel().fit(L[first], sample_weight=weights[first])
+    repeated = LabelModel().fit(L[first].repeat(weights[first], axis=0))
+    weighted.partial_fit(L[later], sample_weight=weights[later])
+    repeated.partial_fit(L[later].repeat(weights[later], axis=0))
+    _assert_same_fit(weighted, repeated, L)
+
+
+def test_dask_fit_with_sample_weight(client):
+    # numpy weights are split along the array's row chunks; a dask array of
+    # weights (chunked any way) is read into memory first, like y
+    da = pytest.importorskip("dask.array")
+    L, gold, weights = _weighted_votes(12_000, 8, 3)
+    repeated = LabelModel(3, chunk_rows=None).fit(
+        L.repeat(weights, axis=0), gold.repeat(weights)
+    )
+    dL = da.from_array(L, chunks=(5000, 8))
+    for given in (weights, da.from_array(weights, chunks=3000)):
+        weighted = LabelModel(3).fit(dL, gold, sample_weight=given)
+        _assert_same_fit(weighted, repeated, dL)
+    with pytest.raises(ValueError, match="11999 weights but the label matrix"):
+        LabelModel(3).fit(dL, sample_weight=weights[1:])
