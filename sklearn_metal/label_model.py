@@ -1139,6 +1139,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         mu[:, 1:, :] /= np.maximum(over, 1.0)[:, None, :]
         mu[:, 0, :] = np.clip(1.0 - mu[:, 1:, :].sum(axis=1), 0.0, 1.0)
         self.cond_probs_ = mu
+        # classes each source voted in training (cond_probs_ carries the
+        # prior's pseudo-counts, so it is positive for every class)
+        self._voted = np.asarray(tot).reshape(m, k) > 0
         votes = mu[:, 1:, :]
         hit = np.einsum("jyy,y->j", votes, p)
         vote_rate = np.einsum("jay,y->j", votes, p)
@@ -1227,8 +1230,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         params : pandas.DataFrame
-            Columns ``polarity`` (classes voted), ``coverage``, ``accuracy`` and
-            ``coverage_model``.
+            Columns ``polarity`` (the classes the source voted in the training
+            rows), ``coverage``, ``accuracy`` and ``coverage_model``.
 
         Examples
         --------
@@ -1239,8 +1242,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         ['polarity', 'coverage', 'accuracy', 'coverage_model']
         """
         check_is_fitted(self)
-        votes = self.cond_probs_[:, 1:, :].sum(axis=2)
-        polarity = [tuple(np.flatnonzero(v > 0).tolist()) for v in votes]
+        polarity = [tuple(np.flatnonzero(v).tolist()) for v in self._voted]
         return pd.DataFrame(
             {
                 "polarity": polarity,

@@ -487,3 +487,22 @@ def test_sample_weight_as_list_and_series(votes):
         np.testing.assert_array_equal(
             LabelModel().fit(L, sample_weight=given).cond_probs_, expected.cond_probs_
         )
+
+
+@pytest.mark.parametrize("coverage", ["auto", "independent", "class_conditional"])
+def test_source_parameters_polarity_lists_the_classes_voted(coverage):
+    from sklearn_metal.analysis import lf_summary
+
+    L, _, _ = make_label_matrix(500, 3, cardinality=3, random_state=0)
+    L[L[:, 0] == 2, 0] = -1  # source 0 never votes class 2
+    L[L[:, 1] == 0, 1] = -1  # source 1 never votes class 0
+    expected = [tuple(np.unique(col[col >= 0]).tolist()) for col in L.T]
+    model = LabelModel(cardinality=3, coverage=coverage).fit(L)
+    polarity = model.get_source_parameters()["polarity"].tolist()
+    assert polarity == expected
+    assert polarity == lf_summary(L)["polarity"].tolist()
+    # the same through partial_fit, block by block
+    streamed = LabelModel(cardinality=3, coverage=coverage)
+    for block in np.array_split(L, 3):
+        streamed.partial_fit(block)
+    assert streamed.get_source_parameters()["polarity"].tolist() == expected
