@@ -391,6 +391,13 @@ def _source_index(L, source_names, label_model, n_sources):
                 f"label_model was fitted on {list(model_names)}; pass the "
                 "sources in the same order."
             )
+    if model_names is not None and given is not None:
+        if [str(s) for s in given] != [str(s) for s in model_names]:
+            raise ValueError(
+                f"source_names {given} differ from the sources the label_model "
+                f"was fitted on {list(model_names)}; pass the sources in the "
+                "same order, or leave source_names out to use the model's."
+            )
     for names in (df_names, given, model_names):
         if names is not None:
             # tupleize_cols=False keeps tuple names (a DataFrame's MultiIndex
@@ -430,9 +437,10 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
         largest vote in ``L`` plus one (at least 2); pass it when ``y`` names
         a class that no source votes.
     source_names : array-like of str of shape (n_sources,), default=None
-        Names of the sources when ``L`` is not a DataFrame. ``None`` uses the
-        model's ``feature_names_in_`` if it has them, else ``"source_0"``,
-        ``"source_1"``, ...
+        Names of the sources when ``L`` is not a DataFrame; with a DataFrame
+        or a ``label_model`` that has ``feature_names_in_`` they must equal
+        those names. ``None`` uses the model's ``feature_names_in_`` if it has
+        them, else ``"source_0"``, ``"source_1"``, ...
 
     Returns
     -------
@@ -460,8 +468,9 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
     ValueError
         If ``L`` or ``y`` holds an invalid value (a vote or gold label outside
         ``-1, 0..k-1``, named with its row), if their lengths differ, or
-        if ``label_model``, ``source_names`` or the columns of ``L`` describe a
-        different set of sources.
+        if ``label_model`` (its number of sources, or its ``feature_names_in_``),
+        ``source_names`` or the columns of ``L`` describe a different set of
+        sources.
 
     See Also
     --------

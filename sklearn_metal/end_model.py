@@ -25,7 +25,13 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from .callbacks import ValidationEarlyStopping, ValidationScoring
-from .modules import MLP, _has_batch_norm
+from .modules import (
+    MLP,
+    _check_activation,
+    _check_layer_sizes,
+    _has_batch_norm,
+    _layer_sizes,
+)
 
 __all__ = ["ArrayDataset", "BatchIterator", "EndModel", "check_targets"]
 
@@ -101,9 +107,20 @@ def check_targets(y, n_samples=None):
     bad = np.abs(sums - 1.0) > 1e-4
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"Soft label row {i} sums to {sums[i]:.6g}, not 1: {y[i].tolist()}."
-        )
+        message = f"Soft label row {i} sums to {sums[i]:.6g}, not 1: {y[i].tolist()}."
+        if np.all(y == np.round(y)):
+            # e.g. cross_val_predict(method="predict_proba") label-encodes
+            # every column of a 2-D y, which turns probabilities into ranks.
+            message += (
+                " y holds only whole numbers, but soft labels must be "
+                "probabilities, one column per class and rows summing to 1. "
+                "scikit-learn's cross_val_predict(..., method='predict_proba') "
+                "label-encodes each column of a 2-D y and so cannot pass soft "
+                "labels; for out-of-fold probabilities use cross_validate(..., "
+                "return_estimator=True, return_indices=True) and predict_proba "
+                "on each fold's test indices (see the end-model user guide)."
+            )
+        raise ValueError(message)
     return y, True
 
 
@@ -482,9 +499,13 @@ class EndModel(ClassifierMixin, NeuralNet):
         The network; None builds an MLP from ``hidden_layer_sizes``,
         ``activation``, ``dropout`` and ``batch_norm``, and then rejects
         ``module__*`` parameters (they configure a module passed here).
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Hidden layer widths of the default MLP.
-    activation : str, default="relu"
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Hidden layer widths of the default MLP, each positive; an int is one
+        hidden layer of that width, as in scikit-learn's ``MLPClassifier``,
+        and ``()`` a linear model. Anything else raises a ``ValueError`` in
+        :meth:`fit`.
+    activation : {"relu", "tanh", "gelu", "leaky_relu", "elu", "identity"}, \
+            default="relu"
         Activation of the default MLP.
     dropout : float, default=0.0
         Dropout of the default MLP.
@@ -690,7 +711,7 @@ class EndModel(ClassifierMixin, NeuralNet):
             module = MLP(
                 self.n_features_in_,
                 len(self.classes_),
-                hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+                hidden_layer_sizes=_check_layer_sizes(self.hidden_layer_sizes),
                 activation=self.activation,
                 dropout=self.dropout,
                 batch_norm=self.batch_norm,
@@ -708,8 +729,10 @@ class EndModel(ClassifierMixin, NeuralNet):
         if self.module is None:
             for name in _MLP_PARAMS:
                 value = getattr(self, name)
-                if name == "hidden_layer_sizes" and np.iterable(value):
-                    value = tuple(value)
+                if name == "hidden_layer_sizes" and (
+                    _is_int(value) or np.iterable(value)
+                ):
+                    value = _layer_sizes(value)
                 arch[name] = value
         return arch
 
@@ -1142,6 +1165,9 @@ class EndModel(ClassifierMixin, NeuralNet):
                 "for the whole training set in one batch."
             )
         _check_module_params(self, _MLP_PARAMS, "default MLP", "module")
+        if self.module is None:
+            _check_layer_sizes(self.hidden_layer_sizes)
+            _check_activation(self.activation)
 
     # ------------------------------------------------------------ predict
     def predict_proba(self, X):

@@ -67,13 +67,23 @@ class LabelingFunction:
         return f"LabelingFunction({self.name!r})"
 
     def __reduce_ex__(self, protocol):
-        # Protocols 0-3 save the function that @labeling_function renamed
-        # ``<name>.f`` as ``getattr(<this object>, "f")``: this object must then
-        # be saved by reference, as saving it by value would save ``f`` again.
         qualname = self.__dict__.get("__qualname__")
         module = self.__dict__.get("__module__")
-        if protocol < 4 and qualname and _lookup(module, qualname) is self:
-            return qualname
+        if qualname and _lookup(module, qualname) is self:
+            # Protocols 0-3 save a function renamed ``<name>.f`` as
+            # ``getattr(<this object>, "f")``: this object must then be saved
+            # by reference, as saving it by value would save ``f`` again.
+            if protocol < 4:
+                return qualname
+            # ``f = labeling_function()(f)`` bound the function's name to this
+            # object after decoration: point pickle to ``<name>.f`` now.
+            f = self.f
+            if (
+                isinstance(f, types.FunctionType)
+                and f.__module__ == module
+                and f.__qualname__ == qualname
+            ):
+                f.__qualname__ = f"{qualname}.f"
         return super().__reduce_ex__(protocol)
 
 
@@ -102,8 +112,11 @@ def labeling_function(name=None, resources=None, pre=None):
     (``keyword_subscribe.f``), the path through which pickle finds it again, so
     that a decorated module-level function, and every estimator holding it,
     pickles with the standard :mod:`pickle` and :mod:`joblib`, in ``__main__``
-    too. A function that is still bound under its own name, a lambda or a
-    local function keeps its ``__qualname__``.
+    too. A function that is still bound under its own name keeps its
+    ``__qualname__`` until that name is bound to the ``LabelingFunction``, as
+    by ``f = labeling_function()(f)``: the ``LabelingFunction`` renames it
+    when it is pickled. Lambdas and local functions keep their
+    ``__qualname__``.
 
     Examples
     --------
@@ -145,8 +158,11 @@ def _reference_through_wrapper(f):
     ``f`` attribute the lookup finds ``f`` again, in any module, ``__main__``
     included, with any pickle protocol; cloudpickle keeps pickling functions of
     ``__main__`` by value. A function still bound under its own name
-    (``labeling_function()(existing)``) is left alone, and so are lambdas and
-    local functions, which pickle cannot find by name anyway.
+    (``labeling_function()(existing)``) is left alone here; should that name
+    later be bound to the wrapper (``f = labeling_function()(f)``),
+    :meth:`LabelingFunction.__reduce_ex__` renames it at pickle time. Lambdas
+    and local functions, which pickle cannot find by name anyway, are left
+    alone.
     """
     qualname = getattr(f, "__qualname__", None)
     if not isinstance(f, types.FunctionType) or not qualname or "<" in qualname:
@@ -161,21 +177,29 @@ class _FrameRow(tuple):
 
     pandas' namedtuples rename columns that are not Python identifiers
     (``"my text"`` becomes ``_1``); these rows keep every name, for
-    ``getattr(x, "my text")`` as for ``x.text``.
+    ``getattr(x, "my text")`` as for ``x.text``. As in a namedtuple, a column
+    wins over a tuple method of the same name (``x.count``, ``x.index``);
+    only dunder names (``__len__``) keep their Python meaning.
     """
 
     __slots__ = ()
     _fields = ()
     _position = {}
 
+    def __getattribute__(self, name):
+        position = type(self)._position
+        if name in position and not (name.startswith("__") and name.endswith("__")):
+            return self[position[name]]
+        return super().__getattribute__(name)
+
     def __getattr__(self, name):
-        try:
-            return self[self._position[name]]
-        except KeyError:
-            columns = list(self._fields)
-            raise AttributeError(
-                f"This row has no column {name!r}; its columns are {columns}."
-            ) from None
+        position = type(self)._position
+        if name in position:  # a dunder column that Python does not define
+            return self[position[name]]
+        columns = list(type(self)._fields)
+        raise AttributeError(
+            f"This row has no column {name!r}; its columns are {columns}."
+        )
 
 
 def _frame_rows(X):

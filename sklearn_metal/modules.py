@@ -1,5 +1,7 @@
 """Plain torch modules used by the end models (no scikit-learn code here)."""
 
+import numbers
+
 from torch import nn
 
 __all__ = ["MLP"]
@@ -12,6 +14,44 @@ _ACTIVATIONS = {
     "elu": nn.ELU,
     "identity": nn.Identity,
 }
+
+
+def _check_activation(activation):
+    """Raise a ``ValueError`` unless ``activation`` names a known activation."""
+    if not isinstance(activation, str) or activation not in _ACTIVATIONS:
+        raise ValueError(
+            f"activation={activation!r} is not one of {sorted(_ACTIVATIONS)}."
+        )
+
+
+def _is_width(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _layer_sizes(sizes):
+    """``sizes`` as a tuple: an int is one layer, as in ``MLPClassifier``."""
+    return (sizes,) if _is_width(sizes) else tuple(sizes)
+
+
+def _check_layer_sizes(sizes, name="hidden_layer_sizes"):
+    """``sizes`` as a tuple of positive ints, or a ``ValueError`` naming it.
+
+    An int is one layer of that width, as in scikit-learn's ``MLPClassifier``;
+    ``()`` is no hidden layer.
+    """
+    expected = "a positive int (one layer) or a sequence of positive ints"
+    if isinstance(sizes, str):
+        raise ValueError(f"{name}={sizes!r} must be {expected}.")
+    try:
+        widths = _layer_sizes(sizes)
+    except TypeError:
+        raise ValueError(f"{name}={sizes!r} must be {expected}.") from None
+    for width in widths:
+        if not _is_width(width) or width < 1:
+            raise ValueError(
+                f"{name}={sizes!r} must be {expected}; got the width {width!r}."
+            )
+    return tuple(int(width) for width in widths)
 
 
 def _has_batch_norm(module):
@@ -32,8 +72,9 @@ class MLP(nn.Module):
         Number of input features.
     output_dim : int
         Number of outputs (classes).
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Width of each hidden layer; ``()`` gives a linear model.
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Width of each hidden layer (positive); an int is one hidden layer, as
+        in scikit-learn's ``MLPClassifier``, and ``()`` gives a linear model.
     activation : {"relu", "tanh", "gelu", "leaky_relu", "elu", "identity"}, \
             default="relu"
         Non-linearity after each hidden layer.
@@ -61,13 +102,10 @@ class MLP(nn.Module):
         batch_norm=False,
     ):
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"activation={activation!r} is not one of {sorted(_ACTIVATIONS)}."
-            )
+        _check_activation(activation)
         layers = []
         width = input_dim
-        for size in hidden_layer_sizes:
+        for size in _check_layer_sizes(hidden_layer_sizes):
             layers.append(nn.Linear(width, size))
             if batch_norm:
                 layers.append(nn.BatchNorm1d(size))

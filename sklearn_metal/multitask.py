@@ -32,7 +32,13 @@ from .end_model import (
     _is_int,
     _weighted_score,
 )
-from .modules import _ACTIVATIONS, _has_batch_norm
+from .modules import (
+    _ACTIVATIONS,
+    _check_activation,
+    _check_layer_sizes,
+    _has_batch_norm,
+    _layer_sizes,
+)
 
 __all__ = [
     "MultitaskClassifier",
@@ -334,13 +340,15 @@ class MultitaskModule(torch.nn.Module):
         Input features (per token for sequence input).
     tasks : dict of {str: int}
         Task names and cardinalities.
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Trunk widths.
-    activation : str, default="relu"
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Trunk widths, each positive; an int is one layer, as in
+        scikit-learn's ``MLPClassifier``. Unused with a user ``trunk``.
+    activation : {"relu", "tanh", "gelu", "leaky_relu", "elu", "identity"}, \
+            default="relu"
         Trunk and head activation.
     dropout : float, default=0.0
         Dropout after each trunk layer.
-    head_hidden_sizes : tuple of int, default=()
+    head_hidden_sizes : int or tuple of int, default=()
         Hidden widths of every head (an MLP head); ``()`` is a linear head.
     task_head_layers : dict of {str: int}, default=None
         Trunk layer (0 = the input, ``len(hidden_layer_sizes)`` = the top,
@@ -378,7 +386,9 @@ class MultitaskModule(torch.nn.Module):
         trunk_dim=None,
     ):
         super().__init__()
+        _check_activation(activation)
         act = _ACTIVATIONS[activation]
+        head_hidden_sizes = _check_layer_sizes(head_hidden_sizes, "head_hidden_sizes")
         self.tasks = dict(tasks)
         self.token_tasks = tuple(token_tasks)
         self.head_layer = {}
@@ -389,7 +399,7 @@ class MultitaskModule(torch.nn.Module):
             widths = [input_dim, trunk_dim]
         else:
             layers, widths, width = [], [input_dim], input_dim
-            for size in hidden_layer_sizes:
+            for size in _check_layer_sizes(hidden_layer_sizes):
                 block = [torch.nn.Linear(width, size), act()]
                 if dropout > 0:
                     block.append(torch.nn.Dropout(dropout))
@@ -646,14 +656,14 @@ class _LogWriter(Callback):
     def on_epoch_end(self, net, **kwargs):
         if not net.log_writer:
             return
-        os.makedirs(net.log_dir or ".", exist_ok=True)
+        os.makedirs(net.log_dir, exist_ok=True)
         row = {
             k: v
             for k, v in net.history[-1].items()
             if k != "batches" and isinstance(v, (int, float, bool, np.floating))
         }
         if net.log_writer == "json":
-            path = os.path.join(net.log_dir or ".", "history.jsonl")
+            path = os.path.join(net.log_dir, "history.jsonl")
             with open(path, "a") as f:
                 f.write(json.dumps({k: float(v) for k, v in row.items()}) + "\n")
         elif net.log_writer == "tensorboard":
@@ -694,14 +704,16 @@ class MultitaskClassifier(NeuralNet):
         task's batch before it.
     trunk_dim : int, default=None
         Output width of a user trunk.
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Widths of the MLP trunk.
-    activation : str, default="relu"
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Widths of the MLP trunk, each positive; an int is one layer of that
+        width, as in scikit-learn's ``MLPClassifier``.
+    activation : {"relu", "tanh", "gelu", "leaky_relu", "elu", "identity"}, \
+            default="relu"
         Activation of trunk and heads.
     dropout : float, default=0.0
         Dropout in the trunk.
-    head_hidden_sizes : tuple of int, default=()
-        Hidden widths of every head.
+    head_hidden_sizes : int or tuple of int, default=()
+        Hidden widths of every head, each positive (an int is one layer).
     task_head_layers : dict of {str: int}, default=None
         Trunk layer each head reads (MeTaL's ``task_head_layers``).
     token_tasks : tuple of str, default=()
@@ -755,9 +767,13 @@ class MultitaskClassifier(NeuralNet):
     checkpoint_dir : str or None, default=None
         Directory where the best model's state dict is saved.
     log_writer : {"json", "tensorboard"} or None, default=None
-        Write per-epoch history to ``log_dir``.
+        Write the per-epoch history into ``log_dir``: ``"json"`` appends one
+        JSON line per epoch to ``log_dir/history.jsonl``, ``"tensorboard"``
+        writes TensorBoard event files there; None writes nothing.
     log_dir : str or None, default=None
-        Directory of the log writer.
+        Directory of the log writer, created when missing. A ``log_writer``
+        without a ``log_dir`` raises a ``ValueError`` at fit: logs are never
+        written into the current directory unasked.
     random_state : int or None, default=None
         Local seed for weights, dropout, splits and batch order.
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
@@ -897,10 +913,10 @@ class MultitaskClassifier(NeuralNet):
         self.module_ = MultitaskModule(
             self.input_dim_,
             self.tasks_,
-            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            hidden_layer_sizes=self.hidden_layer_sizes,
             activation=self.activation,
             dropout=self.dropout,
-            head_hidden_sizes=tuple(self.head_hidden_sizes),
+            head_hidden_sizes=self.head_hidden_sizes,
             task_head_layers=self.task_head_layers,
             token_tasks=tuple(self.token_tasks),
             trunk=trunk,
@@ -924,6 +940,8 @@ class MultitaskClassifier(NeuralNet):
             iterable = np.iterable(value) and not isinstance(value, (str, dict))
             if name != "module" and iterable:
                 value = tuple(value)
+            if name in ("hidden_layer_sizes", "head_hidden_sizes") and _is_int(value):
+                value = _layer_sizes(value)  # an int is one layer
             arch[name] = value
         return arch
 
@@ -1093,6 +1111,11 @@ class MultitaskClassifier(NeuralNet):
             )
         if self.log_writer not in (None, "json", "tensorboard"):
             raise ValueError("log_writer must be None, 'json' or 'tensorboard'.")
+        if self.log_writer is not None and self.log_dir is None:
+            raise ValueError(
+                f"log_writer={self.log_writer!r} writes into log_dir, which is "
+                "None; set log_dir to the directory the logs should go to."
+            )
         split = self.train_split
         if split and not (isinstance(split, numbers.Real) and 0 < split < 1):
             raise ValueError(f"train_split={split!r} must be a fraction or None.")
@@ -1101,6 +1124,10 @@ class MultitaskClassifier(NeuralNet):
             if not _is_int(value) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive integer.")
         _check_module_params(self, _TRUNK_PARAMS, "default MLP trunk", "trunk")
+        if self.module is None:
+            _check_layer_sizes(self.hidden_layer_sizes)
+        _check_layer_sizes(self.head_hidden_sizes, "head_hidden_sizes")
+        _check_activation(self.activation)
 
     def _check_task_names(self, tasks):
         """Reject parameters that name tasks missing from ``tasks``."""

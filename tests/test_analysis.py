@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import numpy as np
@@ -212,6 +213,16 @@ def test_summary_rejects_a_model_over_other_sources():
     named = _fitted_model(pd.DataFrame(L, columns=["a", "b", "c"]))
     with pytest.raises(ValueError, match="columns of L.*differ"):
         lf_summary(pd.DataFrame(L, columns=["b", "a", "c"]), label_model=named)
+    # With a numpy L, source_names must name the model's sources too.
+    names = list(named.feature_names_in_)
+    other = [f"other_{s}" for s in names]
+    expected = re.escape(f"source_names {other} differ from the sources the ")
+    with pytest.raises(ValueError, match=expected + r".*" + re.escape(str(names))):
+        lf_summary(L, label_model=named, source_names=other)
+    with pytest.raises(ValueError, match="differ from the sources"):
+        lf_summary(L, label_model=named, source_names=names[::-1])
+    summary = lf_summary(L, label_model=named, source_names=names)
+    pd.testing.assert_frame_equal(summary, lf_summary(L, label_model=named))
     with pytest.raises(ValueError, match="cardinality=3.*cardinality=2"):
         lf_summary(L, label_model=model, cardinality=3)
     # The model's cardinality validates L.

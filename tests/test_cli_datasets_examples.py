@@ -221,12 +221,71 @@ def test_load_youtube_spam_and_wrench():
     assert wrench.test.data[0]["text"]
 
 
+def _write_wrench_archive(folder, rows, labels, labeled_ids):
+    """A WRENCH set packed in ``folder/data.tar.gz``, under a ``data/`` folder."""
+    import json
+    import tarfile
+
+    (folder / "unpacked" / "data").mkdir(parents=True)
+    files = {f"{split}.json": rows for split in ("train", "valid", "test")}
+    files["label.json"] = labels
+    files["labeled_ids.json"] = {"labeled_ids": labeled_ids}
+    for name, content in files.items():
+        (folder / "unpacked" / "data" / name).write_text(json.dumps(content))
+    with tarfile.open(folder / "archive" / "data.tar.gz", "w:gz") as tar:
+        tar.add(folder / "unpacked" / "data", arcname="data")
+
+
+def test_load_wrench_reads_an_archive_and_leaves_no_files(tmp_path, monkeypatch):
+    import json
+    import tempfile
+
+    from sklearn_metal.datasets import load_wrench
+
+    rows = {
+        str(i): {
+            "data": {"text": f"row {i}"},
+            "label": i % 2,
+            "weak_labels": [i % 2, -1],
+        }
+        for i in range(4)
+    }
+    (tmp_path / "archive").mkdir()
+    _write_wrench_archive(tmp_path, rows, {"0": "ham", "1": "spam"}, [1, 3])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    data = load_wrench(tmp_path / "archive")
+    assert list(scratch.iterdir()) == []  # nothing unpacked and left behind
+    for split in ("train", "valid", "test"):
+        np.testing.assert_array_equal(
+            data[split].L, [rows[i]["weak_labels"] for i in rows]
+        )
+        np.testing.assert_array_equal(data[split].y, [rows[i]["label"] for i in rows])
+        assert data[split].ids == list(rows)
+    assert data.target_names == ["ham", "spam"]
+    assert data.labeled_ids == ["1", "3"]  # from inside the archive
+
+    # A labeled_ids.json beside the archive (as in shared/data/census) wins.
+    (tmp_path / "archive" / "labeled_ids.json").write_text(json.dumps(["2"]))
+    assert load_wrench(tmp_path / "archive").labeled_ids == ["2"]
+    assert list(scratch.iterdir()) == []
+
+
 def test_make_label_matrix_dependencies():
     L, y, _ = make_label_matrix(5000, 4, dependencies=[(0, 3)], random_state=0)
     agree = np.mean(L[:, 0] == L[:, 3])
     assert agree > 0.9
     with pytest.raises(ValueError, match="distinct"):
         make_label_matrix(10, 3, dependencies=[(1, 1)])
+    # An array of pairs, as LabelModel accepts, gives the same draw as a list.
+    from_array = make_label_matrix(
+        5000, 4, dependencies=np.array([[0, 3]]), random_state=0
+    )
+    np.testing.assert_array_equal(from_array[0], L)
+    with pytest.raises(ValueError, match="distinct"):
+        make_label_matrix(10, 3, dependencies=np.array([[1, 1]]))
 
 
 def test_fit_command_writes_probabilities(tmp_path, capsys):

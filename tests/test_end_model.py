@@ -812,3 +812,78 @@ def test_partial_fit_soft_labels_check_classes():
     np.testing.assert_array_equal(model.classes_, [0, 1])
     with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] is not the same"):
         model.partial_fit(X, soft, classes=[0, 1, 2])
+
+
+def test_int_hidden_layer_sizes_is_one_layer():
+    # As in MLPClassifier: hidden_layer_sizes=8 is (8,).
+    X, soft, _ = _soft_data(n=60, d=4)
+    params = dict(max_epochs=2, verbose=0, random_state=0)
+    model = EndModel(hidden_layer_sizes=8, **params).fit(X, soft)
+    twin = EndModel(hidden_layer_sizes=(8,), **params).fit(X, soft)
+    shapes = [p.shape for p in model.module_.parameters()]
+    assert shapes == [p.shape for p in twin.module_.parameters()]
+    np.testing.assert_allclose(model.predict_proba(X), twin.predict_proba(X))
+    assert model.hidden_layer_sizes == 8  # the parameter is kept as given
+    # a warm refit with the same layers spelled as a tuple keeps the module
+    module = model.module_
+    model.set_params(hidden_layer_sizes=(8,), warm_start=True).fit(X, soft)
+    assert model.module_ is module
+
+
+@pytest.mark.parametrize("sizes", [(0,), (8, 0), 0, -3, (8.5,), "8", (True,), None])
+def test_bad_hidden_layer_sizes_raise(sizes):
+    X, soft, _ = _soft_data(n=20, d=4)
+    with pytest.raises(ValueError, match=re.escape(f"hidden_layer_sizes={sizes!r}")):
+        EndModel(hidden_layer_sizes=sizes, max_epochs=1, verbose=0).fit(X, soft)
+
+
+def test_bad_activation_raises():
+    X, soft, _ = _soft_data(n=20, d=4)
+    with pytest.raises(ValueError, match="activation='sigmoid' is not one of"):
+        EndModel(activation="sigmoid", max_epochs=1, verbose=0).fit(X, soft)
+
+
+def test_cross_val_predict_proba_on_soft_labels_explains_itself():
+    # cross_val_predict(method="predict_proba") label-encodes each column of a
+    # 2-D y, so the folds see integer ranks instead of probabilities.
+    from sklearn.model_selection import cross_val_predict
+
+    X, soft, _ = _soft_data(n=60, d=4)
+    model = EndModel(max_epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="soft labels must be probabilities") as err:
+        cross_val_predict(model, X, soft, cv=3, method="predict_proba")
+    assert "cross_val_predict" in str(err.value)
+    assert "return_indices=True" in str(err.value)
+    # whole numbers that are not ranks but a genuine mistake get the hint too
+    with pytest.raises(ValueError, match="only whole numbers"):
+        model.fit(X, np.tile([2, 1], (60, 1)))
+    # and probabilities that do not sum to 1 do not
+    with pytest.raises(ValueError, match="sums to 1.1") as err:
+        model.fit(X, np.tile([0.5, 0.6], (60, 1)))
+    assert "whole numbers" not in str(err.value)
+
+
+def _doc_snippet(path, marker):
+    """The fenced Python block of the markdown file that contains ``marker``."""
+    import textwrap
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / path).read_text()
+    blocks = re.findall(r"^( *)```python\n(.*?)^\1```", text, re.M | re.S)
+    (code,) = [textwrap.dedent(body) for _, body in blocks if marker in body]
+    return code
+
+
+def test_documented_out_of_fold_probabilities_for_soft_labels():
+    namespace = {}
+    exec(_doc_snippet("docs/end_model.md", "return_indices=True"), namespace)
+    X, soft, oof, cv = (namespace[k] for k in ("X", "soft", "oof", "cv"))
+    assert oof.shape == soft.shape
+    np.testing.assert_allclose(oof.sum(axis=1), 1, rtol=1e-5)
+    tests = cv["indices"]["test"]
+    np.testing.assert_array_equal(np.sort(np.concatenate(tests)), np.arange(len(X)))
+    for model, train, test in zip(
+        cv["estimator"], cv["indices"]["train"], tests, strict=True
+    ):
+        assert not np.isin(test, train).any()  # out of fold
+        np.testing.assert_allclose(oof[test], model.predict_proba(X[test]))

@@ -155,6 +155,41 @@ def _module_level_vote(x):
     return 1 if "!" in x else -1
 
 
+_WRITTEN_OUT = """\
+from sklearn_metal import labeling_function
+
+
+def has_link(x):
+    return 1 if "http" in x else -1
+
+
+has_link = labeling_function()(has_link)
+"""
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_decorator_written_out_pickles(tmp_path, monkeypatch, protocol):
+    # ``f = labeling_function()(f)``: the name still holds ``f`` at decoration
+    # time and holds the wrapper only afterwards.
+    (tmp_path / "written_out_lfs.py").write_text(_WRITTEN_OUT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "written_out_lfs", raising=False)
+    import written_out_lfs
+
+    lf = written_out_lfs.has_link
+    texts = ["see http://x", "nice song"]
+    applier = LFApplier([lf]).fit(texts)
+    loaded = pickle.loads(pickle.dumps(applier, protocol=protocol))
+    assert loaded.lfs[0].f is lf.f
+    np.testing.assert_array_equal(loaded.transform(texts), applier.transform(texts))
+    buffer = io.BytesIO()
+    joblib.dump(applier, buffer, protocol=protocol)
+    buffer.seek(0)
+    np.testing.assert_array_equal(
+        joblib.load(buffer).transform(texts), applier.transform(texts)
+    )
+
+
 def test_fitted_applier_and_pipeline_pickle():
     applier = LFApplier([has_link, short]).fit(_frame())
     loaded = pickle.loads(pickle.dumps(applier))
@@ -205,8 +240,14 @@ def has_link(x):
 def short(x, max_len):
     return 0 if len(x.text) < max_len else -1
 
-frame = pd.DataFrame({"text": ["nice song", "visit http://x", "love it", "http://y"]})
-pipe = Pipeline([("lfs", LFApplier([has_link, short])), ("label_model", LabelModel())])
+def loud(x):
+    return 1 if "!" in x.text else -1
+
+loud = labeling_function()(loud)  # the decorator written out
+
+frame = pd.DataFrame({"text": ["nice song", "visit http://x", "love it!", "http://y"]})
+lfs = LFApplier([has_link, short, loud])
+pipe = Pipeline([("lfs", lfs), ("label_model", LabelModel())])
 pipe.fit(frame)
 expected = pipe.predict_proba(frame)
 loaded = pickle.loads(pickle.dumps(pipe))
@@ -216,6 +257,7 @@ np.testing.assert_array_equal(
     joblib.load(sys.argv[1] + "/pipe.joblib").predict_proba(frame), expected
 )
 assert pickle.loads(pickle.dumps(has_link)).f is has_link.f
+assert pickle.loads(pickle.dumps(loud)).f is loud.f
 # cloudpickle (dask, joblib workers) still ships functions of __main__ by value.
 with open(sys.argv[1] + "/pipe.cloudpickle", "wb") as fh:
     cloudpickle.dump(pipe, fh)
@@ -229,7 +271,7 @@ import numpy as np
 import pandas as pd
 with open(sys.argv[1] + "/pipe.cloudpickle", "rb") as fh:
     pipe = pickle.load(fh)
-frame = pd.DataFrame({"text": ["nice song", "visit http://x", "love it", "http://y"]})
+frame = pd.DataFrame({"text": ["nice song", "visit http://x", "love it!", "http://y"]})
 np.testing.assert_array_equal(
     pipe.predict_proba(frame), np.load(sys.argv[1] + "/expected.npy")
 )
@@ -344,3 +386,30 @@ def test_columns_that_are_not_identifiers_keep_their_names():
 
     with pytest.raises(ValueError, match="no column 'text'; its columns are"):
         LFApplier([missing]).fit_transform(frame)
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_columns_named_like_tuple_methods_read_the_column(n_jobs):
+    # "my text" is no identifier, so the rows are not pandas' namedtuples; the
+    # columns "count" and "index" (added by reset_index) must still win over
+    # tuple.count and tuple.index, as namedtuple fields do.
+    frame = pd.DataFrame(
+        {"my text": ["a", "b", "c"], "count": [5, 0, 7]}, index=[10, 11, 12]
+    ).reset_index()
+
+    @labeling_function()
+    def many(x):
+        return 1 if x.count > 3 else -1
+
+    @labeling_function()
+    def late(x):
+        return 0 if x.index > 10 else -1
+
+    L = LFApplier([many, late], n_jobs=n_jobs).fit_transform(frame)
+    expected = np.column_stack(
+        [
+            np.where(frame["count"] > 3, 1, -1),
+            np.where(frame["index"] > 10, 0, -1),
+        ]
+    )
+    np.testing.assert_array_equal(L, expected)

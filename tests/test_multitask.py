@@ -1,5 +1,6 @@
 import json
 import pickle
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -22,7 +23,12 @@ from sklearn_metal import (
     Votes,
     task_labels,
 )
-from sklearn_metal.multitask import _parse_task_labels, _targets, _task_split
+from sklearn_metal.multitask import (
+    MultitaskModule,
+    _parse_task_labels,
+    _targets,
+    _task_split,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_multitask_label_model import make_hierarchy  # noqa: E402
@@ -897,3 +903,49 @@ def test_trainer_reads_object_votes_as_numbers():
         MultitaskTrainer(MultitaskClassifier({"a": 2}, **params)).fit(
             X, task_labels(a=Votes(words))
         )
+
+
+def test_int_layer_sizes_are_one_layer():
+    # As in MLPClassifier: an int is one hidden layer of that width.
+    X, a, b, _ = _data(n=120)
+    y = task_labels(a=a, b=b)
+    net = _net(hidden_layer_sizes=8, head_hidden_sizes=4, max_epochs=2).fit(X, y)
+    twin = _net(hidden_layer_sizes=(8,), head_hidden_sizes=(4,), max_epochs=2)
+    twin.fit(X, y)
+    shapes = [p.shape for p in net.module_.parameters()]
+    assert shapes == [p.shape for p in twin.module_.parameters()]
+    for p, q in zip(net.predict_proba(X), twin.predict_proba(X), strict=True):
+        np.testing.assert_allclose(p, q)
+    assert net.hidden_layer_sizes == 8  # the parameter is kept as given
+    module = net.module_
+    net.set_params(hidden_layer_sizes=(8,), warm_start=True).fit(X, y)
+    assert net.module_ is module  # the same network, spelled as a tuple
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes=(0,)"),
+        (dict(hidden_layer_sizes=(8, -1)), "hidden_layer_sizes=(8, -1)"),
+        (dict(hidden_layer_sizes="8"), "hidden_layer_sizes='8'"),
+        (dict(head_hidden_sizes=(0,)), "head_hidden_sizes=(0,)"),
+        (dict(activation="sigmoid"), "activation='sigmoid' is not one of"),
+    ],
+)
+def test_bad_architecture_parameters_raise(params, match):
+    X, a, b, _ = _data(n=60)
+    with pytest.raises(ValueError, match=re.escape(match)):
+        _net(max_epochs=1, **params).fit(X, task_labels(a=a, b=b))
+    # the module says the same when built directly
+    module_params = {"hidden_layer_sizes": (8,), **params}
+    with pytest.raises(ValueError, match=re.escape(match)):
+        MultitaskModule(6, {"a": 2}, **module_params)
+
+
+@pytest.mark.parametrize("log_writer", ["json", "tensorboard"])
+def test_log_writer_needs_a_log_dir(tmp_path, monkeypatch, log_writer):
+    monkeypatch.chdir(tmp_path)
+    X, a, b, _ = _data(n=60)
+    with pytest.raises(ValueError, match=f"log_writer='{log_writer}' writes into"):
+        _net(max_epochs=1, log_writer=log_writer).fit(X, task_labels(a=a, b=b))
+    assert list(tmp_path.iterdir()) == []  # nothing written in the working dir

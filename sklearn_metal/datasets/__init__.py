@@ -139,8 +139,10 @@ def load_wrench(path):
     The folder holds ``train.json``, ``valid.json`` and ``test.json``, each
     ``{"<id>": {"data": {...}, "label": int, "weak_labels": [m ints]}}``, and
     optionally ``label.json`` (class names) and ``labeled_ids.json``. A folder
-    holding only a ``*.tar.gz`` of those files is unpacked to a temporary
-    directory first.
+    without ``train.json`` but with a ``*.tar.gz`` of those files (the first
+    one, by name) is read from the archive directly, without unpacking it to
+    disk; ``label.json`` and ``labeled_ids.json`` are then read from the folder
+    when they lie beside the archive, and from the archive otherwise.
 
     Parameters
     ----------
@@ -167,50 +169,76 @@ def load_wrench(path):
     """
     import json
     import tarfile
-    import tempfile
-    from pathlib import Path
+    from contextlib import ExitStack
+    from pathlib import Path, PurePosixPath
 
     folder = Path(path)
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a directory.")
-    root = folder
-    if not (folder / "train.json").exists():
-        archives = sorted(folder.glob("*.tar.gz"))
-        if not archives:
-            raise ValueError(f"{folder} holds neither train.json nor a *.tar.gz.")
-        tmp = Path(tempfile.mkdtemp(prefix="sklearn_metal_wrench_"))
-        with tarfile.open(archives[0]) as tar:
-            tar.extractall(tmp, filter="data")
-        candidates = sorted(tmp.rglob("train.json"))
-        if not candidates:
-            raise ValueError(f"{archives[0]} holds no train.json.")
-        root = candidates[0].parent
-    out = Bunch(target_names=None, labeled_ids=[])
-    for split in ("train", "valid", "test"):
-        file = root / f"{split}.json"
-        if not file.exists():
-            raise ValueError(f"{folder} has no {split}.json.")
-        with open(file) as f:
-            raw = json.load(f)
-        ids = list(raw)
-        out[split] = Bunch(
-            ids=ids,
-            L=np.array([raw[i]["weak_labels"] for i in ids], dtype=np.int64),
-            y=np.array([raw[i]["label"] for i in ids], dtype=np.int64),
-            data=[raw[i]["data"] for i in ids],
-        )
-    for name in ("label.json",):
-        if (folder / name).exists() or (root / name).exists():
-            with open(folder / name if (folder / name).exists() else root / name) as f:
-                labels = json.load(f)
+    with ExitStack() as stack:
+        if (folder / "train.json").exists():
+            source = str(folder)
+
+            def read(name):
+                """The parsed JSON file ``name`` of the folder, or None."""
+                file = folder / name
+                if not file.exists():
+                    return None
+                with open(file) as f:
+                    return json.load(f)
+
+        else:
+            archives = sorted(folder.glob("*.tar.gz"))
+            if not archives:
+                raise ValueError(f"{folder} holds neither train.json nor a *.tar.gz.")
+            source = str(archives[0])
+            tar = stack.enter_context(tarfile.open(archives[0]))
+            members = {PurePosixPath(m.name): m for m in tar.getmembers() if m.isfile()}
+            trains = sorted(
+                (p for p in members if p.name == "train.json"),
+                key=lambda p: (len(p.parts), str(p)),
+            )
+            if not trains:
+                raise ValueError(f"{archives[0]} holds no train.json.")
+            root = trains[0].parent
+
+            def read(name):
+                """The parsed JSON member ``name`` beside train.json, or None."""
+                member = members.get(root / name)
+                if member is None:
+                    return None
+                with tar.extractfile(member) as f:
+                    return json.load(f)
+
+        def read_optional(name):
+            """``name`` from the folder, else from where the splits are."""
+            file = folder / name
+            if file.exists():
+                with open(file) as f:
+                    return json.load(f)
+            return read(name)
+
+        out = Bunch(target_names=None, labeled_ids=[])
+        for split in ("train", "valid", "test"):
+            raw = read(f"{split}.json")
+            if raw is None:
+                raise ValueError(f"{source} has no {split}.json.")
+            ids = list(raw)
+            out[split] = Bunch(
+                ids=ids,
+                L=np.array([raw[i]["weak_labels"] for i in ids], dtype=np.int64),
+                y=np.array([raw[i]["label"] for i in ids], dtype=np.int64),
+                data=[raw[i]["data"] for i in ids],
+            )
+        labels = read_optional("label.json")
+        if labels is not None:
             out.target_names = [labels[str(c)] for c in range(len(labels))]
-    if (folder / "labeled_ids.json").exists():
-        with open(folder / "labeled_ids.json") as f:
-            ids = json.load(f)
-        out.labeled_ids = [
-            str(i)
-            for i in (ids.get("labeled_ids", []) if isinstance(ids, dict) else ids)
-        ]
+        ids = read_optional("labeled_ids.json")
+        if ids is not None:
+            out.labeled_ids = [
+                str(i)
+                for i in (ids.get("labeled_ids", []) if isinstance(ids, dict) else ids)
+            ]
     return out
 
 
@@ -268,7 +296,8 @@ def make_label_matrix(
     class_balance : array-like of shape (cardinality,), default=None
         Class prior: one non-negative probability per class, summing to 1;
         uniform when None.
-    dependencies : list of (int, int), default=None
+    dependencies : list of (int, int) or array-like of shape (n_pairs, 2), \
+            default=None
         Pairs ``(i, j)`` of distinct sources in ``0..n_sources-1``: source
         ``j`` copies source ``i``.
     copy_prob : float, default=0.9
@@ -339,7 +368,7 @@ def make_label_matrix(
                 "and sum to 1 (the prior probability of each class)."
             )
     pairs = []
-    for pair in dependencies or ():
+    for pair in () if dependencies is None else dependencies:
         values = np.asarray(pair)
         if (
             values.shape != (2,)
