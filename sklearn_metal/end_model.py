@@ -428,6 +428,11 @@ def _merge_short_batch(dataset, kwargs, min_last_batch):
     if shuffle and sampler is not None:
         return kwargs
     batch_size = kwargs["batch_size"]
+    if batch_size < min_last_batch:
+        raise ValueError(
+            f"Batch normalization cannot train on batches of {batch_size} row; "
+            f"set batch_size >= {min_last_batch}."
+        )
     kwargs = {
         key: value
         for key, value in kwargs.items()
@@ -599,7 +604,10 @@ class EndModel(ClassifierMixin, NeuralNet):
     the restored epoch follow the weighted score, as in scikit-learn's
     ``HistGradientBoostingClassifier``. A ``valid_data`` pair counts every
     row once, and so does ``score`` without its ``sample_weight``. The
-    per-row losses come from the criterion with ``reduction="none"``.
+    per-row losses come from the criterion with ``reduction="none"``; the
+    epoch losses ``train_loss`` and ``valid_loss`` are the weighted means over
+    all the epoch's rows, as each batch's ``train_batch_size`` /
+    ``valid_batch_size`` in ``history`` is then its total weight.
 
     With ``warm_start=True`` (a skorch parameter) a refit continues from the
     trained module, so ``X`` must have ``n_features_in_`` features and ``y``
@@ -905,6 +913,21 @@ class EndModel(ClassifierMixin, NeuralNet):
             )
         total = weight.sum()
         return (weight * loss).sum() / torch.where(total > 0, total, 1.0)
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        """Record a weighted batch's weight sum as its size.
+
+        skorch averages the batch losses of an epoch (``train_loss``,
+        ``valid_loss``) weighted by ``train_batch_size`` / ``valid_batch_size``;
+        with sample weights each batch loss is a weighted mean, so weighing it
+        by the batch's total weight makes the epoch loss the weighted mean over
+        all its rows.
+        """
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        weight = None if batch is None else self._unpack_batch(batch)[2]
+        if weight is not None:
+            prefix = "train" if training else "valid"
+            self.history.record_batch(f"{prefix}_batch_size", float(weight.sum()))
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """One pass; validation runs only every ``valid_every`` epochs."""

@@ -1242,7 +1242,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         ['polarity', 'coverage', 'accuracy', 'coverage_model']
         """
         check_is_fitted(self)
-        polarity = [tuple(np.flatnonzero(v).tolist()) for v in self._voted]
+        voted = getattr(self, "_voted", None)
+        if voted is None:  # a model pickled before the vote counts were kept
+            voted = self.cond_probs_[:, 1:, :].sum(axis=2) > 0
+        polarity = [tuple(np.flatnonzero(v).tolist()) for v in voted]
         return pd.DataFrame(
             {
                 "polarity": polarity,

@@ -19,6 +19,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
+    has_fit_parameter,
     validate_data,
 )
 from skorch import NeuralNet
@@ -1057,6 +1058,19 @@ class MultitaskClassifier(NeuralNet):
             total = torch.zeros((), device=self.device, requires_grad=training)
         return total
 
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        """Record a weighted batch's weight sum as its size, by which skorch
+        averages the batch losses into the epoch's ``train_loss`` and
+        ``valid_loss``."""
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        weight = None
+        if isinstance(batch, (tuple, list)) and len(batch) == 2:
+            target = batch[1]
+            weight = target.get("weight") if isinstance(target, dict) else None
+        if weight is not None:
+            prefix = "train" if training else "valid"
+            self.history.record_batch(f"{prefix}_batch_size", float(weight.sum()))
+
     def _per_row_loss(self, logits, target):
         """The criterion's loss per row, for weighting by ``sample_weight``."""
         criterion = self.criterion_
@@ -1258,7 +1272,9 @@ class MultitaskClassifier(NeuralNet):
             over its labelled rows (an integer weight counts as that many
             copies of the row within a batch). Rows ``train_split`` holds
             out keep their weights in the validation loss and scores, which
-            pick the checkpoint.
+            pick the checkpoint. An epoch's ``train_loss`` and ``valid_loss``
+            average its batch losses weighted by each batch's total weight
+            (recorded as the batch size in ``history``).
         **fit_params
             Passed to the module's forward.
 
@@ -1534,7 +1550,10 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
     (``sklearn.set_config(enable_metadata_routing=True)``), :meth:`fit`
     routes the metadata the estimator requests (``sample_weight``, through
     ``estimator.set_fit_request(sample_weight=True)``) to the estimator's
-    ``fit``; metadata that nothing requested raises an error. Keyword
+    ``fit``, and the metadata ``label_model`` requests to the label models'
+    ``fit``; metadata that nothing requested raises an error. The default
+    label model (``label_model=None``) requests ``sample_weight``; a given
+    one requests what its ``set_fit_request`` says. Keyword
     arguments of the module's forward cannot be requested, so they are
     passed on only with routing disabled, where every keyword argument of
     :meth:`fit` goes to the estimator's ``fit`` as before. ``valid_data``
@@ -1542,9 +1561,11 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
     with ``set_fit_request(valid_data=True)`` to have a meta-estimator
     route it here.
 
-    Row weights reach the net only: the label models are fitted on each
-    task's votes unweighted, as a label model learns the sources'
-    accuracies from the votes alone.
+    With routing disabled, ``sample_weight`` reaches the net and every label
+    model whose ``fit`` takes a ``sample_weight`` (as :class:`LabelModel`'s
+    does), so an integer weight counts as that many copies of the row in the
+    sources' statistics as in the net's loss; a label model without that
+    parameter (e.g. :class:`MajorityLabelVoter`) is fitted unweighted.
 
     Examples
     --------
@@ -1567,7 +1588,19 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         self.label_model = label_model
         self.task_weights = task_weights
 
-    def _soft_targets(self, y, fit):
+    def _base_label_model(self):
+        """``label_model``, or the default: a ``LabelModel`` that, under
+        metadata routing, requests ``sample_weight``."""
+        if self.label_model is not None:
+            return self.label_model
+        from .label_model import LabelModel
+
+        base = LabelModel()
+        if _routing_enabled():
+            base.set_fit_request(sample_weight=True)
+        return base
+
+    def _soft_targets(self, y, fit, fit_params=None):
         tasks = self.estimator.tasks
         if tasks is None:
             raise ValueError("MultitaskTrainer needs an estimator with tasks set.")
@@ -1583,13 +1616,13 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
             votes = np.full(shape, -1, dtype=np.int64)
             votes[rows, cols] = vals
             if fit:
-                from .label_model import LabelModel
-
-                base = (
-                    self.label_model if self.label_model is not None else LabelModel()
-                )
-                lm = clone(base).set_params(cardinality=tasks[task])
-                self.label_models_[task] = lm.fit(votes)
+                lm = clone(self._base_label_model()).set_params(cardinality=tasks[task])
+                params = dict(fit_params or {})
+                if not _routing_enabled() and not has_fit_parameter(
+                    lm, "sample_weight"
+                ):
+                    params.pop("sample_weight", None)
+                self.label_models_[task] = lm.fit(votes, **params)
             if task not in self.label_models_:
                 raise ValueError(
                     f"Task {task!r} has votes, but it was fitted on labels, so it "
@@ -1611,15 +1644,17 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
             Inputs of the net.
         y : DataFrame or dict
             Per-task label sets (see :func:`task_labels`).
-        valid_data : tuple (X_valid, y_valid), default=None
-            Validation set passed to the estimator's ``fit``; votes in
+        valid_data : tuple, default=None
+            Validation set ``(X_valid, y_valid)`` or ``(X_valid, y_valid,
+            sample_weight_valid)`` passed to the estimator's ``fit``; votes in
             ``y_valid`` become soft labels through the label models fitted on
             the training votes of their task.
         **fit_params
             Passed to the estimator's ``fit`` (e.g. ``sample_weight``, row
-            weights of the net's loss; the label models are fitted
-            unweighted). With metadata routing enabled, only the metadata
-            the estimator requests is passed, see the Notes of
+            weights of the net's loss, which also weigh the rows in the fits
+            of label models that take a ``sample_weight``). With metadata
+            routing enabled, only the metadata the estimator and the label
+            model request is passed, see the Notes of
             :class:`MultitaskTrainer`.
 
         Returns
@@ -1630,13 +1665,25 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         if _routing_enabled():
             routed_params = process_routing(self, "fit", **fit_params)
             fit_params = dict(routed_params["estimator"]["fit"])
+            lm_params = dict(routed_params["label_model"]["fit"])
+        else:
+            weight = fit_params.get("sample_weight")
+            lm_params = {} if weight is None else {"sample_weight": weight}
+        if valid_data is not None and (
+            not isinstance(valid_data, (tuple, list)) or len(valid_data) not in (2, 3)
+        ):
+            raise ValueError(
+                "valid_data must be a pair (X_valid, y_valid) or a triple "
+                "(X_valid, y_valid, sample_weight_valid)."
+            )
         self.label_models_ = {}
-        targets = self._soft_targets(y, fit=True)
+        targets = self._soft_targets(y, fit=True, fit_params=lm_params)
         if valid_data is not None:
-            X_valid, y_valid = valid_data
+            X_valid, y_valid, *weight_valid = valid_data
             fit_params["valid_data"] = (
                 X_valid,
                 self._soft_targets(y_valid, fit=False),
+                *weight_valid,
             )
         est = clone(self.estimator)
         if self.task_weights is not None:
@@ -1654,7 +1701,9 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         """Get metadata routing of this object.
 
         :meth:`fit` consumes ``valid_data`` itself and routes the rest of
-        its metadata (e.g. ``sample_weight``) to the estimator's ``fit``.
+        its metadata (e.g. ``sample_weight``) to the estimator's ``fit`` and
+        the label models' ``fit`` that request it (the default label model
+        requests ``sample_weight``).
         scikit-learn's user guide on metadata routing explains the
         mechanism.
 
@@ -1679,6 +1728,10 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
             .add_self_request(self)
             .add(
                 estimator=self.estimator,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+            .add(
+                label_model=self._base_label_model(),
                 method_mapping=MethodMapping().add(caller="fit", callee="fit"),
             )
         )

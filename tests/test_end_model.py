@@ -322,7 +322,9 @@ def test_batch_norm_with_a_dataloader_merges_a_last_batch_of_one_row(shuffle):
     sliced = EndModel(**params).fit(X, y, sample_weight=w)
     for model in (loader, sliced):  # as BatchIterator does: no row dropped
         batches = model.history[-1, "batches"]
-        assert [b["train_batch_size"] for b in batches] == [128, 129]
+        # a weighted batch's size is its total weight
+        assert len(batches) == 2
+        assert sum(b["train_batch_size"] for b in batches) == pytest.approx(w.sum())
     data = ArrayDataset(X, y)
     assert len(loader.get_iterator(data, training=True)) == 2
     if not shuffle:  # the same batches in the same order
@@ -887,3 +889,46 @@ def test_documented_out_of_fold_probabilities_for_soft_labels():
     ):
         assert not np.isin(test, train).any()  # out of fold
         np.testing.assert_allclose(oof[test], model.predict_proba(X[test]))
+
+
+def test_epoch_losses_are_weighted_means_over_batches():
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    Xv = rng.randn(30, 4).astype(np.float32)
+    yv = (Xv[:, 0] + rng.randn(30) > 0).astype(int)
+    wv = np.r_[np.full(10, 10.0), np.full(20, 0.1)]
+    model = EndModel(
+        hidden_layer_sizes=(8,),
+        max_epochs=3,
+        batch_size=10,
+        early_stopping=False,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y, valid_data=(Xv, yv, wv))
+    # the last epoch's validation ran with the final weights
+    row_loss = -np.log(model.predict_proba(Xv)[np.arange(30), yv])
+    expected = np.average(row_loss, weights=wv)
+    assert model.history[-1, "valid_loss"] == pytest.approx(expected, rel=1e-5)
+    assert abs(row_loss.mean() - expected) > 1e-3  # weighting matters here
+    batches = model.history[-1, "batches"]
+    sizes = [b["valid_batch_size"] for b in batches if "valid_batch_size" in b]
+    assert sizes == pytest.approx([100.0, 1.0, 1.0])
+    # unweighted validation rows: the plain mean
+    plain = clone(model).fit(X, y, valid_data=(Xv, yv))
+    row_loss = -np.log(plain.predict_proba(Xv)[np.arange(30), yv])
+    assert plain.history[-1, "valid_loss"] == pytest.approx(row_loss.mean(), rel=1e-5)
+
+
+def test_batch_norm_dataloader_with_batches_of_one_row_raises():
+    X, _, y = _soft_data(n=20)
+    model = EndModel(
+        batch_norm=True,
+        batch_size=1,
+        iterator_train=torch.utils.data.DataLoader,
+        train_split=None,
+        max_epochs=1,
+        verbose=0,
+    )
+    with pytest.raises(ValueError, match="batches of 1 row; set batch_size >= 2"):
+        model.fit(X, y)

@@ -949,3 +949,91 @@ def test_log_writer_needs_a_log_dir(tmp_path, monkeypatch, log_writer):
     with pytest.raises(ValueError, match=f"log_writer='{log_writer}' writes into"):
         _net(max_epochs=1, log_writer=log_writer).fit(X, task_labels(a=a, b=b))
     assert list(tmp_path.iterdir()) == []  # nothing written in the working dir
+
+
+def test_multitask_epoch_valid_loss_is_the_weighted_mean_over_batches():
+    X, a, _, rng = _data(n=80)
+    Xv, av, _, _ = _data(n=30, seed=3)
+    av = np.where(rng.rand(30) < 0.3, 1 - av, av)
+    wv = np.r_[np.full(10, 10.0), np.full(20, 0.1)]
+    # one epoch: the kept checkpoint is the model validated
+    net = MultitaskClassifier(
+        {"a": 2}, max_epochs=1, batch_size=10, verbose=0, random_state=0
+    ).fit(X, task_labels(a=a), valid_data=(Xv, task_labels(a=av), wv))
+    proba = net.predict_proba(Xv)[0]
+    row_loss = -np.log(proba[np.arange(30), av])
+    expected = np.average(row_loss, weights=wv)
+    assert net.history[-1, "valid_loss"] == pytest.approx(expected, rel=1e-5)
+    assert abs(row_loss.mean() - expected) > 1e-3
+
+
+def _vote_task(n=300, seed=0):
+    X, a, _, rng = _data(n=n, seed=seed)
+    acc = np.array([0.85, 0.75, 0.65])
+    right = rng.rand(n, 3) < acc
+    votes = np.where(right, a[:, None], 1 - a[:, None])
+    votes[rng.rand(n, 3) < 0.3] = -1
+    weight = rng.randint(0, 4, size=n)
+    params = dict(tasks={"a": 2}, max_epochs=2, verbose=0, random_state=0)
+    return X, votes, weight, params
+
+
+def test_trainer_weighs_the_label_models_rows():
+    X, votes, weight, params = _vote_task()
+    y = task_labels(a=Votes(votes))
+    trainer = MultitaskTrainer(MultitaskClassifier(**params))
+    trainer.fit(X, y, sample_weight=weight)
+    rows = np.repeat(np.arange(len(X)), weight)
+    repeated = LabelModel(cardinality=2).fit(votes[rows])
+    fitted = trainer.label_models_["a"]
+    np.testing.assert_allclose(fitted.class_balance_, repeated.class_balance_)
+    np.testing.assert_allclose(fitted.cond_probs_, repeated.cond_probs_, atol=1e-10)
+    plain = LabelModel(cardinality=2).fit(votes)
+    assert not np.allclose(fitted.cond_probs_, plain.cond_probs_)
+    # a label model whose fit takes no sample_weight is fitted as it is
+    from sklearn_metal import MajorityLabelVoter
+
+    voter = MultitaskTrainer(
+        MultitaskClassifier(**params), label_model=MajorityLabelVoter()
+    ).fit(X, y, sample_weight=weight)
+    assert voter.label_models_["a"].n_features_in_ == 3
+    with sklearn.config_context(enable_metadata_routing=True):
+        net = MultitaskClassifier(**params).set_fit_request(sample_weight=True)
+        # the default label model requests the weights
+        routed = MultitaskTrainer(net).fit(X, y, sample_weight=weight)
+        np.testing.assert_allclose(
+            routed.label_models_["a"].cond_probs_, repeated.cond_probs_, atol=1e-10
+        )
+        # a given one as its request says
+        unweighted = LabelModel().set_fit_request(sample_weight=False)
+        routed = MultitaskTrainer(net, label_model=unweighted)
+        routed.fit(X, y, sample_weight=weight)
+        np.testing.assert_allclose(
+            routed.label_models_["a"].cond_probs_, plain.cond_probs_, atol=1e-12
+        )
+        with pytest.raises(UnsetMetadataPassedError, match="LabelModel.fit"):
+            MultitaskTrainer(net, label_model=LabelModel()).fit(
+                X, y, sample_weight=weight
+            )
+
+
+def test_trainer_passes_weighted_valid_data_on():
+    X, votes, weight, params = _vote_task()
+    Xv, votes_v, weight_v, _ = _vote_task(n=60, seed=1)
+    y, y_valid = task_labels(a=Votes(votes)), task_labels(a=Votes(votes_v))
+    trainer = MultitaskTrainer(MultitaskClassifier(**params))
+    trainer.fit(X, y, valid_data=(Xv, y_valid, weight_v))
+    soft = trainer.label_models_["a"].predict_proba(votes_v)
+    soft[(votes_v == -1).all(axis=1)] = np.nan
+    train_soft = trainer.label_models_["a"].predict_proba(votes)
+    train_soft[(votes == -1).all(axis=1)] = np.nan
+    direct = MultitaskClassifier(**params).fit(
+        X, task_labels(a=train_soft), valid_data=(Xv, task_labels(a=soft), weight_v)
+    )
+    np.testing.assert_allclose(
+        trainer.estimator_.history[:, "valid_loss"],
+        direct.history[:, "valid_loss"],
+        rtol=1e-6,
+    )
+    with pytest.raises(ValueError, match="pair .* or a triple"):
+        trainer.fit(X, y, valid_data=(Xv,))
