@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import ClassifierMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, check_scoring
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
@@ -622,6 +623,13 @@ class EndModel(ClassifierMixin, NeuralNet):
     unrelated error). A ``module`` or ``module__*`` change through
     ``set_params`` makes skorch rebuild the module.
 
+    The default MLP is sized from the data, so :meth:`initialize` on a new
+    model raises a ``NotFittedError`` (a user ``module`` sized through
+    ``module__*`` initializes as in skorch). To restore saved parameters
+    (skorch's ``save_params`` or ``Checkpoint``), fit or partial_fit a model
+    with the same parameters on a few rows of the same shape and classes,
+    then call ``load_params``; or pickle the fitted model.
+
     Examples
     --------
     >>> import numpy as np
@@ -713,8 +721,27 @@ class EndModel(ClassifierMixin, NeuralNet):
         return callbacks
 
     def initialize_module(self):
-        """Build the module: the default MLP sized from the data, or the user's."""
+        """Build the module: the default MLP sized from the data, or the user's.
+
+        Raises
+        ------
+        NotFittedError
+            With the default MLP (``module=None``) before the model has seen
+            data (``initialize()`` on a new model): its input and output
+            sizes come from :meth:`fit` or :meth:`partial_fit`.
+        """
         kwargs = self.get_params_for("module")
+        if self.module is None and not (
+            hasattr(self, "n_features_in_") and hasattr(self, "classes_")
+        ):
+            raise NotFittedError(
+                "EndModel sizes its default MLP from the data (n_features_in_ "
+                "and classes_), which it has not seen: call fit or partial_fit "
+                "before initialize. To restore saved parameters, fit or "
+                "partial_fit a model with the same parameters on data of the "
+                "same shape and classes (a few rows do), then call load_params; "
+                "or pickle the fitted model."
+            )
         if self.module is None:
             module = MLP(
                 self.n_features_in_,

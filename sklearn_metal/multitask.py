@@ -1,5 +1,7 @@
 """Multi-task learning: a shared-trunk skorch net and a meta-estimator."""
 
+import copy
+import inspect
 import json
 import numbers
 import os
@@ -9,6 +11,9 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import get_scorer
+from sklearn.metrics._scorer import _Scorer
 from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -17,13 +22,21 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.validation import (
+    _check_feature_names,
     _check_sample_weight,
+    check_array,
     check_is_fitted,
     has_fit_parameter,
     validate_data,
 )
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import (
+    Callback,
+    EpochTimer,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+)
 
 from ._validation import DUPLICATE_ENTRIES, check_label_matrix, has_duplicate_entries
 from .end_model import (
@@ -332,6 +345,37 @@ def _targets(parsed, tasks, token_tasks, require_labels=True):
 # --------------------------------------------------------------------------
 # The torch module
 # --------------------------------------------------------------------------
+# an empty ModuleDict: the names its attributes already take
+_MODULE_DICT_PROBE = torch.nn.ModuleDict()
+
+
+def _check_task_name_strings(tasks):
+    """Task names must be non-empty strings."""
+    for name in tasks:
+        if not isinstance(name, str):
+            raise ValueError(
+                f"Task names must be strings; got {name!r} ({type(name).__name__})."
+            )
+        if not name:
+            raise ValueError("Task names must be non-empty strings; got ''.")
+
+
+def _head_key(task):
+    """The key of ``task``'s head in ``MultitaskModule.heads``.
+
+    torch refuses submodule names with a ``.`` or that an attribute of the
+    ``ModuleDict`` already takes (``"type"``, ``"training"``, ...). Such a
+    name, and one starting with ``%``, is escaped as ``"%"`` followed by the
+    name with ``%`` written ``%25`` and ``.`` written ``%2E``; every other
+    name is its own key, so state dicts keep the ``heads.<task>.`` keys they
+    always had. Distinct names give distinct keys: the escaped keys, and only
+    they, start with ``%``.
+    """
+    if "." in task or task.startswith("%") or hasattr(_MODULE_DICT_PROBE, task):
+        return "%" + task.replace("%", "%25").replace(".", "%2E")
+    return task
+
+
 class MultitaskModule(torch.nn.Module):
     """A shared MLP trunk with one head per task.
 
@@ -340,7 +384,7 @@ class MultitaskModule(torch.nn.Module):
     input_dim : int
         Input features (per token for sequence input).
     tasks : dict of {str: int}
-        Task names and cardinalities.
+        Task names (any non-empty strings) and cardinalities.
     hidden_layer_sizes : int or tuple of int, default=(100,)
         Trunk widths, each positive; an int is one layer, as in
         scikit-learn's ``MLPClassifier``. Unused with a user ``trunk``.
@@ -363,6 +407,18 @@ class MultitaskModule(torch.nn.Module):
         ``(..., trunk_dim)``; it replaces the MLP and heads read its output.
     trunk_dim : int, default=None
         Output width of ``trunk``.
+
+    Attributes
+    ----------
+    heads : torch.nn.ModuleDict
+        One head per task, under the key ``head_keys[task]``.
+    head_keys : dict of {str: str}
+        The key of each task's head in ``heads``: the task name itself,
+        unless torch cannot take it as a submodule name (it holds a ``.``, or
+        names an attribute of ``ModuleDict`` such as ``"type"``) or it starts
+        with ``%``; such a name is escaped as ``"%"`` followed by the name with
+        ``%`` written ``%25`` and ``.`` written ``%2E`` (``"a.b"`` gives
+        ``"%a%2Eb"``, ``"type"`` gives ``"%type"``).
 
     Examples
     --------
@@ -390,7 +446,9 @@ class MultitaskModule(torch.nn.Module):
         _check_activation(activation)
         act = _ACTIVATIONS[activation]
         head_hidden_sizes = _check_layer_sizes(head_hidden_sizes, "head_hidden_sizes")
+        _check_task_name_strings(tasks)
         self.tasks = dict(tasks)
+        self.head_keys = {task: _head_key(task) for task in self.tasks}
         self.token_tasks = tuple(token_tasks)
         self.head_layer = {}
         if trunk is not None:
@@ -422,7 +480,7 @@ class MultitaskModule(torch.nn.Module):
                 head += [torch.nn.Linear(width, size), act()]
                 width = size
             head.append(torch.nn.Linear(width, k))
-            heads[task] = torch.nn.Sequential(*head)
+            heads[self.head_keys[task]] = torch.nn.Sequential(*head)
         self.heads = torch.nn.ModuleDict(heads)
 
     def forward(self, X):
@@ -436,7 +494,8 @@ class MultitaskModule(torch.nn.Module):
         if X.dim() == 3:
             pad = (X != 0).any(dim=-1, keepdim=True).float()  # (n, seq, 1)
         logits = {}
-        for task, head in self.heads.items():
+        for task, key in self.head_keys.items():
+            head = self.heads[key]
             rep = outputs[self.head_layer[task]]
             if rep.dim() == 3 and task not in self.token_tasks:
                 rep = (rep * pad).sum(1) / pad.sum(1).clamp(min=1.0)
@@ -575,6 +634,19 @@ def _task_split(targets, n_rows, fraction, seed, checkpoint_task=None):
 # --------------------------------------------------------------------------
 # Callbacks: per-task validation scores, best checkpoint, LR schedule, log
 # --------------------------------------------------------------------------
+class _EpochLoss(PassthroughScoring):
+    """skorch's epoch loss, the batch losses averaged by batch size (the
+    weight of a batch's labelled entries); NaN when no labelled entry of the
+    epoch has weight."""
+
+    def get_avg_score(self, history):
+        key = "train_batch_size" if self.on_train else "valid_batch_size"
+        sizes, losses = zip(*history[-1, "batches", :, [key, self.name]], strict=True)
+        if not np.sum(sizes) > 0:
+            return np.nan
+        return np.average(losses, weights=sizes)
+
+
 class _TaskScoring(Callback):
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if dataset_valid is None or not dataset_valid.targets:
@@ -582,8 +654,10 @@ class _TaskScoring(Callback):
         scores = net._score_dataset(dataset_valid)
         for task, score in scores.items():
             net.history.record(f"valid_{task}_score", score)
-        if scores:  # the mean over the tasks with validation labels
-            net.history.record("valid_score", float(np.mean(list(scores.values()))))
+        # the mean over the tasks with validation labels and a defined score
+        mean = _mean_score(scores)
+        if not np.isnan(mean):
+            net.history.record("valid_score", mean)
 
 
 class _BestCheckpoint(Callback):
@@ -626,19 +700,46 @@ class _BestCheckpoint(Callback):
             net.module_.load_state_dict(self.best_state_)
 
 
+def _lr_schedulers(net):
+    """Names of the skorch ``LRScheduler`` callbacks of ``net`` in use."""
+    return [
+        name
+        for name, callback in getattr(net, "callbacks_", [])
+        if isinstance(callback, LRScheduler)
+    ]
+
+
 class _LRSchedule(Callback):
-    """Set the epoch's learning rate; the schedule restarts with every call."""
+    """Set the epoch's learning rate from ``lr_schedule`` and ``warmup_epochs``
+    (the schedule restarts with every call) and record it as ``lr``.
+
+    A skorch ``LRScheduler`` among the net's callbacks owns the learning rate
+    instead: the built-in schedule then leaves it alone (it must be the
+    constant one, without warmup) and only records it.
+    """
 
     def on_train_begin(self, net, **kwargs):
         self.first_epoch_ = len(net.history)
+        self.user_schedulers_ = _lr_schedulers(net)
+        if self.user_schedulers_ and (
+            net.lr_schedule != "constant" or net.warmup_epochs
+        ):
+            raise ValueError(
+                f"The callback {self.user_schedulers_[0]!r} is an LRScheduler, "
+                f"which sets the learning rate, but lr_schedule="
+                f"{net.lr_schedule!r} with warmup_epochs={net.warmup_epochs!r} "
+                "would set it too; use lr_schedule='constant' and "
+                "warmup_epochs=0 with an LRScheduler, or remove the callback."
+            )
 
     def on_epoch_begin(self, net, **kwargs):
-        # the row for this epoch already exists
-        epoch = len(net.history) - 1 - getattr(self, "first_epoch_", 0)
-        factor = net._lr_factor(epoch)
-        for group in net.optimizer_.param_groups:
-            group["lr"] = net.lr * factor
-        net.history.record("lr", net.lr * factor)
+        if not getattr(self, "user_schedulers_", None):
+            # the row for this epoch already exists
+            epoch = len(net.history) - 1 - getattr(self, "first_epoch_", 0)
+            factor = net._lr_factor(epoch)
+            for group in net.optimizer_.param_groups:
+                group["lr"] = net.lr * factor
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
 
 
 class _GradClip(Callback):
@@ -650,9 +751,30 @@ class _GradClip(Callback):
 
 
 class _LogWriter(Callback):
+    """Write the per-epoch history into ``log_dir`` (see ``log_writer``).
+
+    A TensorBoard writer is opened at the first epoch it writes and closed
+    at the end of every ``fit`` or ``partial_fit`` call; a later call opens a
+    new one (TensorBoard reads every event file of the directory). The open
+    writer is never pickled or deep-copied, so a net can be pickled at any
+    time, during training too (e.g. by skorch's ``Checkpoint``).
+    """
+
     def initialize(self):
+        self._close()
         self.writer_ = None
         return self
+
+    def _close(self):
+        writer = getattr(self, "writer_", None)
+        if writer is not None:
+            writer.close()
+        self.writer_ = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["writer_"] = None  # a live writer holds a thread and open files
+        return state
 
     def on_epoch_end(self, net, **kwargs):
         if not net.log_writer:
@@ -677,8 +799,7 @@ class _LogWriter(Callback):
                     self.writer_.add_scalar(k, float(v), row["epoch"])
 
     def on_train_end(self, net, **kwargs):
-        if self.writer_ is not None:
-            self.writer_.flush()
+        self._close()
 
 
 # --------------------------------------------------------------------------
@@ -689,14 +810,17 @@ class MultitaskClassifier(NeuralNet):
 
     ``fit(X, y)`` takes a task-label table (see :func:`task_labels`) with hard
     or soft labels per task; every task is masked to the rows it labels, so
-    tasks may label disjoint or overlapping rows. The loss is the sum over
-    tasks of ``task_weights[t]`` times the cross-entropy against the task's
-    (soft) targets. One optimizer updates the shared trunk and all heads.
+    tasks may label disjoint or overlapping rows. Each training batch holds
+    the labelled rows of one task, and its loss is ``task_weights[t]`` times
+    the task's mean cross-entropy against its (soft) targets. One optimizer
+    updates the shared trunk and all heads.
 
     Parameters
     ----------
     tasks : dict of {str: int} or None, default=None
-        Task names and cardinalities; None infers one task from ``y``.
+        Task names and cardinalities; None infers one task from ``y``. A name
+        is any non-empty string without ``:``, ``|`` or ``#`` (they separate
+        a task from its column numbers in :func:`task_labels`).
     module : torch.nn.Module, default=None
         A user trunk mapping inputs to ``(..., trunk_dim)``, configured through
         ``module__*`` parameters; None builds an MLP from the parameters below
@@ -718,7 +842,10 @@ class MultitaskClassifier(NeuralNet):
     task_head_layers : dict of {str: int}, default=None
         Trunk layer each head reads (MeTaL's ``task_head_layers``).
     token_tasks : tuple of str, default=()
-        Token-level tasks (input ``(n, seq_len, d)``, labels per token).
+        Token-level tasks: ``X`` is then ``(n_samples, seq_len, d)``, padded
+        with all-zero token vectors, with labels per token. Any ``seq_len``
+        works, in fit and predict alike; other shapes of ``X`` raise a
+        ``ValueError``.
     task_weights : dict of {str: float}, default=None
         Loss weight (finite, >= 0) per task, 1.0 for tasks not listed; naming
         a task not in ``tasks`` raises a ``ValueError`` at fit.
@@ -734,9 +861,14 @@ class MultitaskClassifier(NeuralNet):
     gradient_clip : float or None, default=None
         Clip the gradient norm to this value.
     lr_schedule : {"constant", "linear", "exponential", "step"}, default="constant"
-        Learning-rate schedule over epochs (after warmup). Every call of
+        Learning-rate schedule over epochs (after warmup), which sets the
+        optimizer's learning rate at the start of every epoch. Every call of
         ``fit`` or ``partial_fit`` runs the schedule, warmup included, afresh
-        over its own ``max_epochs`` epochs.
+        over its own ``max_epochs`` epochs. A skorch ``LRScheduler`` in
+        ``callbacks`` sets the learning rate instead: the built-in schedule
+        then leaves it alone, and must be ``"constant"`` without warmup (else
+        :meth:`fit` raises a ``ValueError``: two schedules would overwrite
+        each other).
     lr_gamma : float, default=0.9
         Decay factor of the exponential and step schedules.
     lr_step_size : int, default=10
@@ -756,10 +888,16 @@ class MultitaskClassifier(NeuralNet):
         over the tasks that have them. Held-out rows keep their
         ``sample_weight`` in the validation loss and scores.
     scoring : str or callable, default="accuracy"
-        Scikit-learn scorer applied per task on the validation rows. Where
-        those rows carry sample weights, each task's score is weighted by
-        the weights of the rows it labels (a callable then needs a
-        ``sample_weight`` argument, as scikit-learn's scorers have).
+        Scikit-learn scorer applied per row-level task on the validation rows
+        (token-level tasks are scored by token accuracy). Where those rows
+        carry sample weights, each task's score is weighted by the weights of
+        the rows it labels (a callable then needs a ``sample_weight``
+        argument, as scikit-learn's scorers have). A scorer of probabilities
+        whose metric takes ``labels`` (e.g. ``"neg_log_loss"``) is given the
+        task's classes ``0..k-1``, so a few validation rows that miss a class
+        still score. A score that is undefined (NaN, e.g. ROC AUC on rows of
+        one class) is recorded as such in ``valid_<task>_score`` and left out
+        of ``valid_score``, the mean over tasks.
     checkpoint_task : str, default="mean"
         Task whose validation score picks the checkpoint kept at the end
         (``"mean"``: the mean over tasks); any other value than ``"mean"`` or
@@ -770,7 +908,10 @@ class MultitaskClassifier(NeuralNet):
     log_writer : {"json", "tensorboard"} or None, default=None
         Write the per-epoch history into ``log_dir``: ``"json"`` appends one
         JSON line per epoch to ``log_dir/history.jsonl``, ``"tensorboard"``
-        writes TensorBoard event files there; None writes nothing.
+        writes TensorBoard event files there; None writes nothing. The
+        TensorBoard writer is closed at the end of every ``fit`` or
+        ``partial_fit`` call (a later call writes a new event file) and is
+        never pickled, so the net pickles and deep-copies at any time.
     log_dir : str or None, default=None
         Directory of the log writer, created when missing. A ``log_writer``
         without a ``log_dir`` raises a ``ValueError`` at fit: logs are never
@@ -784,7 +925,8 @@ class MultitaskClassifier(NeuralNet):
     verbose : int, default=1
         Print a per-epoch table.
     callbacks : list or None, default=None
-        Extra skorch callbacks.
+        Extra skorch callbacks, e.g. ``("lr", LRScheduler(...))``, which then
+        owns the learning rate (see ``lr_schedule``).
     **kwargs
         Other skorch parameters (``module__*``, ``optimizer__*``, ...). With
         ``warm_start=True``, ``fit`` on a fitted net keeps its module,
@@ -799,9 +941,38 @@ class MultitaskClassifier(NeuralNet):
     input_dim_ : int
         Features per row (per token for sequence input).
     n_features_in_ : int
-        Number of input features.
+        Number of input features: the columns of a 2-D ``X``, or the token
+        width ``d`` of a sequence input ``(n_samples, seq_len, d)`` (not
+        ``seq_len``, which may vary between calls); always ``input_dim_``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Names of features seen during :meth:`fit`. Defined only when ``X``
+        has feature names that are all strings.
     module_ : MultitaskModule
         The trained network.
+    history_ : skorch.History
+        Per-epoch losses, learning rate and validation scores.
+
+    Notes
+    -----
+    ``train_loss`` and ``valid_loss`` are one quantity, so they compare:
+    the mean over the epoch's labelled entries (rows of row-level tasks,
+    tokens of token-level tasks) of ``task_weights[t]`` times the entry's
+    cross-entropy, each entry counted with its row's ``sample_weight``.
+    Training batches hold one task each; a validation batch holds every
+    task, and its loss is ``sum_t task_weights[t] * S_t / sum_t N_t`` (``S_t``
+    the weighted sum of task ``t``'s entry losses, ``N_t`` the weight of its
+    labelled entries). Each batch's ``train_batch_size`` /
+    ``valid_batch_size`` in ``history`` is the weight of its labelled
+    entries, by which skorch averages the batch losses of an epoch. So on
+    the same rows and weights (``valid_data`` equal to the training data,
+    and a model that does not change over the epoch) the two are equal.
+
+    The module is sized from the data, so :meth:`initialize` on a new net
+    raises a ``NotFittedError``. To restore saved parameters (skorch's
+    ``save_params`` or ``Checkpoint``, or the ``checkpoint_dir`` state dict
+    as ``f_params``), fit or partial_fit a net with the same parameters on a
+    few rows of the same shape and tasks, then call ``load_params``; or
+    pickle the fitted net.
 
     Examples
     --------
@@ -896,8 +1067,8 @@ class MultitaskClassifier(NeuralNet):
             ("epoch_timer", EpochTimer()),
             ("lr_schedule", _LRSchedule()),
             ("grad_clip", _GradClip()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("train_loss", _EpochLoss(name="train_loss", on_train=True)),
+            ("valid_loss", _EpochLoss(name="valid_loss")),
             ("task_scoring", _TaskScoring()),
             ("best_checkpoint", _BestCheckpoint()),
             ("log_writer", _LogWriter()),
@@ -905,7 +1076,24 @@ class MultitaskClassifier(NeuralNet):
         ]
 
     def initialize_module(self):
-        """Build the trunk and one head per task, sized from the data."""
+        """Build the trunk and one head per task, sized from the data.
+
+        Raises
+        ------
+        NotFittedError
+            Before the net has seen data (``initialize()`` on a new net):
+            the input width and the tasks come from :meth:`fit` or
+            :meth:`partial_fit`.
+        """
+        if not (hasattr(self, "input_dim_") and hasattr(self, "tasks_")):
+            raise NotFittedError(
+                f"{type(self).__name__} sizes its module from the data (the "
+                "features per row or token, and the tasks), which it has not "
+                "seen: call fit or partial_fit before initialize. To restore "
+                "saved parameters, fit or partial_fit a net with the same "
+                "parameters on data of the same shape and tasks (a few rows "
+                "do), then call load_params; or pickle the fitted net."
+            )
         kwargs = self.get_params_for("module")
         trunk = None
         if self.module is not None:
@@ -1020,56 +1208,91 @@ class MultitaskClassifier(NeuralNet):
             )
         return dataset, valid
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Weighted sum over tasks of the masked cross-entropy.
+    def _labelled_entries(self, task, target, mask, row_weight):
+        """A task's labelled entries in a batch and their weights.
 
-        With ``sample_weight``, each task's loss is the mean over its labelled
-        rows (tokens) weighted by the rows' sample weights.
+        Entries are rows, or tokens for a token task (a token weighs as its
+        row). Returns the boolean selection and the entries' weights (None
+        without row weights).
+        """
+        keep = target >= 0 if task in self.token_tasks else mask
+        if row_weight is None:
+            return keep, None
+        w = row_weight.to(keep.device)
+        if task in self.token_tasks:
+            w = w[:, None].expand_as(target)
+        return keep, w[keep]
+
+    def _batch_tasks(self, y_true, training):
+        """The tasks a batch's loss covers: its one task in training, all in
+        validation."""
+        only = y_true.get("task") if training else None
+        return [t for t in y_true["targets"] if only is None or t == only]
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Mean of ``task_weights[t]`` times the cross-entropy over the
+        batch's labelled entries (rows; tokens for token tasks).
+
+        A training batch holds one task, so its loss is that task's weight
+        times the task's mean loss over the batch. A validation batch holds
+        every task: its loss is ``sum_t task_weights[t] * S_t / sum_t N_t``,
+        where ``S_t`` is the sum of task ``t``'s entry losses and ``N_t``
+        the number of its labelled entries. With ``sample_weight`` each entry
+        counts with its row's weight in both sums.
         """
         weights = self.task_weights or {}
-        only = y_true.get("task") if training else None
         row_weight = y_true.get("weight")
-        total = 0.0
-        for task, (target, mask) in y_true["targets"].items():
-            if only is not None and task != only:
-                continue
+        parts = []  # (task weight, mean loss, weight of the labelled entries)
+        for task in self._batch_tasks(y_true, training):
+            target, mask = y_true["targets"][task]
             logits = y_pred[task]
             target = target.to(logits.device)
-            mask = mask.to(logits.device)
-            if task in self.token_tasks:
-                keep = target >= 0
-            else:
-                keep = mask  # class indices or soft targets alike
+            keep, w = self._labelled_entries(
+                task,
+                target,
+                mask.to(logits.device),
+                None if row_weight is None else row_weight.to(logits.device),
+            )
             if not keep.any():
                 continue
-            if row_weight is None:
+            if w is None:
+                n = keep.sum()
                 loss = self.criterion_(logits[keep], target[keep])
             else:
-                w = row_weight.to(logits.device)
-                if task in self.token_tasks:
-                    w = w[:, None].expand_as(target)
-                w = w[keep]
-                if not (w.sum() > 0):
+                n = w.sum()
+                if not (n > 0):
                     continue
                 rows = self._per_row_loss(logits[keep], target[keep])
-                loss = (rows * w).sum() / w.sum()
-            total = total + float(weights.get(task, 1.0)) * loss
-        if not torch.is_tensor(total):
-            total = torch.zeros((), device=self.device, requires_grad=training)
-        return total
+                loss = (rows * w).sum() / n
+            parts.append((float(weights.get(task, 1.0)), loss, n))
+        if not parts:
+            return torch.zeros((), device=self.device, requires_grad=training)
+        if len(parts) == 1:  # every training batch
+            return parts[0][0] * parts[0][1]
+        total = sum(tw * loss * n for tw, loss, n in parts)
+        return total / sum(n for _, _, n in parts)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        """Record a weighted batch's weight sum as its size, by which skorch
-        averages the batch losses into the epoch's ``train_loss`` and
-        ``valid_loss``."""
+        """Record the weight of the batch's labelled entries (rows, tokens for
+        token tasks; with ``sample_weight``, their rows' weight sum) as its
+        size, by which skorch averages the batch losses into the epoch's
+        ``train_loss`` and ``valid_loss``: both are then the mean over the
+        epoch's labelled entries of ``task_weights[t]`` times the entry's
+        loss, weighted by sample weight."""
         super().on_batch_end(net, batch=batch, training=training, **kwargs)
-        weight = None
-        if isinstance(batch, (tuple, list)) and len(batch) == 2:
-            target = batch[1]
-            weight = target.get("weight") if isinstance(target, dict) else None
-        if weight is not None:
-            prefix = "train" if training else "valid"
-            self.history.record_batch(f"{prefix}_batch_size", float(weight.sum()))
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+            return
+        y_true = batch[1]
+        if not isinstance(y_true, dict) or "targets" not in y_true:
+            return
+        row_weight = y_true.get("weight")
+        size = 0.0
+        for task in self._batch_tasks(y_true, training):
+            target, mask = y_true["targets"][task]
+            keep, w = self._labelled_entries(task, target, mask, row_weight)
+            size += float(keep.sum()) if w is None else float(w.sum())
+        prefix = "train" if training else "valid"
+        self.history.record_batch(f"{prefix}_batch_size", size)
 
     def _per_row_loss(self, logits, target):
         """The criterion's loss per row, for weighting by ``sample_weight``."""
@@ -1185,29 +1408,54 @@ class MultitaskClassifier(NeuralNet):
         for task in self.token_tasks:
             if task not in tasks:
                 raise ValueError(f"token_tasks names the unknown task {task!r}.")
+        _check_task_name_strings(tasks)
         for name, k in tasks.items():
-            if not isinstance(name, str):
-                raise ValueError(
-                    f"Task names must be strings; got {name!r} ({type(name).__name__})."
-                )
+            for sep in (":", "|", "#"):
+                if sep in name:
+                    raise ValueError(
+                        f"Task name {name!r} must not contain {sep!r}: ':', '|' "
+                        "and '#' separate a task from its class, source or token "
+                        "number in the column names of y (see task_labels)."
+                    )
             if not isinstance(k, (numbers.Integral, np.integer)) or k < 2:
                 raise ValueError(f"Task {name!r} needs a cardinality >= 2, got {k!r}.")
         self._check_task_names(tasks)
         return tasks
 
     def _prepare_X(self, X, reset):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=(np.float32, np.float64),
-            allow_nd=bool(self.token_tasks),
-            ensure_all_finite=True,
+        """Validate ``X``: rows ``(n, n_features)``, or sequences
+        ``(n, seq_len, n_features)`` with token tasks.
+
+        For sequences ``n_features_in_`` is the token width, so any
+        ``seq_len`` is accepted (scikit-learn's ``validate_data`` would count
+        the positions as features).
+        """
+        if not self.token_tasks:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=(np.float32, np.float64),
+                ensure_all_finite=True,
+            )
+            return X.astype(np.float32, copy=False)
+        _check_feature_names(self, X, reset=reset)
+        X = check_array(
+            X, allow_nd=True, dtype=(np.float32, np.float64), ensure_all_finite=True
         )
-        if not reset and X.shape[-1] != self.input_dim_:
+        if X.ndim != 3 or 0 in X.shape:
             raise ValueError(
-                f"X has {X.shape[-1]} features per row (token), but the net was "
-                f"fitted on {self.input_dim_}."
+                f"With token_tasks={tuple(self.token_tasks)!r}, X must be an array "
+                "of shape (n_samples, seq_len, n_features), padded with all-zero "
+                f"token vectors; got shape {X.shape}."
+            )
+        if reset:
+            self.n_features_in_ = X.shape[2]
+        elif X.shape[2] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[2]} features per token, but "
+                f"{type(self).__name__} is expecting {self.n_features_in_} "
+                "features per token as input."
             )
         return X.astype(np.float32, copy=False)
 
@@ -1232,6 +1480,12 @@ class MultitaskClassifier(NeuralNet):
         n_labels = next(iter(targets.values()))[0].shape[0]
         if X.shape[0] != n_labels:
             raise ValueError(f"X has {X.shape[0]} rows but the labels have {n_labels}.")
+        for task in self.token_tasks:
+            if task in targets and targets[task][0].shape[1] != X.shape[1]:
+                raise ValueError(
+                    f"Task {task!r} has labels for {targets[task][0].shape[1]} "
+                    f"tokens per row, but X has seq_len={X.shape[1]}."
+                )
         weights = None
         if sample_weight is not None:
             weights = _check_sample_weight(
@@ -1273,8 +1527,7 @@ class MultitaskClassifier(NeuralNet):
             copies of the row within a batch). Rows ``train_split`` holds
             out keep their weights in the validation loss and scores, which
             pick the checkpoint. An epoch's ``train_loss`` and ``valid_loss``
-            average its batch losses weighted by each batch's total weight
-            (recorded as the batch size in ``history``).
+            are the weighted means over its labelled entries (see Notes).
         **fit_params
             Passed to the module's forward.
 
@@ -1436,6 +1689,8 @@ class MultitaskClassifier(NeuralNet):
     def score_tasks(self, X, y):
         """Per-task score (``scoring``, accuracy by default) on labelled entries.
 
+        Token-level tasks are scored by their token accuracy.
+
         Parameters
         ----------
         X : array-like
@@ -1446,7 +1701,9 @@ class MultitaskClassifier(NeuralNet):
         Returns
         -------
         scores : dict of {str: float}
-            Tasks without a labelled row in ``y`` are left out.
+            Tasks without a labelled row in ``y`` are left out; a score
+            that ``scoring`` leaves undefined (e.g. ROC AUC on rows of one
+            class) is NaN.
         """
         check_is_fitted(self, "tasks_")
         X = self._prepare_X(X, reset=False)
@@ -1459,7 +1716,7 @@ class MultitaskClassifier(NeuralNet):
         return self._score_dataset(_MultitaskDataset(X, targets))
 
     def score(self, X, y):
-        """Mean over tasks of :meth:`score_tasks`.
+        """Mean over tasks of :meth:`score_tasks`, its NaN scores left out.
 
         Parameters
         ----------
@@ -1471,8 +1728,9 @@ class MultitaskClassifier(NeuralNet):
         Returns
         -------
         score : float
+            NaN only when no task's score is defined.
         """
-        return float(np.mean(list(self.score_tasks(X, y).values())))
+        return _mean_score(self.score_tasks(X, y))
 
 
 class _PredictionsEstimator(ClassifierMixin, BaseEstimator):
@@ -1492,17 +1750,58 @@ class _PredictionsEstimator(ClassifierMixin, BaseEstimator):
         return self.proba
 
 
+def _with_labels(scorer, labels):
+    """``scorer`` told the task's classes, if it scores probabilities or
+    decision values with a metric that takes ``labels`` (``log_loss``,
+    ``top_k_accuracy_score``, multiclass ``roc_auc_score``, ...).
+
+    The columns of the scored probabilities are the task's classes, while a
+    metric infers the classes from the rows' labels, which can miss some of
+    them on a small validation set (``log_loss`` then raises). Scorers of
+    ``predict`` (accuracy, F1, ...) and scorers that already set ``labels``
+    are returned unchanged.
+    """
+    private = ("_kwargs", "_response_method", "_score_func")  # scikit-learn's
+    if not isinstance(scorer, _Scorer) or not all(hasattr(scorer, a) for a in private):
+        return scorer
+    if "labels" in scorer._kwargs:
+        return scorer
+    methods = scorer._response_method
+    methods = (methods,) if isinstance(methods, str) else tuple(methods)
+    if methods == ("predict",):
+        return scorer
+    try:
+        params = inspect.signature(scorer._score_func).parameters
+    except (TypeError, ValueError):
+        return scorer
+    if "labels" not in params:
+        return scorer
+    scorer = copy.copy(scorer)
+    scorer._kwargs = {**scorer._kwargs, "labels": labels}
+    return scorer
+
+
 def _apply_scorer(scoring, truth, pred, proba, sample_weight=None):
-    """``scoring`` of fixed predictions, weighted by ``sample_weight`` if given."""
+    """``scoring`` of fixed predictions, weighted by ``sample_weight`` if given.
+
+    A probability scorer is told the task's classes (``proba``'s columns),
+    see :func:`_with_labels`.
+    """
     if scoring in (None, "accuracy"):
         return float(np.average(pred == truth, weights=sample_weight))
-    from sklearn.metrics import get_scorer
-
+    classes = np.arange(proba.shape[1])
     scorer = get_scorer(scoring) if isinstance(scoring, str) else scoring
+    scorer = _with_labels(scorer, classes)
     stand_in = _PredictionsEstimator(pred, proba)
-    stand_in.classes_ = np.arange(proba.shape[1])
+    stand_in.classes_ = classes
     X = np.zeros((len(pred), 1))
     return float(_weighted_score(scorer, stand_in, X, truth, sample_weight))
+
+
+def _mean_score(scores):
+    """Mean of the per-task scores that are defined (not NaN); NaN if none is."""
+    defined = [v for v in scores.values() if not np.isnan(v)]
+    return float(np.mean(defined)) if defined else np.nan
 
 
 # --------------------------------------------------------------------------
@@ -1534,7 +1833,8 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
     label_models_ : dict of {str: estimator}
         The fitted label model of each task given as votes.
     n_features_in_ : int
-        Number of features seen during :meth:`fit`.
+        Number of features seen during :meth:`fit` (for sequence input with
+        token tasks, the token width), the estimator's ``n_features_in_``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during :meth:`fit`. Defined only when ``X``
         has feature names that are all strings.
@@ -1752,7 +2052,7 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.predict_proba(X)
 
     def predict(self, X):
-        """Per-task predictions, ``(n_samples, n_tasks)``.
+        """Per-task predictions, as the estimator's ``predict``.
 
         Parameters
         ----------
@@ -1761,15 +2061,19 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples, n_tasks)
+        y_pred : ndarray of shape (n_samples, n_tasks) or list
+            Class indices per task; a list of arrays when there are
+            token-level tasks (``(n_samples, seq_len)`` for those).
         """
         check_is_fitted(self)
         return self.estimator_.predict(X)
 
     def score_tasks(self, X, y):
-        """Per-task accuracy on the labelled entries of ``y``.
+        """Per-task score (the estimator's ``scoring``, accuracy by default)
+        on the labelled entries of ``y``.
 
-        Votes are scored against the task's label-model predictions.
+        Votes are scored against the task's label-model predictions (the
+        argmax of its soft labels); token-level tasks by token accuracy.
 
         Parameters
         ----------
@@ -1781,12 +2085,14 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         scores : dict of {str: float}
+            Tasks without a labelled row in ``y`` are left out; an undefined
+            score (e.g. ROC AUC on rows of one class) is NaN.
         """
         check_is_fitted(self)
         return self.estimator_.score_tasks(X, self._soft_targets(y, fit=False))
 
     def score(self, X, y):
-        """Mean per-task accuracy on the labelled entries of ``y``.
+        """Mean over tasks of :meth:`score_tasks`, its NaN scores left out.
 
         Parameters
         ----------
@@ -1799,4 +2105,4 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         -------
         score : float
         """
-        return float(np.mean(list(self.score_tasks(X, y).values())))
+        return _mean_score(self.score_tasks(X, y))

@@ -932,3 +932,33 @@ def test_batch_norm_dataloader_with_batches_of_one_row_raises():
     )
     with pytest.raises(ValueError, match="batches of 1 row; set batch_size >= 2"):
         model.fit(X, y)
+
+
+def test_initialize_before_fit_explains_and_load_params_restores(tmp_path):
+    from sklearn.exceptions import NotFittedError
+    from skorch.callbacks import Checkpoint
+
+    from sklearn_metal.modules import MLP
+
+    X, _, y = _soft_data(n=100, d=4)
+    with pytest.raises(NotFittedError, match="fit or partial_fit before initialize"):
+        EndModel().initialize()
+    # a user module sized through module__* initializes as in skorch
+    user = EndModel(MLP, module__input_dim=4, module__output_dim=2).initialize()
+    assert user.module_.head.out_features == 2
+    checkpoint = Checkpoint(dirname=str(tmp_path), monitor=None)
+    model = EndModel(
+        max_epochs=3,
+        train_split=None,
+        verbose=0,
+        random_state=0,
+        callbacks=[("checkpoint", checkpoint)],
+    ).fit(X, y)
+    # the documented workflow: a few rows of the same shape, then load_params
+    restored = EndModel(max_epochs=1, train_split=None, verbose=0)
+    restored.partial_fit(X[:10], y[:10], classes=[0, 1])
+    restored.load_params(checkpoint=checkpoint)
+    np.testing.assert_allclose(
+        restored.predict_proba(X), model.predict_proba(X), rtol=1e-6
+    )
+    assert len(restored.history) == 3

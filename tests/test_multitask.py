@@ -1,3 +1,4 @@
+import copy
 import json
 import pickle
 import re
@@ -8,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sklearn
+import skorch
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import UnsetMetadataPassedError
+from sklearn.exceptions import NotFittedError, UnsetMetadataPassedError
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -1037,3 +1039,301 @@ def test_trainer_passes_weighted_valid_data_on():
     )
     with pytest.raises(ValueError, match="pair .* or a triple"):
         trainer.fit(X, y, valid_data=(Xv,))
+
+
+# --------------------------------------------------------------------------
+# Audit 7
+# --------------------------------------------------------------------------
+def _setup():
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 4).astype("f4")
+    a = (X[:, 0] > 0).astype(int)
+    return X, a, rng
+
+
+def _token_data(n, seq, d=4, seed=0):
+    """Padded sequences (all-zero tokens), token tags and a sentence label."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, seq, d).astype(np.float32)
+    tags = (X[:, :, 0] > 0).astype(int)
+    for i, length in enumerate(rng.randint(2, seq + 1, size=n)):
+        X[i, length:] = 0.0
+        tags[i, length:] = -1
+    sentence = (X[:, :, 1].sum(axis=1) > 0).astype(int)
+    return X, task_labels(tag={"tokens": tags}, s=sentence)
+
+
+def _token_net(**kw):
+    params = dict(token_tasks=("tag",), max_epochs=2, verbose=0, random_state=0)
+    params.update(kw)
+    return MultitaskClassifier({"tag": 2, "s": 2}, **params)
+
+
+def test_token_input_counts_token_features_and_takes_any_seq_len():
+    X, y = _token_data(80, 6)
+    net = _token_net().fit(X, y)
+    assert net.n_features_in_ == net.input_dim_ == X.shape[2]
+    X8, y8 = _token_data(10, 8, seed=1)
+    tag, sentence = net.predict_proba(X8)
+    assert tag.shape == (10, 8, 2) and sentence.shape == (10, 2)
+    # the sentence task pools the non-padding tokens only, and the MLP trunk
+    # reads each token alone: more all-zero tokens change no prediction
+    padded = np.concatenate([X[:10], np.zeros((10, 3, 4), np.float32)], axis=1)
+    before, after = net.predict_proba(X[:10]), net.predict_proba(padded)
+    np.testing.assert_allclose(after[1], before[1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after[0][:, :6], before[0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="X has 5 features per token, but Multi"):
+        net.predict(np.zeros((3, 6, 5), np.float32))
+    # partial_fit goes on with another seq_len
+    net.partial_fit(X8, y8)
+    assert net.n_features_in_ == 4 and len(net.history) == 4
+    with pytest.raises(ValueError, match="labels for 8 tokens per row, but X has"):
+        net.partial_fit(X8[:, :7], y8)
+    trainer = MultitaskTrainer(_token_net()).fit(X, y)
+    assert trainer.n_features_in_ == 4
+    assert [p.shape for p in trainer.predict(X8)] == [(10, 8), (10,)]
+
+
+def test_token_tasks_need_3d_input():
+    X, a, _ = _setup()
+    y = task_labels(tag={"tokens": np.zeros((100, 4), int)}, s=a)
+    match = re.escape("must be an array of shape (n_samples, seq_len, n_features)")
+    with pytest.raises(ValueError, match=match):
+        _token_net().fit(X, y)
+    net = _token_net().fit(*_token_data(20, 5))
+    with pytest.raises(ValueError, match=match):
+        net.predict(X)
+    with pytest.raises(ValueError, match=match):
+        MultitaskTrainer(_token_net()).fit(X, y)
+
+
+class _LrSeen(skorch.callbacks.Callback):
+    def initialize(self):
+        self.lrs_ = []
+        return self
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            self.lrs_.append(net.optimizer_.param_groups[0]["lr"])
+
+
+def test_a_user_lr_scheduler_sets_the_learning_rate():
+    X, a, _ = _setup()
+    step = skorch.callbacks.LRScheduler(
+        torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.1
+    )
+    net = MultitaskClassifier(
+        {"a": 2},
+        optimizer="sgd",
+        lr=1.0,
+        max_epochs=4,
+        batch_size=100,
+        verbose=0,
+        random_state=0,
+        callbacks=[("step", step), ("seen", _LrSeen())],
+    ).fit(X, task_labels(a=a))
+    expected = [0.1**epoch for epoch in range(4)]
+    np.testing.assert_allclose(dict(net.callbacks_)["seen"].lrs_, expected)
+    np.testing.assert_allclose(net.history[:, "lr"], expected)
+    # two schedules cannot both set it
+    for params in ({"lr_schedule": "linear"}, {"warmup_epochs": 1}):
+        with pytest.raises(ValueError, match="'step' is an LRScheduler"):
+            clone(net).set_params(**params).fit(X, task_labels(a=a))
+    # without one, the built-in schedule sets it
+    net.set_params(callbacks=[("seen", _LrSeen())], lr_schedule="linear")
+    net.fit(X, task_labels(a=a))
+    linear = [1 - epoch / 4 for epoch in range(4)]
+    np.testing.assert_allclose(dict(net.callbacks_)["seen"].lrs_, linear)
+
+
+def _entry_loss(proba, values, mask):
+    """Cross-entropy of each labelled row (hard or soft targets)."""
+    if values.ndim == 1:
+        return -np.log(proba[mask, values[mask]])
+    return -(values[mask] * np.log(proba[mask])).sum(axis=1)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_tasks", [1, 2, 3])
+def test_train_and_valid_loss_are_the_same_mean_over_labelled_entries(
+    n_tasks, weighted
+):
+    X, a, rng = _setup()
+    b = np.where(rng.rand(100) < 0.5, (X[:, 1] > 0).astype(int), -1)
+    p = 1 / (1 + np.exp(-X[:, 2]))
+    c = np.column_stack([1 - p, p])
+    c[rng.rand(100) < 0.7] = np.nan
+    values = dict(list({"a": a, "b": b, "c": c}.items())[:n_tasks])
+    y = task_labels(**values)
+    weight = rng.randint(0, 4, size=100).astype(float) if weighted else None
+    task_weights = None
+    if weighted:
+        task_weights = {t: w for t, w in (("a", 1.5), ("b", 0.5)) if t in values}
+    net = MultitaskClassifier(
+        {t: 2 for t in values},
+        lr=1e-12,  # the epoch's batches all see the same model
+        max_epochs=1,
+        batch_size=16,
+        task_weights=task_weights,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y, sample_weight=weight, valid_data=(X, y, weight))
+    train, valid = net.history[-1, "train_loss"], net.history[-1, "valid_loss"]
+    assert train == pytest.approx(valid, rel=1e-5)
+    # both: the mean over every task's labelled rows of the task's weight
+    # times the row's loss, rows weighted by sample_weight
+    total = count = 0.0
+    w = np.ones(100) if weight is None else weight
+    for (task, v), proba in zip(values.items(), net.predict_proba(X), strict=True):
+        mask = ~np.isnan(v).any(axis=1) if v.ndim == 2 else v >= 0
+        target = np.nan_to_num(v) if v.ndim == 2 else v
+        losses = _entry_loss(proba, target, mask)
+        total += (task_weights or {}).get(task, 1.0) * np.sum(w[mask] * losses)
+        count += np.sum(w[mask])
+    assert valid == pytest.approx(total / count, rel=1e-5)
+
+
+def test_token_losses_are_means_over_labelled_tokens():
+    X, y = _token_data(60, 6)
+    net = _token_net(lr=1e-12, max_epochs=1, batch_size=8)
+    net.fit(X, y, valid_data=(X, y))
+    train, valid = net.history[-1, "train_loss"], net.history[-1, "valid_loss"]
+    assert train == pytest.approx(valid, rel=1e-5)
+    tags = y[[f"tag#{i}" for i in range(6)]].to_numpy()
+    tag_proba, s_proba = net.predict_proba(X)
+    tok = tags >= 0
+    losses = np.r_[
+        -np.log(tag_proba[tok, tags[tok]]),
+        -np.log(s_proba[np.arange(60), y["s"].to_numpy()]),
+    ]
+    assert valid == pytest.approx(losses.mean(), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "names", [("type", "a.b"), ("training", "forward"), ("_modules", "%type")]
+)
+def test_any_non_empty_task_name_works(names):
+    X, a, _ = _setup()
+    b = (X[:, 1] > 0).astype(int)
+    first, second = names
+    y = task_labels(**{first: a, second: b})
+    net = MultitaskClassifier(
+        {first: 2, second: 2},
+        max_epochs=3,
+        lr=0.05,
+        task_weights={first: 2.0},
+        task_head_layers={second: 0},
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    assert net.predict(X).shape == (100, 2)
+    assert set(net.score_tasks(X, y)) == {first, second}
+    # the state dict round-trips into a new module
+    module = MultitaskModule(4, {first: 2, second: 2}, task_head_layers={second: 0})
+    module.load_state_dict(net.module_.state_dict())
+    with torch.no_grad():
+        out = module(torch.from_numpy(X))
+    np.testing.assert_allclose(
+        torch.softmax(out[first], -1).numpy(), net.predict_proba(X)[0], rtol=1e-5
+    )
+
+
+def test_plain_task_names_keep_their_state_dict_keys_and_empty_raises():
+    module = MultitaskModule(4, {"a": 2, "type": 2, "a.b": 2}, hidden_layer_sizes=())
+    keys = {k.rsplit(".", 2)[0] for k in module.state_dict() if k.startswith("heads")}
+    assert keys == {"heads.a", "heads.%type", "heads.%a%2Eb"}
+    with pytest.raises(ValueError, match="non-empty strings"):
+        MultitaskModule(4, {"": 2})
+    X, a, _ = _setup()
+    with pytest.raises(ValueError, match="non-empty strings"):
+        MultitaskClassifier({"": 2}, verbose=0).fit(X, task_labels(**{"": a}))
+    with pytest.raises(ValueError, match="must not contain ':'"):
+        MultitaskClassifier({"a:b": 2}, verbose=0).fit(X, np.c_[a])
+
+
+class _PickleEveryEpoch(skorch.callbacks.Callback):
+    def on_epoch_end(self, net, **kwargs):
+        # the log writer wrote this epoch: a TensorBoard writer is open
+        assert dict(net.callbacks_)["log_writer"].writer_ is not None
+        pickle.loads(pickle.dumps(net))
+
+
+def test_tensorboard_writer_is_closed_and_never_pickled(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+
+    X, a, _ = _setup()
+    y = task_labels(a=a)
+    net = MultitaskClassifier(
+        {"a": 2},
+        max_epochs=2,
+        log_writer="tensorboard",
+        log_dir=str(tmp_path),
+        callbacks=[("pickle", _PickleEveryEpoch())],
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    assert dict(net.callbacks_)["log_writer"].writer_ is None  # closed
+    for twin in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        np.testing.assert_allclose(twin.predict_proba(X)[0], net.predict_proba(X)[0])
+    # a later call opens a new writer into the same directory
+    copy.deepcopy(net).partial_fit(X, y)
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    steps = sorted(e.step for e in events.Scalars("train_loss"))
+    assert steps == [1, 2, 3, 4]
+
+
+def test_initialize_before_fit_explains_and_load_params_restores(tmp_path):
+    X, a, _ = _setup()
+    b = (X[:, 1] > 0).astype(int)
+    y = task_labels(a=a, b=b)
+    with pytest.raises(NotFittedError, match="fit or partial_fit before initialize"):
+        MultitaskClassifier({"a": 2, "b": 2}).initialize()
+    checkpoint = skorch.callbacks.Checkpoint(dirname=str(tmp_path), monitor=None)
+    net = MultitaskClassifier(
+        {"a": 2, "b": 2},
+        max_epochs=3,
+        verbose=0,
+        random_state=0,
+        callbacks=[("checkpoint", checkpoint)],
+    ).fit(X, y)
+    # the documented workflow: a few rows of the same shape, then load_params
+    restored = MultitaskClassifier({"a": 2, "b": 2}, max_epochs=1, verbose=0)
+    restored.partial_fit(X[:10], y.iloc[:10]).load_params(checkpoint=checkpoint)
+    for p, q in zip(restored.predict_proba(X), net.predict_proba(X), strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-6)
+    assert len(restored.history) == 3
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_probability_scorers_know_every_class_of_a_sparse_task():
+    from sklearn.metrics import log_loss
+
+    X, a, _ = _setup()
+    b = np.full(100, -1)
+    b[:5] = (X[:5, 1] > 0).astype(int)  # task b labels 5 rows
+    y = task_labels(a=a, b=b)
+    tasks = {"a": 2, "b": 2}
+    split = dict(max_epochs=2, train_split=0.2, verbose=0, random_state=0)
+    net = MultitaskClassifier(tasks, scoring="neg_log_loss", **split).fit(X, y)
+    targets = _targets(_parse_task_labels(y, tasks), tasks, ())
+    _, valid = _task_split(targets, 100, 0.2, net._split_seed_, "mean")
+    assert (b[valid] >= 0).sum() == 1  # b's one validation row
+    assert np.isfinite(net.history[:, "valid_b_score"]).all()
+    # the score is the log loss over both of the task's classes
+    b_valid = np.where(np.arange(20) == 3, b[:20], -1)  # one labelled row
+    Xv, yv = X[:20], task_labels(a=a[:20], b=b_valid)
+    net = MultitaskClassifier(tasks, scoring="neg_log_loss", max_epochs=1, verbose=0)
+    net.fit(X, y, valid_data=(Xv, yv))
+    proba_b = net.predict_proba(Xv[3:4])[1]
+    expected = -log_loss([b[3]], proba_b, labels=[0, 1])
+    assert net.history[-1, "valid_b_score"] == pytest.approx(expected, rel=1e-5)
+    # ROC AUC of one class is undefined: NaN, and left out of valid_score
+    net = MultitaskClassifier(tasks, scoring="roc_auc", **split).fit(X, y)
+    assert np.isnan(net.history[-1, "valid_b_score"])
+    assert net.history[-1, "valid_score"] == net.history[-1, "valid_a_score"]
+    yv_one = task_labels(a=a, b=np.where(np.arange(100) == 0, b, -1))
+    assert net.score(X, yv_one) == net.score_tasks(X, yv_one)["a"]
