@@ -360,20 +360,33 @@ def _check_task_name_strings(tasks):
             raise ValueError("Task names must be non-empty strings; got ''.")
 
 
-def _head_key(task):
-    """The key of ``task``'s head in ``MultitaskModule.heads``.
+def _refused_name(task):
+    """Whether torch refuses ``task`` as a submodule name: it holds a ``.``
+    or an attribute of the ``ModuleDict`` already takes it (``"type"``,
+    ``"training"``, ...)."""
+    return "." in task or hasattr(_MODULE_DICT_PROBE, task)
 
-    torch refuses submodule names with a ``.`` or that an attribute of the
-    ``ModuleDict`` already takes (``"type"``, ``"training"``, ...). Such a
-    name, and one starting with ``%``, is escaped as ``"%"`` followed by the
-    name with ``%`` written ``%25`` and ``.`` written ``%2E``; every other
-    name is its own key, so state dicts keep the ``heads.<task>.`` keys they
-    always had. Distinct names give distinct keys: the escaped keys, and only
-    they, start with ``%``.
+
+def _head_keys(tasks):
+    """The keys of the tasks' heads in ``MultitaskModule.heads``.
+
+    A name torch accepts is its own key, so state dicts keep the
+    ``heads.<task>.`` keys they always had. A name torch refuses is escaped
+    as ``"%"`` followed by the name with ``%`` written ``%25`` and ``.``
+    written ``%2E``, with more leading ``%`` while that key is another
+    task's: distinct names give distinct keys.
     """
-    if "." in task or task.startswith("%") or hasattr(_MODULE_DICT_PROBE, task):
-        return "%" + task.replace("%", "%25").replace(".", "%2E")
-    return task
+    keys = {task: task for task in tasks if not _refused_name(task)}
+    taken = set(keys)
+    for task in tasks:
+        if task in keys:
+            continue
+        key = "%" + task.replace("%", "%25").replace(".", "%2E")
+        while key in taken:
+            key = "%" + key
+        keys[task] = key
+        taken.add(key)
+    return {task: keys[task] for task in tasks}
 
 
 class MultitaskModule(torch.nn.Module):
@@ -415,10 +428,11 @@ class MultitaskModule(torch.nn.Module):
     head_keys : dict of {str: str}
         The key of each task's head in ``heads``: the task name itself,
         unless torch cannot take it as a submodule name (it holds a ``.``, or
-        names an attribute of ``ModuleDict`` such as ``"type"``) or it starts
-        with ``%``; such a name is escaped as ``"%"`` followed by the name with
-        ``%`` written ``%25`` and ``.`` written ``%2E`` (``"a.b"`` gives
-        ``"%a%2Eb"``, ``"type"`` gives ``"%type"``).
+        names an attribute of ``ModuleDict`` such as ``"type"``); such a name
+        is escaped as ``"%"`` followed by the name with ``%`` written ``%25``
+        and ``.`` written ``%2E`` (``"a.b"`` gives ``"%a%2Eb"``, ``"type"``
+        gives ``"%type"``), with one more leading ``%`` while that key is
+        another task's name.
 
     Examples
     --------
@@ -448,7 +462,7 @@ class MultitaskModule(torch.nn.Module):
         head_hidden_sizes = _check_layer_sizes(head_hidden_sizes, "head_hidden_sizes")
         _check_task_name_strings(tasks)
         self.tasks = dict(tasks)
-        self.head_keys = {task: _head_key(task) for task in self.tasks}
+        self.head_keys = _head_keys(self.tasks)
         self.token_tasks = tuple(token_tasks)
         self.head_layer = {}
         if trunk is not None:
@@ -482,6 +496,11 @@ class MultitaskModule(torch.nn.Module):
             head.append(torch.nn.Linear(width, k))
             heads[self.head_keys[task]] = torch.nn.Sequential(*head)
         self.heads = torch.nn.ModuleDict(heads)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "head_keys" not in self.__dict__:  # pickled before head_keys: every
+            self.head_keys = {task: task for task in self.tasks}  # name its key
 
     def forward(self, X):
         """Logits per task: ``{task: (n, k)}``, or ``(n, seq_len, k)`` for tokens."""
@@ -655,9 +674,8 @@ class _TaskScoring(Callback):
         for task, score in scores.items():
             net.history.record(f"valid_{task}_score", score)
         # the mean over the tasks with validation labels and a defined score
-        mean = _mean_score(scores)
-        if not np.isnan(mean):
-            net.history.record("valid_score", mean)
+        # (NaN when no task's score is defined, which no checkpoint takes)
+        net.history.record("valid_score", _mean_score(scores))
 
 
 class _BestCheckpoint(Callback):
@@ -1477,15 +1495,7 @@ class MultitaskClassifier(NeuralNet):
             self.token_tasks,
             require_labels=require_labels,
         )
-        n_labels = next(iter(targets.values()))[0].shape[0]
-        if X.shape[0] != n_labels:
-            raise ValueError(f"X has {X.shape[0]} rows but the labels have {n_labels}.")
-        for task in self.token_tasks:
-            if task in targets and targets[task][0].shape[1] != X.shape[1]:
-                raise ValueError(
-                    f"Task {task!r} has labels for {targets[task][0].shape[1]} "
-                    f"tokens per row, but X has seq_len={X.shape[1]}."
-                )
+        self._check_label_shapes(X, targets)
         weights = None
         if sample_weight is not None:
             weights = _check_sample_weight(
@@ -1499,6 +1509,18 @@ class MultitaskClassifier(NeuralNet):
     def _seeded(self, seed):
         cuda = str(self.device).startswith("cuda")
         return _ForkedSeed(seed, [torch.cuda.current_device()] if cuda else [])
+
+    def _check_label_shapes(self, X, targets):
+        """Labels for every row of ``X``, and for every token of token tasks."""
+        n_labels = next(iter(targets.values()))[0].shape[0]
+        if X.shape[0] != n_labels:
+            raise ValueError(f"X has {X.shape[0]} rows but the labels have {n_labels}.")
+        for task in self.token_tasks:
+            if task in targets and targets[task][0].shape[1] != X.shape[1]:
+                raise ValueError(
+                    f"Task {task!r} has labels for {targets[task][0].shape[1]} "
+                    f"tokens per row, but X has seq_len={X.shape[1]}."
+                )
 
     def fit(self, X, y, valid_data=None, sample_weight=None, **fit_params):
         """Train the shared trunk and the heads on the per-task labels.
@@ -1713,6 +1735,7 @@ class MultitaskClassifier(NeuralNet):
             self.token_tasks,
             require_labels=False,
         )
+        self._check_label_shapes(X, targets)
         return self._score_dataset(_MultitaskDataset(X, targets))
 
     def score(self, X, y):

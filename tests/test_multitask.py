@@ -1210,7 +1210,8 @@ def test_token_losses_are_means_over_labelled_tokens():
 
 
 @pytest.mark.parametrize(
-    "names", [("type", "a.b"), ("training", "forward"), ("_modules", "%type")]
+    "names",
+    [("type", "a.b"), ("training", "forward"), ("_modules", "%type"), ("%b", "c")],
 )
 def test_any_non_empty_task_name_works(names):
     X, a, _ = _setup()
@@ -1337,3 +1338,64 @@ def test_probability_scorers_know_every_class_of_a_sparse_task():
     assert net.history[-1, "valid_score"] == net.history[-1, "valid_a_score"]
     yv_one = task_labels(a=a, b=np.where(np.arange(100) == 0, b, -1))
     assert net.score(X, yv_one) == net.score_tasks(X, yv_one)["a"]
+
+
+def test_head_keys_are_names_torch_takes_and_distinct():
+    from sklearn_metal.multitask import _head_keys
+
+    # names torch takes keep their keys, "%"-names included
+    assert _head_keys({"a": 2, "%b": 2}) == {"a": "a", "%b": "%b"}
+    # an escaped key that is another task's name gets one more "%"
+    keys = _head_keys({"%type": 2, "type": 2, "%%type": 2})
+    assert keys == {"%type": "%type", "type": "%%%type", "%%type": "%%type"}
+    module = MultitaskModule(4, {"%type": 2, "type": 2, "%%type": 2})
+    assert len(module.heads) == 3
+
+
+def test_modules_pickled_before_head_keys_still_predict():
+    X, a, _ = _setup()
+    net = MultitaskClassifier({"a": 2}, max_epochs=1, verbose=0, random_state=0)
+    net.fit(X, task_labels(a=a))
+    expected = net.predict_proba(X)[0]
+    del net.module_.__dict__["head_keys"]  # as a module pickled before them
+    restored = pickle.loads(pickle.dumps(net))
+    assert restored.module_.head_keys == {"a": "a"}
+    np.testing.assert_allclose(restored.predict_proba(X)[0], expected)
+    restored.partial_fit(X, task_labels(a=a))
+
+
+def test_valid_score_is_recorded_nan_when_no_task_score_is_defined():
+    from skorch.callbacks import EarlyStopping
+
+    X, a, _ = _setup()
+    stop = EarlyStopping(monitor="valid_score", lower_is_better=False, patience=2)
+    net = MultitaskClassifier(
+        {"a": 2},
+        max_epochs=5,
+        scoring="roc_auc",
+        callbacks=[("stop", stop)],
+        verbose=0,
+        random_state=0,
+    )
+    # validation rows of one class: ROC AUC is undefined every epoch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net.fit(
+            X, task_labels(a=a), valid_data=(X[:10], task_labels(a=np.ones(10, int)))
+        )
+    assert np.all(np.isnan(net.history[:, "valid_score"]))
+    assert len(net.history) < 5  # early stopping read the NaN scores and stopped
+    assert not any(net.history[:, "checkpoint"])
+
+
+def test_score_tasks_checks_the_token_label_length():
+    rng = np.random.RandomState(0)
+    Xs = rng.randn(40, 5, 4).astype(np.float32)
+    tok = (Xs[:, :, 0] > 0).astype(int)
+    s = (Xs[:, :, 1].mean(axis=1) > 0).astype(int)
+    y = task_labels(t={"tokens": tok}, s=s)
+    net = MultitaskClassifier(
+        {"t": 2, "s": 2}, token_tasks=("t",), max_epochs=1, verbose=0
+    ).fit(Xs, y)
+    with pytest.raises(ValueError, match="labels for 5 tokens per row, but X has"):
+        net.score_tasks(Xs[:, :3], y)
