@@ -71,12 +71,16 @@ def read_input(L, lengths=True):
     """``(L, frame)``: ``L`` ready for the label model and what its source
     names are read from.
 
-    Objects without a shape (lists of rows) become arrays; dask arrays and
+    Objects without a shape (lists of rows) become arrays; lil and dok
+    matrices, whose ``data`` is not an array of votes, become csr (neither can
+    store duplicate entries, so nothing is added up); dask arrays and
     DataFrames become dask arrays (see :func:`as_dask_array`), with a dask
     DataFrame's names read from its pandas ``_meta`` (see :func:`names_frame`).
     """
     if not (hasattr(L, "shape") and hasattr(L, "ndim")):
         L = np.asarray(L)
+    if sp.issparse(L) and L.format in ("lil", "dok"):
+        L = L.tocsr()
     frame = names_frame(L)
     if is_dask(L):
         L = as_dask_array(L, lengths=lengths)

@@ -60,13 +60,20 @@ DIA_FORMAT = (
     "csc or coo matrix instead."
 )
 
+BSR_FORMAT = (
+    "Sparse label matrices in BSR format are not supported: BSR stores whole "
+    "blocks, so the zeros padding a block cannot be told from class-0 votes. "
+    "Pass a csr, csc or coo matrix instead."
+)
+
 
 def check_sparse_format(S):
     """Raise a ValueError if the sparse matrix ``S`` cannot hold class-0 votes.
 
     DIA stores its diagonals with padding, so it cannot tell a stored ``0`` (a
     vote for class 0) from an unstored entry (an abstain), and its conversion
-    to coo or csr drops the zeros. Call this before converting ``S``.
+    to coo or csr drops the zeros. BSR stores dense blocks, whose zero padding
+    reads as class-0 votes. Call this before converting ``S``.
 
     Examples
     --------
@@ -81,6 +88,8 @@ def check_sparse_format(S):
     """
     if S.format == "dia":
         raise ValueError(DIA_FORMAT)
+    if S.format == "bsr":
+        raise ValueError(BSR_FORMAT)
 
 
 def has_duplicate_entries(S):
@@ -119,7 +128,9 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
         Votes: ``-1`` abstains, ``0..cardinality-1`` are classes. In a sparse
         matrix every entry that is not stored is an abstain, and stored entries
         are votes (a stored ``0`` is a vote for class 0, a stored ``-1`` an
-        abstain); DIA matrices, which cannot keep stored zeros, are rejected.
+        abstain); DIA matrices, which cannot keep stored zeros, and BSR
+        matrices, whose block padding would read as class-0 votes, are
+        rejected, as are complex and boolean dtypes.
         A pandas DataFrame is read column by column.
     cardinality : int
         Number of classes ``k``.
@@ -158,6 +169,15 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
         if L.ndim != 2:
             raise ValueError(f"Expected a 2-D label matrix, got shape {L.shape}.")
         check_sparse_format(L)
+        if L.dtype.kind == "c":
+            raise ValueError(
+                "Complex data not supported: a label matrix holds integer votes."
+            )
+        if L.dtype == bool or L.dtype.kind not in "iuf":
+            raise ValueError(
+                f"Label matrix has dtype {L.dtype}; expected integers "
+                "(-1 abstains, 0..k-1 are classes)."
+            )
         shape = L.shape
         coo = sp.coo_matrix(L)
         if has_duplicate_entries(L):
@@ -324,7 +344,7 @@ class _LabelMatrixMixin:
         y : array-like of shape (n_samples,)
             Gold labels in ``0..cardinality-1``; ``-1`` for unlabeled rows.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows.
+            Non-negative weights of the rows.
 
         Returns
         -------
@@ -350,7 +370,9 @@ class _LabelMatrixMixin:
                 "at least one labeled row."
             )
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, y)[labeled]
+            sample_weight = _check_sample_weight(
+                sample_weight, y, ensure_non_negative=True
+            )[labeled]
         return float(
             accuracy_score(y[labeled], pred[labeled], sample_weight=sample_weight)
         )

@@ -14,7 +14,6 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from ._statistics import one_hot_votes, vote_counts
 from ._validation import check_gold_labels, check_label_matrix
 
 __all__ = [
@@ -92,16 +91,28 @@ def _votes(L, cardinality, y=None, names=None):
     return check_label_matrix(L, cardinality, names=names), cardinality
 
 
-def _row_stats(rows, cols, vals, n_samples, n_sources, cardinality):
+def _distinct_pairs(a, b):
+    """The distinct pairs ``(a[i], b[i])``, sorted by ``a`` then ``b``.
+
+    Sorts the pairs instead of encoding them as ``a * k + b``, which would
+    overflow, or take ``O(k)`` memory, for a huge class ``b``.
+    """
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    new = np.ones(len(a), dtype=bool)
+    new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[new], b[new]
+
+
+def _row_stats(rows, vals, n_samples):
     """Per row: number of votes and number of distinct classes voted."""
-    A = one_hot_votes(rows, cols, vals, (n_samples, n_sources), cardinality)
-    counts = vote_counts(A, cardinality)
-    return counts.sum(axis=1), (counts > 0).sum(axis=1)
+    n_votes = np.bincount(rows, minlength=n_samples)
+    voted_rows, _ = _distinct_pairs(rows, vals)
+    return n_votes, np.bincount(voted_rows, minlength=n_samples)
 
 
-def _polarities(cols, vals, n_sources, cardinality):
-    keys = np.unique(cols * cardinality + vals)
-    sources, classes = np.divmod(keys, cardinality)
+def _polarities(cols, vals, n_sources):
+    sources, classes = _distinct_pairs(cols, vals)
     splits = np.searchsorted(sources, np.arange(1, n_sources))
     return [tuple(c.tolist()) for c in np.split(classes, splits)]
 
@@ -168,7 +179,7 @@ def lf_polarities(L, cardinality=None):
     [(0, 1), (0, 1), (1,)]
     """
     (_, cols, vals, (_, m)), k = _votes(L, cardinality)
-    return _polarities(cols, vals, m, k)
+    return _polarities(cols, vals, m)
 
 
 @validate_params(
@@ -246,7 +257,7 @@ def lf_overlaps(L, normalize_by_coverage=False):
     array([1.   , 0.667, 1.   ])
     """
     (rows, cols, vals, (n, m)), k = _votes(L, None)
-    n_votes, _ = _row_stats(rows, cols, vals, n, m, k)
+    n_votes, _ = _row_stats(rows, vals, n)
     return _per_source_fraction(cols, n_votes[rows] > 1, n, m, normalize_by_coverage)
 
 
@@ -294,7 +305,7 @@ def lf_conflicts(L, normalize_by_coverage=False):
     array([0.333, 0.333, 0.5  ])
     """
     (rows, cols, vals, (n, m)), k = _votes(L, None)
-    _, n_classes = _row_stats(rows, cols, vals, n, m, k)
+    _, n_classes = _row_stats(rows, vals, n)
     # The source votes one of the row's classes; another class means a conflict.
     return _per_source_fraction(cols, n_classes[rows] > 1, n, m, normalize_by_coverage)
 
@@ -527,9 +538,9 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
         )
     index = _source_index(L, source_names, label_model, m)
 
-    n_votes, n_classes = _row_stats(rows, cols, vals, n, m, k)
+    n_votes, n_classes = _row_stats(rows, vals, n)
     columns = {
-        "polarity": _polarities(cols, vals, m, k),
+        "polarity": _polarities(cols, vals, m),
         "coverage": np.bincount(cols, minlength=m) / n,
         "overlaps": _per_source_fraction(cols, n_votes[rows] > 1, n, m, False),
         "conflicts": _per_source_fraction(cols, n_classes[rows] > 1, n, m, False),

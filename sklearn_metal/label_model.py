@@ -116,7 +116,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     class_balance : array-like of shape (cardinality,), default=None
         Prior ``P(Y)``. ``None`` estimates it from the data (and from gold
-        labels passed to :meth:`fit`); an array is used as given.
+        labels passed to :meth:`fit`); an array is used as given, divided
+        by its sum (which must be 1 up to ``np.isclose``'s tolerance) so that
+        ``class_balance_`` sums to 1 exactly.
 
     coverage : {"auto", "class_conditional", "independent"}, default="auto"
         Whether a source's chance of voting depends on the class.
@@ -140,7 +142,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     prior_strength : float, default=1.0
         Pseudo-count of the Dirichlet prior on every source's parameters. The
         prior is centred on a source of accuracy ``prec_init``, so sources are
-        taken to be better than random unless the data say otherwise.
+        taken to be better than random unless the data say otherwise. At
+        least ``numpy.finfo(float).tiny`` (about 2.2e-308).
 
     prec_init : float, default=0.7
         Accuracy at which the prior is centred; must exceed ``1 / cardinality``.
@@ -286,7 +289,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         "class_balance": ["array-like", None],
         "coverage": [StrOptions({"auto", "class_conditional", "independent"})],
         "method": [StrOptions({"auto", "moments", "em"})],
-        "prior_strength": [Interval(Real, 0, None, closed="neither")],
+        # at least the smallest normal float: a subnormal one underflows to NaN
+        "prior_strength": [Interval(Real, np.finfo(float).tiny, None, closed="left")],
         "prec_init": [Interval(Real, 0, 1, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -446,6 +450,15 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 f"{i}; weights must be non-negative (a row of weight w counts as "
                 "w copies of it)."
             )
+        with np.errstate(over="ignore"):
+            total = sample_weight.sum()
+        if not np.isfinite(total):
+            # weights are counts and the priors do not scale with them, so
+            # rescaling would change the fit: the caller must rescale
+            raise ValueError(
+                f"sample_weight sums to {total}, which overflows float64; the "
+                "weights are read as counts, so pass smaller weights."
+            )
         return sample_weight
 
     def _given_balance(self):
@@ -468,7 +481,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 "class_balance must hold positive probabilities summing to 1, "
                 f"got {p_given.tolist()}."
             )
-        return p_given
+        # a sum within np.isclose's tolerance of 1 is rounding: renormalize
+        return p_given / p_given.sum()
 
     def _dependency_pairs(self):
         """``dependencies`` as a list (an array of pairs has no truth value)."""
@@ -976,6 +990,16 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         gold = check_gold_labels(y, n, k)
         if sample_weight is not None:
             sample_weight = self._check_weights(sample_weight, L)
+            seen = 0.0 if first else self._partial_stats["n"]
+            block = sample_weight.sum()
+            with np.errstate(over="ignore"):
+                running = seen + block
+            if not np.isfinite(running):
+                raise ValueError(
+                    f"The weights of the rows seen so far ({seen}) and of this "
+                    f"block ({block}) sum past the float64 range; "
+                    "the weights are read as counts, so pass smaller weights."
+                )
         whole = _whole(sample_weight)
         stats = self._moments(L, m, gold, sample_weight, whole)
         # this block's pattern counts, for its pass below (not summed over calls)

@@ -5,6 +5,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import HasMethods, Interval
@@ -102,6 +103,14 @@ class TaskGraph:
                     f"Task {names[c]!r} has two parents ({names[self.parent[c]]!r} "
                     f"and {names[p]!r}); each task may have at most one."
                 )
+            for v in edge[2]:
+                if isinstance(v, (bool, np.bool_)) or not (
+                    isinstance(v, Integral) or (isinstance(v, Real) and v == int(v))
+                ):
+                    raise ValueError(
+                        f"Edge {edge!r}: parent_values holds {v!r}; expected "
+                        f"integer values of task {names[p]!r}."
+                    )
             values = sorted({int(v) for v in edge[2]})
             bad = [v for v in values if not 0 <= v < self.cardinalities[p]]
             if not values or bad:
@@ -373,7 +382,8 @@ class MultitaskLabelModel(BaseEstimator):
         Task (name or index) of each column of ``L``; None is allowed when the
         graph has a single task.
     prior_strength : float, default=1.0
-        Dirichlet pseudo-count on every source's vote distribution.
+        Dirichlet pseudo-count on every source's vote distribution; at least
+        ``numpy.finfo(float).tiny`` (about 2.2e-308).
     prec_init : float, default=0.7
         Accuracy at which the prior is centred.
     tol : float, default=1e-6
@@ -455,7 +465,8 @@ class MultitaskLabelModel(BaseEstimator):
     _parameter_constraints: dict = {
         "task_graph": [HasMethods(["feasible_states"])],
         "source_tasks": ["array-like", None],
-        "prior_strength": [Interval(Real, 0, None, closed="neither")],
+        # at least the smallest normal float: a subnormal one underflows to NaN
+        "prior_strength": [Interval(Real, np.finfo(float).tiny, None, closed="left")],
         "prec_init": [Interval(Real, 0, 1, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -794,7 +805,9 @@ class MultitaskLabelModel(BaseEstimator):
         return float((np.diag(mu) * p_v).sum() / vote_rate) if vote_rate > 0 else np.nan
 
     # ------------------------------------------------------------ predict
-    def _state_posteriors(self, L):
+    def _state_posteriors(self, L, log=False):
+        """Per group, the posterior over its feasible states (its log with
+        ``log=True``)."""
         check_is_fitted(self)
         rows, cols, vals, n, m, task_of = self._votes(L, reset=False)
         out = []
@@ -805,6 +818,9 @@ class MultitaskLabelModel(BaseEstimator):
                 rows[keep], local, vals[keep], (n, len(g["sources"])), g["k_max"]
             )
             S = np.asarray(A @ g["log_w"]) + g["log_b"]
+            if log:
+                out.append(S - logsumexp(S, axis=1, keepdims=True))
+                continue
             S -= S.max(axis=1, keepdims=True)
             E = np.exp(S)
             out.append(E / E.sum(axis=1, keepdims=True))
@@ -827,16 +843,22 @@ class MultitaskLabelModel(BaseEstimator):
             defined at all.
         """
         graph = self.task_graph
-        post = self._state_posteriors(L)
+        # in log space: P(task defined) may underflow while the conditional
+        # given that it is defined is well determined
+        post = self._state_posteriors(L, log=True)
         out = [None] * len(graph.tasks)
-        for g, Q in zip(self._groups, post, strict=True):
+        for g, log_q in zip(self._groups, post, strict=True):
             for pos, t in enumerate(g["comp"]):
                 k = graph.cardinalities[t]
                 values = g["states"][:, pos]
-                P = np.stack([Q[:, values == v].sum(axis=1) for v in range(k)], 1)
-                total = P.sum(axis=1, keepdims=True)
-                uniform = np.full_like(P, 1.0 / k)
-                out[t] = np.divide(P, total, out=uniform, where=total > 1e-300)
+                log_p = np.stack(
+                    [logsumexp(log_q[:, values == v], axis=1) for v in range(k)], 1
+                )
+                log_total = logsumexp(log_p, axis=1, keepdims=True)
+                uniform = np.full_like(log_p, 1.0 / k)
+                out[t] = np.exp(
+                    log_p - log_total, out=uniform, where=np.isfinite(log_total)
+                )
         return out
 
     def predict_defined_proba(self, L):

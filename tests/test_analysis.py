@@ -479,3 +479,40 @@ def test_lf_summary_tuple_source_names():
     summary = lf_summary(pd.DataFrame(L, columns=names), label_model=model)
     assert list(summary.index) == names
     np.testing.assert_allclose(summary["learned_accuracy"], model.accuracies_)
+
+
+def test_bsr_input_is_rejected():
+    # a BSR block's zero padding would read as class-0 votes
+    C = sp.csr_matrix(([0, 1], ([0, 1], [0, 1])), shape=(2, 2))
+    assert_allclose(lf_coverages(C), [0.5, 0.5])
+    with pytest.raises(ValueError, match="BSR format"):
+        lf_coverages(C.tobsr(blocksize=(2, 2)))
+
+
+@pytest.mark.parametrize(
+    "dtype, match", [(complex, "Complex data"), (bool, "dtype bool")]
+)
+@pytest.mark.parametrize(
+    "func", [lf_coverages, lf_polarities, lf_overlaps, lf_conflicts, lf_summary]
+)
+def test_sparse_complex_and_bool_input_is_rejected_as_dense_is(func, dtype, match):
+    L = np.array([[0, 1], [1, 1], [0, -1], [1, 0]] * 25)
+    rows, cols = np.nonzero(L != -1)
+    S = sp.csr_matrix((L[rows, cols], (rows, cols)), shape=L.shape).astype(dtype)
+    for X in [S, S.toarray()]:
+        with pytest.raises(ValueError, match=match):
+            func(X)
+
+
+def test_huge_class_values_need_no_huge_keys_or_tables():
+    # a vote of 2**62 would overflow a source * k + class key
+    L = np.array([[0, 2**62], [1, -1]])
+    assert lf_polarities(L) == [(0, 1), (2**62,)]
+    # a class of 10**5 would need a (k, k) table of 74 GiB
+    L = np.array([[0, 10**5], [1, -1], [2, 2]])
+    small = np.array([[0, 3], [1, -1], [2, 2]])  # the same overlap pattern
+    assert_allclose(lf_overlaps(L), lf_overlaps(small))
+    assert_allclose(lf_conflicts(L), lf_conflicts(small))
+    summary = lf_summary(L)
+    assert summary["polarity"].tolist() == [(0, 1, 2), (2, 10**5)]
+    assert_allclose(summary["overlaps"], lf_overlaps(small))

@@ -506,3 +506,107 @@ def test_source_parameters_polarity_lists_the_classes_voted(coverage):
     for block in np.array_split(L, 3):
         streamed.partial_fit(block)
     assert streamed.get_source_parameters()["polarity"].tolist() == expected
+
+
+# ------------------------------------------------------- input-validation fixes
+def _small_votes():
+    return np.array([[0, 1], [1, 1], [0, -1], [1, 0]] * 25)
+
+
+@pytest.mark.parametrize("chunk_rows", ["auto", None])
+def test_fit_rejects_sample_weights_whose_sum_overflows(chunk_rows):
+    L = _small_votes()
+    weights = np.full(len(L), 1e307)
+    assert np.all(np.isfinite(weights))
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(weights.sum())
+    with pytest.raises(ValueError, match="sample_weight sums to inf"):
+        LabelModel(chunk_rows=chunk_rows).fit(L, sample_weight=weights)
+
+
+def test_partial_fit_rejects_running_weight_total_that_overflows():
+    L = _small_votes()
+    with pytest.raises(ValueError, match="sample_weight sums to inf"):
+        LabelModel().partial_fit(L, sample_weight=np.full(len(L), 1e307))
+    # each block's sum is finite, but the running total is not
+    weights = np.zeros(len(L))
+    weights[0] = 1e308
+    model = LabelModel().partial_fit(L, sample_weight=weights)
+    before = model.class_balance_.copy()
+    with pytest.raises(ValueError, match="sum past the float64 range"):
+        model.partial_fit(L, sample_weight=weights)
+    # the failed call left the model as it was
+    np.testing.assert_array_equal(model.class_balance_, before)
+    assert np.all(np.isfinite(model.predict_proba(L)))
+
+
+def test_bsr_input_is_rejected():
+    # a BSR block's zero padding would read as class-0 votes
+    C = sp.csr_matrix(([0, 1], ([0, 1], [0, 1])), shape=(2, 2))
+    B = C.tobsr(blocksize=(2, 2))
+    for chunk_rows in ["auto", None, 1]:
+        with pytest.raises(ValueError, match="BSR format"):
+            LabelModel(chunk_rows=chunk_rows).fit(B)
+    model = LabelModel().fit(C)
+    with pytest.raises(ValueError, match="BSR format"):
+        model.predict_proba(B)
+
+
+@pytest.mark.parametrize(
+    "dtype, match", [(complex, "Complex data"), (bool, "dtype bool")]
+)
+def test_sparse_complex_and_bool_input_is_rejected_as_dense_is(dtype, match):
+    L = _small_votes()
+    rows, cols = np.nonzero(L != -1)
+    S = sp.csr_matrix((L[rows, cols], (rows, cols)), shape=L.shape).astype(dtype)
+    for X in [S, S.toarray()]:
+        for chunk_rows in ["auto", None, 10]:
+            with pytest.raises(ValueError, match=match):
+                LabelModel(chunk_rows=chunk_rows).fit(X)
+
+
+@pytest.mark.parametrize("fmt", ["lil", "dok"])
+def test_large_lil_and_dok_input_fit_as_csr(fmt):
+    # 20000 rows: the default chunk_rows="auto" counts the votes to decide
+    # on packing, which must not read lil/dok's `data` as votes
+    L, _, _ = make_label_matrix(20_000, 10, 2, random_state=0)
+    rows, cols = np.nonzero(L != -1)
+    csr = sp.csr_matrix((L[rows, cols], (rows, cols)), shape=L.shape)
+    X = csr.asformat(fmt)
+    assert X.nnz == csr.nnz
+    expected = LabelModel().fit(csr)
+    model = LabelModel().fit(X)
+    np.testing.assert_array_equal(model.class_balance_, expected.class_balance_)
+    np.testing.assert_array_equal(model.cond_probs_, expected.cond_probs_)
+    np.testing.assert_array_equal(model.predict_proba(X), expected.predict_proba(csr))
+
+
+def test_score_rejects_negative_sample_weight():
+    L = _small_votes()
+    model = LabelModel().fit(L)
+    y = model.predict(L)
+    weights = np.ones(len(L))
+    weights[0] = -1.0
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        model.score(L, y, sample_weight=weights)
+
+
+def test_class_balance_within_tolerance_is_renormalized():
+    L = _small_votes()
+    given = np.array([0.5, 0.500004])
+    assert np.isclose(given.sum(), 1.0) and given.sum() != 1.0
+    model = LabelModel(class_balance=given).fit(L)
+    np.testing.assert_array_equal(model.class_balance_, given / given.sum())
+    assert model.class_balance_.sum() == pytest.approx(1.0, abs=1e-15)
+    with pytest.raises(ValueError, match="summing to 1"):
+        LabelModel(class_balance=[0.5, 0.6]).fit(L)
+
+
+def test_subnormal_prior_strength_is_rejected():
+    L = np.array([[1, 0], [1, 1], [-1, 0], [1, -1], [-1, 1]] * 4)
+    with pytest.raises(ValueError, match="prior_strength"):
+        LabelModel(prior_strength=5e-324).fit(L)
+    # the smallest normal float still gives probabilities
+    tiny = LabelModel(prior_strength=np.finfo(float).tiny).fit(L)
+    proba = tiny.predict_proba(np.array([[0, 0]]))
+    assert np.all(np.isfinite(proba)) and proba.sum() == pytest.approx(1.0)

@@ -529,3 +529,55 @@ def test_task_graph_rejects_non_string_names():
     # positional integers in edges still work for named tasks
     graph = TaskGraph({"x": 2, "y": 3}, edges=[(0, 1, [0])])
     assert graph.edges == [("x", "y", [0])]
+
+
+@pytest.mark.parametrize(
+    "dtype, match", [(complex, "Complex data"), (bool, "dtype bool")]
+)
+def test_sparse_complex_and_bool_input_is_rejected_as_dense_is(dtype, match):
+    import scipy.sparse as sp
+
+    L = np.array([[0, 1], [1, 1], [0, -1], [1, 0]] * 25)
+    rows, cols = np.nonzero(L != -1)
+    S = sp.csr_matrix((L[rows, cols], (rows, cols)), shape=L.shape).astype(dtype)
+    for X in [S, S.toarray()]:
+        with pytest.raises(ValueError, match=match):
+            MultitaskLabelModel(TaskGraph([2])).fit(X)
+
+
+def test_child_proba_stays_right_when_the_child_is_almost_surely_undefined():
+    # P(b defined) underflows when many sources say a=1, but P(b | defined)
+    # depends only on the b-sources: it must not fall back to uniform
+    rng = np.random.default_rng(0)
+    n, m_a = 400, 260
+    graph = TaskGraph({"a": 2, "b": 3}, edges=[("a", "b", [0])])
+    ya = rng.integers(0, 2, n)
+    yb = np.where(ya == 0, rng.integers(0, 3, n), -1)
+    A = np.where(rng.random((n, m_a)) < 0.95, ya[:, None], 1 - ya[:, None])
+    right = rng.random((n, 2)) < 0.9
+    B = np.where(
+        yb[:, None] >= 0, np.where(right, yb[:, None], (yb[:, None] + 1) % 3), -1
+    )
+    model = MultitaskLabelModel(graph, source_tasks=[0] * m_a + [1] * 2)
+    model.fit(np.hstack([A, B]))
+
+    def row(n_ones):
+        r = np.full((1, m_a + 2), -1)
+        r[0, :n_ones] = 1
+        r[0, m_a:] = 2
+        return r
+
+    assert model.predict_defined_proba(row(100))[0, 1] > 1e-300
+    assert model.predict_defined_proba(row(m_a))[0, 1] < 1e-300
+    expected = model.predict_proba(row(100))[1]
+    np.testing.assert_allclose(model.predict_proba(row(m_a))[1], expected)
+    assert expected[0, 2] > 0.9
+
+
+@pytest.mark.parametrize("value", [1.9, True, np.bool_(True), "1"])
+def test_task_graph_rejects_non_integer_parent_values(value):
+    with pytest.raises(ValueError, match="parent_values holds"):
+        TaskGraph({"a": 3, "b": 2}, edges=[("a", "b", [0, value])])
+    # integral values of any numeric type are accepted
+    graph = TaskGraph({"a": 3, "b": 2}, edges=[("a", "b", [np.int64(1), 2.0])])
+    assert graph.edges == [("a", "b", [1, 2])]
