@@ -67,6 +67,27 @@ BSR_FORMAT = (
 )
 
 
+def check_2d(L):
+    """Raise a ValueError unless ``L`` is 2-D, saying how to reshape it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal._validation import check_2d
+    >>> check_2d(np.zeros((3, 2)))
+    >>> check_2d(np.zeros(3))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected a 2-D label matrix of shape (n_samples, n_sources), ...
+    """
+    if L.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D label matrix of shape (n_samples, n_sources), got "
+            f"an array of shape {L.shape}. Reshape your data: a single source "
+            "with L.reshape(-1, 1) or a single sample with L.reshape(1, -1)."
+        )
+
+
 def check_sparse_format(S):
     """Raise a ValueError if the sparse matrix ``S`` cannot hold class-0 votes.
 
@@ -201,13 +222,7 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
                 f"Label matrix has dtype {L.dtype}; expected integers "
                 "(-1 abstains, 0..k-1 are classes)."
             )
-        if L.ndim != 2:
-            raise ValueError(
-                f"Expected a 2-D label matrix of shape (n_samples, n_sources), got "
-                f"an array of shape {L.shape}. Reshape your data: a single source "
-                "with "
-                "L.reshape(-1, 1) or a single sample with L.reshape(1, -1)."
-            )
+        check_2d(L)
         shape = L.shape
         flat = L.ravel()
         idx = np.flatnonzero(flat != -1)

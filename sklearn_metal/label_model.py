@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
 
 from . import _streaming
 from ._statistics import one_hot_votes
-from ._validation import _LabelMatrixMixin, check_gold_labels
+from ._validation import _LabelMatrixMixin, check_2d, check_gold_labels
 
 __all__ = ["LabelModel"]
 
@@ -300,7 +300,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             StrOptions({"auto"}),
             None,
         ],
-        "n_jobs": [Integral, None],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(
@@ -398,8 +402,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     packed = None
             stream = packed is not None
         if stream:
+            check_2d(L)
             n, m = L.shape
-            if L.ndim != 2 or n == 0 or m == 0:
+            if n == 0 or m == 0:
                 raise ValueError(
                     f"Expected a non-empty 2-D label matrix, got {L.shape}."
                 )
@@ -978,7 +983,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 "model, to change it."
             )
         p_given = self._given_balance()
-        if L.ndim != 2 or L.shape[0] == 0 or L.shape[1] == 0:
+        check_2d(L)
+        if L.shape[0] == 0 or L.shape[1] == 0:
             raise ValueError(f"Expected a non-empty 2-D label matrix, got {L.shape}.")
         n, m = L.shape
         if not first and m != self.n_features_in_:

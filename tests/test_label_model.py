@@ -610,3 +610,19 @@ def test_subnormal_prior_strength_is_rejected():
     tiny = LabelModel(prior_strength=np.finfo(float).tiny).fit(L)
     proba = tiny.predict_proba(np.array([[0, 0]]))
     assert np.all(np.isfinite(proba)) and proba.sum() == pytest.approx(1.0)
+
+
+def test_one_dimensional_input_gets_the_reshape_message_on_every_path():
+    L = np.array([0, 1, 1, 0] * 25)
+    for model in (LabelModel(), LabelModel(chunk_rows=5)):
+        with pytest.raises(ValueError, match=r"Reshape your data"):
+            model.fit(L)
+    with pytest.raises(ValueError, match=r"Reshape your data"):
+        LabelModel().partial_fit(L)
+
+
+def test_n_jobs_zero_is_rejected_on_every_path():
+    L = np.array([[0, 1], [1, 1], [0, -1], [1, 0]] * 25)
+    for chunk_rows in ("auto", 10):
+        with pytest.raises(ValueError, match="'n_jobs' parameter"):
+            LabelModel(n_jobs=0, chunk_rows=chunk_rows).fit(L)
