@@ -33,17 +33,19 @@ def one_hot_votes(rows, cols, vals, shape, cardinality):
     return sp.csr_matrix((data, (rows, indices)), shape=(n, m * cardinality))
 
 
-def vote_counts(A, cardinality):
+def vote_counts(rows, vals, n, cardinality):
     """Per-row count of votes for each class, shape ``(n, k)``.
+
+    ``rows`` and ``vals`` are the row and class of each vote; the work and
+    memory are those of the votes and the output, whatever ``cardinality``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_metal._statistics import one_hot_votes, vote_counts
-    >>> rows, cols, vals = np.array([0, 0]), np.array([0, 1]), np.array([1, 1])
-    >>> A = one_hot_votes(rows, cols, vals, (1, 2), 2)
-    >>> vote_counts(A, 2).tolist()
+    >>> from sklearn_metal._statistics import vote_counts
+    >>> vote_counts(np.array([0, 0]), np.array([1, 1]), 1, 2).tolist()
     [[0.0, 2.0]]
     """
-    m = A.shape[1] // cardinality
-    return np.asarray(A @ np.tile(np.eye(cardinality), (m, 1)))
+    keys = np.asarray(rows, dtype=np.int64) * cardinality + vals
+    counts = np.bincount(keys, minlength=n * cardinality)
+    return counts.reshape(n, cardinality).astype(np.float64)

@@ -742,6 +742,13 @@ def _check_calibration_input(y_true, proba):
     if not np.all(np.isfinite(proba)):
         row = np.flatnonzero(~np.isfinite(proba).all(axis=1))[0]
         raise ValueError(f"proba holds a non-finite value at row {row}.")
+    outside = (proba < 0) | (proba > 1)
+    if outside.any():
+        row, col = np.argwhere(outside)[0]
+        raise ValueError(
+            f"proba holds {proba[row, col]:g} at row {row}, column {col}; "
+            "probabilities lie in [0, 1]."
+        )
     if y.dtype.kind == "O":
         try:
             y = y.astype(np.float64)

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._statistics import one_hot_votes, vote_counts
+from ._statistics import vote_counts
 from ._validation import _LabelMatrixMixin, check_gold_labels
 
 __all__ = ["MajorityClassVoter", "MajorityLabelVoter"]
@@ -120,9 +120,7 @@ class MajorityLabelVoter(_BaseVoter):
         """
         check_is_fitted(self)
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=False)
-        counts = vote_counts(
-            one_hot_votes(rows, cols, vals, (n, m), self.cardinality), self.cardinality
-        )
+        counts = vote_counts(rows, vals, n, self.cardinality)
         top = counts == counts.max(axis=1, keepdims=True)
         return top / top.sum(axis=1, keepdims=True)
 

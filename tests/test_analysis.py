@@ -516,3 +516,24 @@ def test_huge_class_values_need_no_huge_keys_or_tables():
     summary = lf_summary(L)
     assert summary["polarity"].tolist() == [(0, 1, 2), (2, 10**5)]
     assert_allclose(summary["overlaps"], lf_overlaps(small))
+
+
+def test_plot_calibration_rejects_probabilities_outside_0_1():
+    from sklearn_metal.analysis import plot_calibration
+
+    proba = np.array([[0.9, 0.1], [1.2, -0.2], [0.6, 0.4]])
+    with pytest.raises(ValueError, match=r"holds 1.2 at row 1, column 0; .* \[0, 1\]"):
+        plot_calibration([0, 1, 0], proba)
+
+
+def test_majority_vote_counts_need_no_k_squared_table():
+    from sklearn_metal import MajorityLabelVoter
+
+    rng = np.random.RandomState(0)
+    k, m = 1000, 300
+    L = rng.randint(-1, k, size=(3, m))
+    proba = MajorityLabelVoter(cardinality=k).fit(L).predict_proba(L)
+    for row, p in zip(L, proba, strict=True):
+        counts = np.bincount(row[row >= 0], minlength=k)
+        top = counts == counts.max()
+        assert_allclose(p, top / top.sum())
