@@ -3,6 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import accuracy_score
+from sklearn.utils import metadata_routing
 from sklearn.utils.validation import (
     _check_sample_weight,
     _num_samples,
@@ -324,7 +325,16 @@ def check_gold_labels(y, n_samples, cardinality):
 
 
 class _LabelMatrixMixin:
-    """Shared validation of label matrices for the estimators in this package."""
+    """Shared validation of label matrices for the estimators in this package.
+
+    ``L``, the methods' data argument, is no metadata to route (scikit-learn
+    exempts only ``X`` and ``y`` by name).
+    """
+
+    __metadata_request__fit = {"L": metadata_routing.UNUSED}
+    __metadata_request__predict = {"L": metadata_routing.UNUSED}
+    __metadata_request__predict_proba = {"L": metadata_routing.UNUSED}
+    __metadata_request__score = {"L": metadata_routing.UNUSED}
 
     def _validate_votes(self, L, *, reset):
         if type(L).__module__.split(".")[0] == "dask":

@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._statistics import vote_counts
 from ._validation import _LabelMatrixMixin, check_gold_labels
@@ -22,7 +22,7 @@ class _BaseVoter(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self.cardinality = cardinality
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, L, y=None):
+    def fit(self, L, y=None, sample_weight=None):
         """Record the shape of ``L`` and, where the voter needs it, the class balance.
 
         Parameters
@@ -31,6 +31,13 @@ class _BaseVoter(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             Votes: ``-1`` abstains, ``0..cardinality-1`` are classes.
         y : array-like of shape (n_samples,), default=None
             Optional gold labels, ``-1`` for unlabeled rows.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights, read as counts as in
+            :meth:`LabelModel.fit`: :class:`MajorityClassVoter` weighs its
+            class counts by them; :class:`MajorityLabelVoter`, which learns
+            nothing from the rows, only validates them (so that the voters
+            and :class:`LabelModel` can replace each other in a weighted
+            pipeline or search).
 
         Returns
         -------
@@ -39,8 +46,12 @@ class _BaseVoter(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         """
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=True)
         gold = check_gold_labels(y, n, self.cardinality)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, np.empty(n), ensure_non_negative=True
+            )
         self.classes_ = np.arange(self.cardinality)
-        self._fit(rows, cols, vals, n, m, gold)
+        self._fit(rows, cols, vals, n, m, gold, sample_weight)
         return self
 
     def predict(self, L):
@@ -102,7 +113,7 @@ class MajorityLabelVoter(_BaseVoter):
     array([0, 1, 0])
     """
 
-    def _fit(self, rows, cols, vals, n, m, gold):
+    def _fit(self, rows, cols, vals, n, m, gold, sample_weight):
         pass
 
     def predict_proba(self, L):
@@ -160,11 +171,19 @@ class MajorityClassVoter(_BaseVoter):
     array([0, 0, 0])
     """
 
-    def _fit(self, rows, cols, vals, n, m, gold):
+    def _fit(self, rows, cols, vals, n, m, gold, sample_weight):
+        w = sample_weight
         if gold is not None and np.any(gold >= 0):
-            counts = np.bincount(gold[gold >= 0], minlength=self.cardinality)
+            known = gold >= 0
+            counts = np.bincount(
+                gold[known],
+                weights=None if w is None else w[known],
+                minlength=self.cardinality,
+            )
         else:
-            counts = np.bincount(vals, minlength=self.cardinality)
+            counts = np.bincount(
+                vals, weights=None if w is None else w[rows], minlength=self.cardinality
+            )
         counts = counts.astype(np.float64) + 1e-12
         self.class_balance_ = counts / counts.sum()
 

@@ -1264,7 +1264,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Hard or soft labels.
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights.
+            Non-negative row weights.
 
         Returns
         -------
@@ -1273,6 +1273,10 @@ class EndModel(ClassifierMixin, NeuralNet):
         y, soft = check_targets(y)
         if soft:
             y = self.classes_[np.argmax(y, axis=1)]
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, np.empty(len(y)), ensure_non_negative=True
+            )
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
     def __sklearn_tags__(self):

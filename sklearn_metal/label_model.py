@@ -12,6 +12,7 @@ from joblib import effective_n_jobs
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -282,6 +283,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     >>> bool(np.allclose(proba[4], model.class_balance_))  # every source abstains
     True
     """
+
+    __metadata_request__partial_fit = {"L": metadata_routing.UNUSED}
 
     _parameter_constraints: dict = {
         "cardinality": [Interval(Integral, 2, None, closed="left")],

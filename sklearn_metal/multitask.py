@@ -1876,10 +1876,11 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
     ``fit``, and the metadata ``label_model`` requests to the label models'
     ``fit``; metadata that nothing requested raises an error. The default
     label model (``label_model=None``) requests ``sample_weight``; a given
-    one requests what its ``set_fit_request`` says. Keyword
-    arguments of the module's forward cannot be requested, so they are
-    passed on only with routing disabled, where every keyword argument of
-    :meth:`fit` goes to the estimator's ``fit`` as before. ``valid_data``
+    one requests what its ``set_fit_request`` says. Keyword arguments of
+    the module's forward reach the net under routing when the net requests
+    them by name (skorch's ``set_fit_request`` takes any name, so a
+    misspelt one is not caught); with routing disabled, every keyword
+    argument of :meth:`fit` goes to the estimator's ``fit``. ``valid_data``
     is the trainer's own: pass it to :meth:`fit` directly, or request it
     with ``set_fit_request(valid_data=True)`` to have a meta-estimator
     route it here.

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import metadata_routing
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -461,6 +462,12 @@ class MultitaskLabelModel(BaseEstimator):
     >>> model.predict(L)[1]  # task b is not defined when a = 1
     array([ 1, -1])
     """
+
+    # L, the methods' data argument, is no metadata to route
+    __metadata_request__fit = {"L": metadata_routing.UNUSED}
+    __metadata_request__predict = {"L": metadata_routing.UNUSED}
+    __metadata_request__predict_proba = {"L": metadata_routing.UNUSED}
+    __metadata_request__score = {"L": metadata_routing.UNUSED}
 
     _parameter_constraints: dict = {
         "task_graph": [HasMethods(["feasible_states"])],

@@ -962,3 +962,13 @@ def test_initialize_before_fit_explains_and_load_params_restores(tmp_path):
         restored.predict_proba(X), model.predict_proba(X), rtol=1e-6
     )
     assert len(restored.history) == 3
+
+
+def test_score_rejects_negative_sample_weight():
+    X, _, y = _soft_data(n=40)
+    model = EndModel(max_epochs=1, verbose=0, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="Negative values"):
+        model.score(X, y, sample_weight=-np.ones(len(X)))
+    w = np.random.RandomState(0).rand(len(X))
+    expected = np.average(model.predict(X) == y, weights=w)
+    assert model.score(X, y, sample_weight=w) == pytest.approx(expected)

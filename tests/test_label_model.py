@@ -626,3 +626,58 @@ def test_n_jobs_zero_is_rejected_on_every_path():
     for chunk_rows in ("auto", 10):
         with pytest.raises(ValueError, match="'n_jobs' parameter"):
             LabelModel(n_jobs=0, chunk_rows=chunk_rows).fit(L)
+
+
+def test_voters_take_sample_weight_like_the_label_model():
+    from sklearn_metal import MajorityClassVoter, MajorityLabelVoter
+
+    L, y, _ = make_label_matrix(300, 4, cardinality=3, random_state=0)
+    w = np.random.RandomState(1).randint(0, 4, size=len(L))
+    rows = np.repeat(np.arange(len(L)), w)
+    for gold in (None, np.where(np.arange(len(L)) % 3 == 0, y, -1)):
+        weighted = MajorityClassVoter(cardinality=3).fit(L, gold, sample_weight=w)
+        repeated = MajorityClassVoter(cardinality=3).fit(
+            L[rows], None if gold is None else gold[rows]
+        )
+        np.testing.assert_allclose(weighted.class_balance_, repeated.class_balance_)
+    voter = MajorityLabelVoter(cardinality=3)
+    np.testing.assert_array_equal(
+        voter.fit(L, sample_weight=w).predict_proba(L),
+        clone(voter).fit(L).predict_proba(L),
+    )
+    with pytest.raises(ValueError, match="Negative values"):
+        MajorityClassVoter(cardinality=3).fit(L, sample_weight=-np.ones(len(L)))
+    # so they swap with LabelModel in a weighted search
+    from sklearn.pipeline import Pipeline
+
+    search = GridSearchCV(
+        Pipeline([("lm", LabelModel(cardinality=3))]),
+        {
+            "lm": [
+                LabelModel(cardinality=3),
+                MajorityClassVoter(cardinality=3),
+                MajorityLabelVoter(cardinality=3),
+            ]
+        },
+        cv=3,
+    ).fit(L, y, lm__sample_weight=w)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_the_label_matrix_is_no_routed_metadata():
+    import sklearn
+
+    from sklearn_metal import MajorityLabelVoter, MultitaskLabelModel, TaskGraph
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        estimators = [
+            LabelModel(),
+            MajorityLabelVoter(),
+            MultitaskLabelModel(TaskGraph({"a": 2})),
+        ]
+        for est in estimators:
+            routing = est.get_metadata_routing()
+            for method in ("fit", "predict", "predict_proba", "score"):
+                assert "L" not in getattr(routing, method).requests
+        assert "L" not in LabelModel().get_metadata_routing().partial_fit.requests
+        assert not hasattr(LabelModel(), "set_predict_request")
