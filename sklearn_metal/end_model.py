@@ -493,7 +493,9 @@ class EndModel(ClassifierMixin, NeuralNet):
     configured through ``module__*`` parameters as in skorch.
 
     ``fit(X, y, sample_weight=w)`` weighs the loss of every row: each batch
-    loss is ``sum_i w_i * loss_i / sum_i w_i``, so an integer weight counts a
+    loss is ``sum_i w_i * loss_i / sum_i w_i`` (with class weights
+    ``criterion__weight`` and hard labels, ``sum_i w_i * loss_i / sum_i w_i
+    * weight[y_i]``, as torch's mean does), so an integer weight counts a
     row that many times and a zero weight leaves it out of the loss. A typical
     use is to weigh soft labels by the label model's confidence, e.g.
     ``w = soft.max(axis=1)``, or to down-weigh rows few labeling functions
@@ -505,6 +507,11 @@ class EndModel(ClassifierMixin, NeuralNet):
         The network; None builds an MLP from ``hidden_layer_sizes``,
         ``activation``, ``dropout`` and ``batch_norm``, and then rejects
         ``module__*`` parameters (they configure a module passed here).
+        A class (``module=Net`` with ``module__*`` arguments) is built anew,
+        seeded by ``random_state``, on every fit; an instance
+        (``module=Net()``) is used as it is, so, as in skorch, a refit without
+        ``warm_start`` goes on from its trained weights rather than starting
+        afresh.
     hidden_layer_sizes : int or tuple of int, default=(100,)
         Hidden layer widths of the default MLP, each positive; an int is one
         hidden layer of that width, as in scikit-learn's ``MLPClassifier``,
@@ -549,15 +556,26 @@ class EndModel(ClassifierMixin, NeuralNet):
     early_stopping : bool, default=True
         Stop after ``patience`` validated epochs without a better
         ``valid_score`` and restore the best epoch's weights (only when there
-        is validation data).
+        is validation data). ``early_stopping``, ``patience`` and ``scoring``
+        changed through ``set_params`` take effect on the next call, a warm
+        refit or a :meth:`partial_fit` included.
     patience : int, default=5
         See ``early_stopping``.
     valid_every : int, default=1
-        Validate every this many epochs.
+        Validate every this many epochs. The other epochs have no
+        ``valid_loss`` or ``valid_score`` in ``history``, so skorch callbacks
+        that read them every epoch fail on the first such epoch (skorch's
+        ``EarlyStopping`` raises a ``KeyError``, its ``Checkpoint`` "Key
+        'valid_loss_best' was not found in history"): use the built-in
+        ``early_stopping`` (which skips those epochs), or ``valid_every=1``
+        with skorch's callbacks.
     random_state : int or None, default=None
-        Seeds the weight initialization, dropout, the validation split and the
-        batch order inside a forked torch generator: the global generators are
-        left untouched.
+        Seeds the weight initialization, dropout, the split of a float
+        ``train_split`` and the batch order, inside a forked torch generator:
+        the global generators are left untouched. A callable ``train_split``
+        draws its own split: seed skorch's ``ValidSplit`` through its
+        ``random_state`` (``ValidSplit(0.2, random_state=0)``); it is not
+        seeded by this one.
     iterator_train, iterator_valid : class, default=BatchIterator
         Batch iterators over the training and validation datasets; a torch
         ``DataLoader`` works too (slower: it collates one row at a time).
@@ -720,6 +738,34 @@ class EndModel(ClassifierMixin, NeuralNet):
         callbacks.append(("print_log", PrintLog()))
         return callbacks
 
+    def _callback_params(self):
+        """The parameters that build the default callbacks."""
+        return {
+            "scoring": self.scoring,
+            "early_stopping": self.early_stopping,
+            "patience": self.patience,
+        }
+
+    def initialize_callbacks(self):
+        """Build the callbacks, recording the parameters they were built with."""
+        super().initialize_callbacks()
+        self._built_callback_params_ = self._callback_params()
+        return self
+
+    def _refresh_callbacks(self):
+        """Rebuild the callbacks when ``scoring``, ``early_stopping`` or
+        ``patience`` changed since they were built (``set_params`` before a
+        warm refit or a later :meth:`partial_fit`); the module, optimizer and
+        history are kept.
+        """
+        built = getattr(self, "_built_callback_params_", None)
+        now = self._callback_params()
+        if built is None or any(
+            not (built[name] is value or _same_value(built[name], value))
+            for name, value in now.items()
+        ):
+            self.initialize_callbacks()
+
     def initialize_module(self):
         """Build the module: the default MLP sized from the data, or the user's.
 
@@ -806,6 +852,11 @@ class EndModel(ClassifierMixin, NeuralNet):
                 )
             if iterator is BatchIterator:
                 kwargs.setdefault("min_last_batch", 2)
+                if kwargs["batch_size"] < 2:
+                    raise ValueError(
+                        "Batch normalization cannot train on batches of "
+                        f"{kwargs['batch_size']} row; set batch_size >= 2."
+                    )
             elif isinstance(iterator, type) and issubclass(
                 iterator, torch.utils.data.DataLoader
             ):
@@ -914,7 +965,12 @@ class EndModel(ClassifierMixin, NeuralNet):
         With ``sample_weight`` the criterion is evaluated with
         ``reduction="none"`` and the batch loss is
         ``sum_i w_i * loss_i / sum_i w_i`` (0 for a batch whose weights are
-        all zero).
+        all zero). With class weights (``criterion__weight``) and class-index
+        targets the denominator is ``sum_i w_i * weight[y_i]``, as torch's
+        mean reduction divides by ``sum_i weight[y_i]``; with soft targets
+        torch's mean divides by the number of rows, so it stays
+        ``sum_i w_i``. Either way all-ones row weights give the criterion's
+        own mean.
         """
         y_true = to_tensor(y_true, device=self.device)
         if sample_weight is None:
@@ -939,6 +995,15 @@ class EndModel(ClassifierMixin, NeuralNet):
                 f"{len(weight)} rows."
             )
         total = weight.sum()
+        class_weight = getattr(criterion, "weight", None)
+        if (
+            isinstance(class_weight, torch.Tensor)
+            and y_true.ndim == 1
+            and not torch.is_floating_point(y_true)
+        ):
+            # as the mean reduction does for class indices: divide by the
+            # summed class weights of the rows, here times their row weights
+            total = (weight * class_weight.to(loss.dtype)[y_true]).sum()
         return (weight * loss).sum() / torch.where(total > 0, total, 1.0)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
@@ -973,7 +1038,26 @@ class EndModel(ClassifierMixin, NeuralNet):
             dtype=(np.float32, np.float64),
             ensure_all_finite=True,
         )
-        return X.astype(np.float32, copy=False)
+        if X.dtype == np.float32:
+            return X
+        with np.errstate(over="ignore"):
+            X32 = X.astype(np.float32)
+        values = X32.data if sp.issparse(X32) else X32
+        if not np.isfinite(values).all():
+            # float64 values beyond float32's range overflow to inf in the cast
+            if sp.issparse(X32):  # CSR: the k-th stored value
+                k = int(np.flatnonzero(~np.isfinite(values))[0])
+                i = int(np.searchsorted(X.indptr, k, side="right")) - 1
+                j, value = X.indices[k], X.data[k]
+            else:
+                i, j = np.argwhere(~np.isfinite(values))[0]
+                value = X[i, j]
+            raise ValueError(
+                f"X holds {value:.6g} at row {i}, column {j}, beyond the float32 "
+                f"range (+-{np.finfo(np.float32).max:.6g}) the model computes in; "
+                "rescale X."
+            )
+        return X32
 
     def _prepare_fit(self, X, y, reset, classes=None, warm_start=False):
         """Validate ``X`` and ``y``; on ``reset`` also set ``classes_``.
@@ -1102,7 +1186,9 @@ class EndModel(ClassifierMixin, NeuralNet):
         self._split_seed_ = seed
         self._batch_rng_ = np.random.RandomState(seed)
         with self._seeded(seed):
-            if not warm:
+            if warm:
+                self._refresh_callbacks()
+            else:
                 self.initialize()
             NeuralNet.partial_fit(self, data, y_enc, **fit_params)
         return self
@@ -1148,6 +1234,8 @@ class EndModel(ClassifierMixin, NeuralNet):
         with self._seeded(seed):
             if first:
                 self.initialize()
+            else:
+                self._refresh_callbacks()
             NeuralNet.partial_fit(self, data, y_enc, **fit_params)
         return self
 
@@ -1270,8 +1358,14 @@ class EndModel(ClassifierMixin, NeuralNet):
         -------
         score : float
         """
+        check_is_fitted(self, "classes_")
         y, soft = check_targets(y)
         if soft:
+            if y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y has {y.shape[1]} columns but the model has "
+                    f"{len(self.classes_)} classes."
+                )
             y = self.classes_[np.argmax(y, axis=1)]
         if sample_weight is not None:
             sample_weight = _check_sample_weight(

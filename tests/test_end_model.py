@@ -8,9 +8,12 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import GradientNormClipping, LRScheduler
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
 
 from sklearn_metal import EndModel, LabelModel
 from sklearn_metal.datasets import load_youtube_votes
@@ -920,12 +923,18 @@ def test_epoch_losses_are_weighted_means_over_batches():
     assert plain.history[-1, "valid_loss"] == pytest.approx(row_loss.mean(), rel=1e-5)
 
 
-def test_batch_norm_dataloader_with_batches_of_one_row_raises():
+@pytest.mark.parametrize("iterator", ["DataLoader", "BatchIterator"])
+def test_batch_norm_with_batches_of_one_row_raises(iterator):
+    from sklearn_metal.end_model import BatchIterator
+
     X, _, y = _soft_data(n=20)
     model = EndModel(
         batch_norm=True,
         batch_size=1,
-        iterator_train=torch.utils.data.DataLoader,
+        iterator_train={
+            "DataLoader": torch.utils.data.DataLoader,
+            "BatchIterator": BatchIterator,
+        }[iterator],
         train_split=None,
         max_epochs=1,
         verbose=0,
@@ -972,3 +981,98 @@ def test_score_rejects_negative_sample_weight():
     w = np.random.RandomState(0).rand(len(X))
     expected = np.average(model.predict(X) == y, weights=w)
     assert model.score(X, y, sample_weight=w) == pytest.approx(expected)
+
+
+def _repro_data():
+    X = np.random.RandomState(0).randn(200, 4).astype(np.float32)
+    y = (X[:, 0] + 0.5 * np.random.RandomState(1).randn(200) > 0).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_set_params_of_the_default_callbacks_reach_a_later_fit(how):
+    X, y = _repro_data()
+    X_dev, y_dev = X[:50], y[:50]
+    model = EndModel(
+        verbose=0,
+        random_state=0,
+        max_epochs=30,
+        lr=0.05,
+        patience=2,
+        warm_start=how == "warm_start",
+        train_split=predefined_split(Dataset(X_dev, y_dev)),
+    )
+
+    def train():
+        return model.fit(X, y) if how == "warm_start" else model.partial_fit(X, y)
+
+    n_epochs = len(train().history)
+    assert n_epochs < 30  # stopped early on accuracy
+    model.set_params(early_stopping=False, scoring="neg_log_loss")
+    train()
+    assert len(model.history) - n_epochs == 30
+    assert "early_stopping" not in dict(model.callbacks_)
+    # no early stopping: the model is the last epoch's, scored by neg_log_loss
+    expected = -log_loss(y_dev, model.predict_proba(X_dev))
+    assert model.history[-1, "valid_score"] == pytest.approx(expected, rel=1e-5)
+    model.set_params(early_stopping=True, patience=1)
+    train()
+    assert dict(model.callbacks_)["early_stopping"].patience == 1
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_float64_values_beyond_float32_raise(sparse):
+    X, y = _repro_data()
+    X = X.astype(np.float64)
+    big = X.copy()
+    row, col = 7, 2
+    big[row, col] = 10 * float(np.finfo(np.float32).max)
+    assert np.isfinite(big).all()
+    if sparse:
+        X, big = sp.csr_matrix(X), sp.csr_matrix(big)
+    match = f"X holds {big[row, col]:.6g} at row {row}, column {col}, beyond"
+    with pytest.raises(ValueError, match=re.escape(match)):
+        EndModel(verbose=0, max_epochs=1).fit(big, y)
+    model = EndModel(verbose=0, max_epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=re.escape(match)):
+        model.predict(big)
+    with pytest.raises(ValueError, match=re.escape(match)):
+        model.predict_proba(big)
+
+
+@pytest.mark.parametrize("n_columns", [2, 4])
+def test_score_soft_labels_need_one_column_per_class(n_columns):
+    X, y = _repro_data()
+    y3 = y + (X[:, 1] > 1)  # three classes
+    model = EndModel(verbose=0, max_epochs=1, random_state=0).fit(X, y3)
+    soft = np.full((len(X), n_columns), 1 / n_columns)
+    soft[np.arange(len(X)), y3 % n_columns] += 0.5
+    soft /= soft.sum(axis=1, keepdims=True)
+    match = f"y has {n_columns} columns but the model has 3 classes"
+    with pytest.raises(ValueError, match=match):
+        model.score(X, soft)
+
+
+@pytest.mark.parametrize("soft_targets", [False, True])
+def test_unit_sample_weights_keep_the_class_weighted_loss(soft_targets):
+    X, y = _repro_data()
+    class_weight = torch.tensor([1.0, 4.0])
+    model = EndModel(
+        verbose=0, max_epochs=1, random_state=0, criterion__weight=class_weight
+    ).fit(X, y)
+    logits = model.module_(torch.from_numpy(X)).detach()
+    target = torch.from_numpy(y)
+    if soft_targets:
+        target = torch.nn.functional.one_hot(target, 2).float() * 0.8 + 0.1
+    expected = torch.nn.CrossEntropyLoss(weight=class_weight)(logits, target)
+    assert float(model.get_loss(logits, target)) == pytest.approx(float(expected))
+    got = model.get_loss(logits, target, sample_weight=torch.ones(len(X)))
+    assert float(got) == pytest.approx(float(expected), rel=1e-6)
+    # integer weights still count a row that many times
+    w = np.random.RandomState(2).randint(1, 4, size=len(X))
+    rows = torch.from_numpy(np.repeat(np.arange(len(X)), w))
+    repeated = torch.nn.CrossEntropyLoss(weight=class_weight)(
+        logits[rows], target[rows]
+    )
+    got = model.get_loss(logits, target, sample_weight=torch.from_numpy(w).float())
+    assert float(got) == pytest.approx(float(repeated), rel=1e-6)
