@@ -94,9 +94,16 @@ def _votes(L, cardinality, y=None, names=None):
 def _distinct_pairs(a, b):
     """The distinct pairs ``(a[i], b[i])``, sorted by ``a`` then ``b``.
 
-    Sorts the pairs instead of encoding them as ``a * k + b``, which would
-    overflow, or take ``O(k)`` memory, for a huge class ``b``.
+    Pairs are encoded as ``a * span + b`` (``span = max(b) + 1``) where that
+    fits in int64, and sorted as pairs otherwise, so a huge class ``b`` can
+    neither overflow the key nor cost memory.
     """
+    if len(a) == 0:
+        return a, b
+    span = int(b.max()) + 1
+    if int(a.max()) < 2**62 // span:
+        keys = np.unique(a.astype(np.int64) * span + b)
+        return np.divmod(keys, span)
     order = np.lexsort((b, a))
     a, b = a[order], b[order]
     new = np.ones(len(a), dtype=bool)
@@ -104,11 +111,30 @@ def _distinct_pairs(a, b):
     return a[new], b[new]
 
 
+def _n_votes(rows, n_samples):
+    """Number of votes per row."""
+    return np.bincount(rows, minlength=n_samples)
+
+
+def _n_classes(rows, vals, n_samples):
+    """Number of distinct classes voted per row.
+
+    Counted in an ``(n_samples, k)`` table where that is no bigger than a few
+    times the votes (one pass, no sort), else from the distinct pairs.
+    """
+    span = int(vals.max()) + 1 if len(vals) else 1
+    if n_samples * span <= 4 * len(rows) + 2**20:
+        table = np.bincount(
+            rows.astype(np.int64) * span + vals, minlength=n_samples * span
+        )
+        return np.count_nonzero(table.reshape(n_samples, span), axis=1)
+    voted_rows, _ = _distinct_pairs(rows, vals)
+    return np.bincount(voted_rows, minlength=n_samples)
+
+
 def _row_stats(rows, vals, n_samples):
     """Per row: number of votes and number of distinct classes voted."""
-    n_votes = np.bincount(rows, minlength=n_samples)
-    voted_rows, _ = _distinct_pairs(rows, vals)
-    return n_votes, np.bincount(voted_rows, minlength=n_samples)
+    return _n_votes(rows, n_samples), _n_classes(rows, vals, n_samples)
 
 
 def _polarities(cols, vals, n_sources):
@@ -257,7 +283,7 @@ def lf_overlaps(L, normalize_by_coverage=False):
     array([1.   , 0.667, 1.   ])
     """
     (rows, cols, vals, (n, m)), k = _votes(L, None)
-    n_votes, _ = _row_stats(rows, vals, n)
+    n_votes = _n_votes(rows, n)
     return _per_source_fraction(cols, n_votes[rows] > 1, n, m, normalize_by_coverage)
 
 
@@ -305,7 +331,7 @@ def lf_conflicts(L, normalize_by_coverage=False):
     array([0.333, 0.333, 0.5  ])
     """
     (rows, cols, vals, (n, m)), k = _votes(L, None)
-    _, n_classes = _row_stats(rows, vals, n)
+    n_classes = _n_classes(rows, vals, n)
     # The source votes one of the row's classes; another class means a conflict.
     return _per_source_fraction(cols, n_classes[rows] > 1, n, m, normalize_by_coverage)
 

@@ -965,12 +965,13 @@ class EndModel(ClassifierMixin, NeuralNet):
         With ``sample_weight`` the criterion is evaluated with
         ``reduction="none"`` and the batch loss is
         ``sum_i w_i * loss_i / sum_i w_i`` (0 for a batch whose weights are
-        all zero). With class weights (``criterion__weight``) and class-index
-        targets the denominator is ``sum_i w_i * weight[y_i]``, as torch's
-        mean reduction divides by ``sum_i weight[y_i]``; with soft targets
-        torch's mean divides by the number of rows, so it stays
-        ``sum_i w_i``. Either way all-ones row weights give the criterion's
-        own mean.
+        all zero). With class weights (``criterion__weight``) in
+        ``CrossEntropyLoss`` or ``NLLLoss`` and class-index targets the
+        denominator is ``sum_i w_i * weight[y_i]``, as their mean reduction
+        divides by ``sum_i weight[y_i]``; with soft targets, and for other
+        criteria (e.g. ``MultiMarginLoss``), the mean divides by the number of
+        rows, so it stays ``sum_i w_i``. Either way all-ones row weights give
+        the criterion's own mean.
         """
         y_true = to_tensor(y_true, device=self.device)
         if sample_weight is None:
@@ -997,7 +998,8 @@ class EndModel(ClassifierMixin, NeuralNet):
         total = weight.sum()
         class_weight = getattr(criterion, "weight", None)
         if (
-            isinstance(class_weight, torch.Tensor)
+            isinstance(criterion, (torch.nn.CrossEntropyLoss, torch.nn.NLLLoss))
+            and isinstance(class_weight, torch.Tensor)
             and y_true.ndim == 1
             and not torch.is_floating_point(y_true)
         ):

@@ -1888,8 +1888,11 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
     With routing disabled, ``sample_weight`` reaches the net and every label
     model whose ``fit`` takes a ``sample_weight`` (as :class:`LabelModel`'s
     does), so an integer weight counts as that many copies of the row in the
-    sources' statistics as in the net's loss; a label model without that
-    parameter (e.g. :class:`MajorityLabelVoter`) is fitted unweighted.
+    sources' statistics as in the net's loss (the voters take it too);
+    a label model without that parameter (e.g. a ``Pipeline``) is fitted
+    unweighted. Under routing, a given label model whose ``fit`` takes
+    ``sample_weight`` must say whether it wants the weights
+    (``set_fit_request``), as scikit-learn asks of every consumer.
 
     Examples
     --------

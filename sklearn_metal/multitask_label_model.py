@@ -858,14 +858,21 @@ class MultitaskLabelModel(BaseEstimator):
             for pos, t in enumerate(g["comp"]):
                 k = graph.cardinalities[t]
                 values = g["states"][:, pos]
-                log_p = np.stack(
-                    [logsumexp(log_q[:, values == v], axis=1) for v in range(k)], 1
-                )
-                log_total = logsumexp(log_p, axis=1, keepdims=True)
-                uniform = np.full_like(log_p, 1.0 / k)
-                out[t] = np.exp(
-                    log_p - log_total, out=uniform, where=np.isfinite(log_total)
-                )
+                defined = values >= 0
+                if not defined.any():
+                    out[t] = np.full((len(log_q), k), 1.0 / k)
+                    continue
+                # the defined states' posteriors, scaled by their largest
+                # (one exp per state, as in linear space, without underflow)
+                log_d = log_q[:, defined]
+                top = log_d.max(axis=1, keepdims=True)
+                top[~np.isfinite(top)] = 0.0  # no defined state possible
+                Q = np.exp(log_d - top)
+                d_values = values[defined]
+                P = np.stack([Q[:, d_values == v].sum(axis=1) for v in range(k)], 1)
+                total = P.sum(axis=1, keepdims=True)
+                uniform = np.full_like(P, 1.0 / k)
+                out[t] = np.divide(P, total, out=uniform, where=total > 0)
         return out
 
     def predict_defined_proba(self, L):

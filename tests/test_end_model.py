@@ -1076,3 +1076,21 @@ def test_unit_sample_weights_keep_the_class_weighted_loss(soft_targets):
     )
     got = model.get_loss(logits, target, sample_weight=torch.from_numpy(w).float())
     assert float(got) == pytest.approx(float(repeated), rel=1e-6)
+
+
+def test_unit_sample_weights_keep_the_mean_of_other_class_weighted_criteria():
+    X, _, y = _soft_data(n=60)
+    y = y + (X[:, 2] > 1)  # three classes
+    model = EndModel(
+        criterion=torch.nn.MultiMarginLoss,
+        criterion__weight=torch.tensor([1.0, 2.0, 5.0]),
+        train_split=None,
+        max_epochs=1,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    logits = model.infer(torch.from_numpy(X)).detach()
+    target = torch.from_numpy(np.searchsorted(model.classes_, y))
+    plain = model.get_loss(logits, target)
+    weighted = model.get_loss(logits, target, sample_weight=np.ones(len(X)))
+    assert float(weighted) == pytest.approx(float(plain), rel=1e-6)
