@@ -259,6 +259,32 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
     )
 
 
+def numeric_labels(y, name, expected):
+    """``y`` with a numeric dtype: an object array of numbers is read as
+    float64; bools, strings and other dtypes raise a ``ValueError`` saying
+    ``name`` should hold ``expected``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal._validation import numeric_labels
+    >>> numeric_labels(np.array([0, 1.0, -1], dtype=object), "y", "0..k-1").dtype
+    dtype('float64')
+    """
+    if y.dtype.kind == "O":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"Unknown label type: {name} must hold {expected}."
+            ) from exc
+    if y.dtype == bool or y.dtype.kind not in "iuf":
+        raise ValueError(
+            f"Unknown label type: {name} has dtype {y.dtype}; expected {expected}."
+        )
+    return y
+
+
 def check_gold_labels(y, n_samples, cardinality):
     """Validate semi-supervised gold labels (``-1`` = unlabeled row).
 
@@ -294,19 +320,7 @@ def check_gold_labels(y, n_samples, cardinality):
         raise ValueError(
             f"y has {y.shape[0]} labels but the label matrix has {n_samples} rows."
         )
-    if y.dtype.kind == "O":
-        try:
-            y = y.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                "Unknown label type: y must hold integer class labels 0..k-1 "
-                "or -1 for unlabeled rows."
-            ) from exc
-    if y.dtype == bool or y.dtype.kind not in "iuf":
-        raise ValueError(
-            f"Unknown label type: y has dtype {y.dtype}; expected integer class "
-            "labels 0..k-1 or -1 for unlabeled rows."
-        )
+    y = numeric_labels(y, "y", "integer class labels 0..k-1 or -1 for unlabeled rows")
     yf = y.astype(np.float64)
     if not np.all(np.isfinite(yf)):
         i = np.flatnonzero(~np.isfinite(yf))[0]

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._statistics import one_hot_votes
-from ._validation import check_label_matrix
+from ._validation import check_label_matrix, numeric_labels
 
 __all__ = ["MultitaskLabelModel", "TaskGraph"]
 
@@ -271,18 +271,7 @@ class TaskGraph:
                 f"Y has shape {Y.shape}; expected (n_samples, {n_tasks}), one "
                 "column per task."
             )
-        if Y.dtype.kind == "O":
-            try:
-                Y = Y.astype(np.float64)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(
-                    "Unknown label type: Y must hold integer labels 0..k-1, or -1."
-                ) from exc
-        if Y.dtype == bool or Y.dtype.kind not in "iuf":
-            raise ValueError(
-                f"Unknown label type: Y has dtype {Y.dtype}; expected integer "
-                "labels 0..k-1, or -1."
-            )
+        Y = numeric_labels(Y, "Y", "integer labels 0..k-1, or -1")
         Yf = Y.astype(np.float64)
         for t, (task, k) in enumerate(zip(self.tasks, self.cardinalities, strict=True)):
             col = Yf[:, t]
