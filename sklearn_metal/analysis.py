@@ -413,28 +413,38 @@ def _source_index(L, source_names, label_model, n_sources):
                 f"source_names has {len(given)} names (shape "
                 f"{np.shape(source_names)}), but L has {n_sources} sources."
             )
-        if df_names is not None and [str(s) for s in given] != [
-            str(c) for c in df_names
-        ]:
-            raise ValueError(
-                f"source_names {given} differ from the column names of L "
-                f"{df_names}; pass one or the other."
-            )
     model_names = getattr(label_model, "feature_names_in_", None)
-    if model_names is not None and df_names is not None:
-        if [str(c) for c in df_names] != [str(s) for s in model_names]:
-            raise ValueError(
-                f"The columns of L {df_names} differ from the sources the "
-                f"label_model was fitted on {list(model_names)}; pass the "
-                "sources in the same order."
-            )
-    if model_names is not None and given is not None:
-        if [str(s) for s in given] != [str(s) for s in model_names]:
-            raise ValueError(
-                f"source_names {given} differ from the sources the label_model "
-                f"was fitted on {list(model_names)}; pass the sources in the "
-                "same order, or leave source_names out to use the model's."
-            )
+    if model_names is not None:
+        model_names = list(model_names)
+    # any two of the three name lists given must agree
+    clashes = [
+        (
+            given,
+            df_names,
+            "source_names {a} differ from the column names of L {b}; "
+            "pass one or the other.",
+        ),
+        (
+            df_names,
+            model_names,
+            "The columns of L {a} differ from the sources the "
+            "label_model was fitted on {b}; pass the sources in the same order.",
+        ),
+        (
+            given,
+            model_names,
+            "source_names {a} differ from the sources the "
+            "label_model was fitted on {b}; pass the sources in the same order, or "
+            "leave source_names out to use the model's.",
+        ),
+    ]
+    for a, b, message in clashes:
+        if (
+            a is not None
+            and b is not None
+            and [str(x) for x in a] != [str(x) for x in b]
+        ):
+            raise ValueError(message.format(a=a, b=b))
     for names in (df_names, given, model_names):
         if names is not None:
             # tupleize_cols=False keeps tuple names (a DataFrame's MultiIndex
