@@ -753,18 +753,49 @@ class EndModel(ClassifierMixin, NeuralNet):
         return self
 
     def _refresh_callbacks(self):
-        """Rebuild the callbacks when ``scoring``, ``early_stopping`` or
-        ``patience`` changed since they were built (``set_params`` before a
-        warm refit or a later :meth:`partial_fit`); the module, optimizer and
-        history are kept.
+        """Rebuild the default callbacks whose parameters changed since they
+        were built (``set_params`` before a warm refit or a later
+        :meth:`partial_fit`): ``scoring`` rebuilds ``valid_score``,
+        ``early_stopping`` and ``patience`` rebuild ``early_stopping``. The
+        other callbacks, a user's included, keep their state, as do the
+        module, optimizer and history.
         """
         built = getattr(self, "_built_callback_params_", None)
-        now = self._callback_params()
-        if built is None or any(
-            not (built[name] is value or _same_value(built[name], value))
-            for name, value in now.items()
-        ):
+        if built is None or not hasattr(self, "callbacks_"):
             self.initialize_callbacks()
+            return
+        now = self._callback_params()
+        changed = {
+            name
+            for name, value in now.items()
+            if not (built[name] is value or _same_value(built[name], value))
+        }
+        if not changed:
+            return
+        stale = set()
+        if "scoring" in changed:
+            stale.add("valid_score")
+        if changed & {"early_stopping", "patience"}:
+            stale.add("early_stopping")
+        kept = dict(self.callbacks_)
+        callbacks = []
+        for name, cb in self._uniquely_named_callbacks():
+            if name in kept and name not in stale:
+                callbacks.append((name, kept[name]))
+                continue
+            # As skorch's initialize_callbacks builds one callback.
+            cb = getattr(self, "callbacks__" + name, cb)
+            params = self.get_params_for("callbacks__" + name)
+            if cb is None:
+                continue
+            if isinstance(cb, type):
+                cb = cb(**params)
+            else:
+                cb.set_params(**params)
+            cb.initialize()
+            callbacks.append((name, cb))
+        self.callbacks_ = callbacks
+        self._built_callback_params_ = now
 
     def initialize_module(self):
         """Build the module: the default MLP sized from the data, or the user's.

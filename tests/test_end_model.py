@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
-from skorch.callbacks import GradientNormClipping, LRScheduler
+from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
@@ -1018,6 +1018,58 @@ def test_set_params_of_the_default_callbacks_reach_a_later_fit(how):
     model.set_params(early_stopping=True, patience=1)
     train()
     assert dict(model.callbacks_)["early_stopping"].patience == 1
+
+
+class _EpochCounter(Callback):
+    """Counts the epochs it has seen since it was last initialized."""
+
+    def initialize(self):
+        self.epochs_ = 0
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs_ += 1
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_rebuilding_default_callbacks_keeps_user_callback_state(how):
+    X, y = _repro_data()
+    counter = _EpochCounter()
+    model = EndModel(
+        verbose=0,
+        random_state=0,
+        max_epochs=4,
+        early_stopping=False,
+        warm_start=how == "warm_start",
+        callbacks=[("counter", counter)],
+    )
+
+    def train():
+        return model.fit(X, y) if how == "warm_start" else model.partial_fit(X, y)
+
+    train()
+    assert counter.epochs_ == 4
+    valid_score = dict(model.callbacks_)["valid_score"]
+    model.set_params(scoring="neg_log_loss", early_stopping=True, patience=50)
+    train()
+    callbacks = dict(model.callbacks_)
+    # the user's callback is the same object and went on counting
+    assert callbacks["counter"] is counter
+    assert counter.epochs_ == 8
+    # the default callbacks whose parameters changed were rebuilt
+    assert callbacks["valid_score"] is not valid_score
+    assert callbacks["early_stopping"].patience == 50
+    assert model.history[-1, "valid_score"] < 0  # neg_log_loss
+    # an unchanged set_params keeps every callback
+    before = dict(model.callbacks_)
+    model.set_params(patience=50)
+    train()
+    assert all(cb is before[name] for name, cb in model.callbacks_)
+    assert counter.epochs_ == 12
+    # a cold fit re-initializes every callback, as in skorch
+    model.set_params(warm_start=False)
+    model.fit(X, y)
+    assert counter.epochs_ == 4
 
 
 @pytest.mark.parametrize("sparse", [False, True])
