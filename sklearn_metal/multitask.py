@@ -733,7 +733,9 @@ class _LRSchedule(Callback):
 
     A skorch ``LRScheduler`` among the net's callbacks owns the learning rate
     instead: the built-in schedule then leaves it alone (it must be the
-    constant one, without warmup) and only records it.
+    constant one, without warmup) and only records it. The constant schedule
+    sets the rate at the first epoch of a call only, so another callback that
+    changes it between epochs keeps its change.
     """
 
     def on_train_begin(self, net, **kwargs):
@@ -751,9 +753,12 @@ class _LRSchedule(Callback):
             )
 
     def on_epoch_begin(self, net, **kwargs):
-        if not getattr(self, "user_schedulers_", None):
-            # the row for this epoch already exists
-            epoch = len(net.history) - 1 - getattr(self, "first_epoch_", 0)
+        # the row for this epoch already exists
+        epoch = len(net.history) - 1 - getattr(self, "first_epoch_", 0)
+        constant = net.lr_schedule == "constant" and not net.warmup_epochs
+        # The constant schedule sets ``lr`` at the first epoch of a call only,
+        # so a callback of the user's that changes the rate keeps its change.
+        if not getattr(self, "user_schedulers_", None) and (epoch == 0 or not constant):
             factor = net._lr_factor(epoch)
             for group in net.optimizer_.param_groups:
                 group["lr"] = net.lr * factor

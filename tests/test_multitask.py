@@ -1146,6 +1146,38 @@ def test_a_user_lr_scheduler_sets_the_learning_rate():
     np.testing.assert_allclose(dict(net.callbacks_)["seen"].lrs_, linear)
 
 
+class _HalveLr(skorch.callbacks.Callback):
+    """Halves the learning rate after every epoch (not an LRScheduler)."""
+
+    def on_epoch_end(self, net, **kwargs):
+        for group in net.optimizer_.param_groups:
+            group["lr"] /= 2
+
+
+def test_the_constant_schedule_keeps_a_callbacks_lr_change():
+    X, a, _ = _setup()
+    net = MultitaskClassifier(
+        {"a": 2},
+        optimizer="sgd",
+        lr=1.0,
+        max_epochs=4,
+        batch_size=100,
+        verbose=0,
+        random_state=0,
+        callbacks=[("halve", _HalveLr()), ("seen", _LrSeen())],
+    ).fit(X, task_labels(a=a))
+    halved = [0.5**epoch for epoch in range(4)]
+    np.testing.assert_allclose(dict(net.callbacks_)["seen"].lrs_, halved)
+    np.testing.assert_allclose(net.history[:, "lr"], halved)
+    # every call starts again from lr
+    net.set_params(lr=0.3)
+    net.partial_fit(X, task_labels(a=a))
+    np.testing.assert_allclose(net.history[-4:, "lr"], [0.3 * h for h in halved])
+    # a non-constant schedule still sets the rate at every epoch
+    net.set_params(lr=1.0, lr_schedule="linear").fit(X, task_labels(a=a))
+    np.testing.assert_allclose(net.history[:, "lr"], [1 - e / 4 for e in range(4)])
+
+
 def _entry_loss(proba, values, mask):
     """Cross-entropy of each labelled row (hard or soft targets)."""
     if values.ndim == 1:
