@@ -777,7 +777,11 @@ class MultitaskLabelModel(BaseEstimator):
             votes = votes / np.maximum(total, 1.0)[None, :]
             mu = np.vstack([1.0 - votes.sum(axis=0, keepdims=True), votes])
             mus.append(mu)
-            log_w[idx * k_max : idx * k_max + k] = np.log(votes) @ M.T
+            # floored as the abstains below: a vote whose pseudo-count
+            # underflows (prior_strength near 1e-300) is not impossible
+            log_w[idx * k_max : idx * k_max + k] = (
+                np.log(np.maximum(votes, 1e-300)) @ M.T
+            )
             if undefined:
                 # The task is undefined in some states, and whether the source
                 # fires tells those states apart: its abstain probability

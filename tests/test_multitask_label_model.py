@@ -581,3 +581,17 @@ def test_task_graph_rejects_non_integer_parent_values(value):
     # integral values of any numeric type are accepted
     graph = TaskGraph({"a": 3, "b": 2}, edges=[("a", "b", [np.int64(1), 2.0])])
     assert graph.edges == [("a", "b", [1, 2])]
+
+
+def test_a_vote_never_seen_in_fit_leaves_no_nan_at_a_tiny_prior_strength():
+    # source 0 never votes 1 in fit: with prior_strength 1e-200 its pseudo-votes
+    # underflow, so P(vote 1 | a) is 0 for every value of a; a row casting that
+    # vote must still get the certain root's P(defined) = 1, not NaN
+    graph = TaskGraph({"a": 2, "b": 2}, edges=[("a", "b", [0])])
+    L = np.array([[0, 0], [0, 1], [0, 0], [0, 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = MultitaskLabelModel(graph, ["a", "b"], prior_strength=1e-200).fit(L)
+    defined = model.predict_defined_proba(np.array([[1, 0]]))
+    assert np.all(np.isfinite(defined))
+    assert defined[0, 0] == pytest.approx(1.0, abs=1e-12)  # a root is defined
