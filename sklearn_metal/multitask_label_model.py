@@ -104,9 +104,15 @@ class TaskGraph:
                     f"Task {names[c]!r} has two parents ({names[self.parent[c]]!r} "
                     f"and {names[p]!r}); each task may have at most one."
                 )
+            if not np.iterable(edge[2]):
+                raise ValueError(
+                    f"Edge {edge!r}: parent_values must be a list of values of "
+                    f"task {names[p]!r}, got {edge[2]!r}."
+                )
             for v in edge[2]:
                 if isinstance(v, (bool, np.bool_)) or not (
-                    isinstance(v, Integral) or (isinstance(v, Real) and v == int(v))
+                    isinstance(v, Integral)
+                    or (isinstance(v, Real) and np.isfinite(v) and v == int(v))
                 ):
                     raise ValueError(
                         f"Edge {edge!r}: parent_values holds {v!r}; expected "

@@ -595,3 +595,11 @@ def test_a_vote_never_seen_in_fit_leaves_no_nan_at_a_tiny_prior_strength():
     defined = model.predict_defined_proba(np.array([[1, 0]]))
     assert np.all(np.isfinite(defined))
     assert defined[0, 0] == pytest.approx(1.0, abs=1e-12)  # a root is defined
+
+
+@pytest.mark.parametrize("values", [[0, float("nan")], [float("inf")], 0, None])
+def test_task_graph_names_the_edge_of_non_finite_or_scalar_parent_values(values):
+    # NaN raised numpy's "cannot convert float NaN to integer", infinity an
+    # OverflowError and a bare integer a TypeError, none naming the edge
+    with pytest.raises(ValueError, match=r"Edge \('a', 'b', "):
+        TaskGraph({"a": 3, "b": 2}, edges=[("a", "b", values)])
