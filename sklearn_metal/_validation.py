@@ -22,14 +22,18 @@ def _column_label(names, j):
 
 
 def _check_values(values, rows, cols, cardinality, names, first_row=0):
-    """Raise a ValueError naming the first bad entry among ``values``."""
+    """Raise a ValueError naming the first bad entry among ``values``.
+
+    With ``cardinality=None`` the caller checks the classes' upper bound.
+    """
+    classes = "a class" if cardinality is None else f"0..{cardinality - 1}"
     bad = ~np.isfinite(values)
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(
             f"Label matrix {_column_label(names, cols[i])} holds {values[i]} at "
             f"row {first_row + rows[i]}; votes must be finite integers: -1 "
-            f"(abstain) or 0..{cardinality - 1}."
+            f"(abstain) or {classes}."
         )
     bad = values != np.round(values)
     if bad.any():
@@ -37,15 +41,18 @@ def _check_values(values, rows, cols, cardinality, names, first_row=0):
         raise ValueError(
             f"Label matrix {_column_label(names, cols[i])} holds the non-integer "
             f"value {values[i]} at row {first_row + rows[i]}; votes must be integers: "
-            f"-1 (abstain) or 0..{cardinality - 1}."
+            f"-1 (abstain) or {classes}."
         )
-    bad = (values < -1) | (values >= cardinality)
+    bad = values < -1
+    if cardinality is not None:
+        bad |= values >= cardinality
+        classes = f"a class in {classes} (cardinality={cardinality})"
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(
             f"Label matrix {_column_label(names, cols[i])} holds the value "
             f"{values[i]:g} at row {first_row + rows[i]}; expected -1 (abstain) or "
-            f"a class in 0..{cardinality - 1} (cardinality={cardinality})."
+            f"{classes}."
         )
 
 
@@ -154,8 +161,9 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
         matrices, whose block padding would read as class-0 votes, are
         rejected, as are complex and boolean dtypes.
         A pandas DataFrame is read column by column.
-    cardinality : int
-        Number of classes ``k``.
+    cardinality : int or None
+        Number of classes ``k``; None leaves the classes' upper bound to the
+        caller (sources of tasks with different cardinalities).
     names : array-like of str, default=None
         Source names used in error messages.
     first_row : int, default=0
@@ -241,7 +249,8 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
         )
     if vals.dtype.kind in "iu":
         # integers: only the range can be wrong
-        if len(vals) and (vals.min() < -1 or vals.max() >= cardinality):
+        top = np.inf if cardinality is None else cardinality
+        if len(vals) and (vals.min() < -1 or vals.max() >= top):
             _check_values(
                 vals.astype(np.float64), rows, cols, cardinality, names, first_row
             )

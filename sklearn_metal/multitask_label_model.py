@@ -513,8 +513,8 @@ class MultitaskLabelModel(BaseEstimator):
 
     def _votes(self, L, reset):
         names = [str(c) for c in L.columns] if hasattr(L, "columns") else None
-        k_max = max(self.task_graph.cardinalities)
-        rows, cols, vals, (n, m) = check_label_matrix(L, k_max, names=names)
+        # each source's classes are those of its task, checked below
+        rows, cols, vals, (n, m) = check_label_matrix(L, None, names=names)
         if not reset and m != self.n_features_in_:
             raise ValueError(
                 f"X has {m} features, but {type(self).__name__} is expecting "

@@ -113,6 +113,20 @@ def test_bad_votes_and_sources_raise():
     L = np.array([[0, 2], [1, -1], [0, 1]])
     with pytest.raises(ValueError, match=r"Source 0 votes 2 at row 0.*task 'a'"):
         MultitaskLabelModel(graph, ["a", "b"]).fit(L[:, ::-1])
+    # a vote beyond every task's classes names its own task's range too
+    big = np.array([[3, 0], [0, -1]])
+    with pytest.raises(ValueError, match=r"Source 0 votes 3 at row 0.*0\.\.1;"):
+        MultitaskLabelModel(graph, ["a", "b"]).fit(big)
+    df = pd.DataFrame({"x": [0, 1], "y": [5, -1]})
+    with pytest.raises(ValueError, match=r"Source 'y' votes 5 at row 0.*0\.\.2;"):
+        MultitaskLabelModel(graph, ["a", "b"]).fit(df)
+    with pytest.raises(
+        ValueError,
+        match=r"'y' \(index 1\) holds the value -2 at row 0; .* or a class\.$",
+    ):
+        MultitaskLabelModel(graph, ["a", "b"]).fit(df.replace(5, -2))
+    with pytest.raises(ValueError, match=r"non-integer value 0.5 .*or a class\.$"):
+        MultitaskLabelModel(graph, ["a", "b"]).fit(df.replace(5, 0.5))
     with pytest.raises(ValueError, match="names 3 sources"):
         MultitaskLabelModel(graph, ["a", "b", "b"]).fit(L)
     with pytest.raises(ValueError, match="Unknown task 'c'"):
