@@ -140,7 +140,8 @@ class MajorityClassVoter(_BaseVoter):
     """Predict the class balance for every row, whatever the votes.
 
     The class balance is the distribution of the gold labels passed to
-    :meth:`fit`, or of the non-abstain votes in ``L`` when there are none.
+    :meth:`fit`, or of the non-abstain votes in ``L`` when there are none
+    (rows of ``sample_weight`` 0 count as absent).
 
     Parameters
     ----------
@@ -173,8 +174,10 @@ class MajorityClassVoter(_BaseVoter):
 
     def _fit(self, rows, cols, vals, n, m, gold, sample_weight):
         w = sample_weight
-        if gold is not None and np.any(gold >= 0):
-            known = gold >= 0
+        known = None if gold is None else gold >= 0
+        if known is not None and w is not None:
+            known &= w > 0  # a row of weight 0 is absent, its gold label too
+        if known is not None and known.any():
             counts = np.bincount(
                 gold[known],
                 weights=None if w is None else w[known],

@@ -681,3 +681,16 @@ def test_the_label_matrix_is_no_routed_metadata():
                 assert "L" not in getattr(routing, method).requests
         assert "L" not in LabelModel().get_metadata_routing().partial_fit.requests
         assert not hasattr(LabelModel(), "set_predict_request")
+
+
+def test_class_voter_ignores_gold_labels_of_rows_weighted_zero():
+    from sklearn_metal import MajorityClassVoter
+
+    # weights read as counts: weight 0 drops the row, so the only gold label
+    # is gone and the balance comes from the votes, as with the row removed
+    L = np.array([[0], [1], [1], [1]])
+    y = np.array([0, -1, -1, -1])
+    weighted = MajorityClassVoter().fit(L, y, sample_weight=[0, 1, 1, 1])
+    dropped = MajorityClassVoter().fit(L[1:], y[1:])
+    np.testing.assert_allclose(weighted.class_balance_, dropped.class_balance_)
+    assert weighted.predict(L).tolist() == [1, 1, 1, 1]
