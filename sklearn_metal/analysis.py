@@ -42,6 +42,8 @@ def _infer_cardinality(a):
             values = a.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
             values = np.asarray(a)
+            if values.dtype.kind == "O":  # read as check_label_matrix reads it
+                values = values.astype(np.float64)
     except (TypeError, ValueError):
         return 2
     if values.dtype == bool or values.dtype.kind not in "iuf":

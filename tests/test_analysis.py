@@ -537,3 +537,20 @@ def test_majority_vote_counts_need_no_k_squared_table():
         counts = np.bincount(row[row >= 0], minlength=k)
         top = counts == counts.max()
         assert_allclose(p, top / top.sum())
+
+
+def test_object_arrays_of_numbers_infer_the_cardinality_from_their_votes():
+    # check_label_matrix reads an object array of numbers as floats; inferring
+    # k must read it the same way, not fall back to k = 2 and reject class 3
+    obj = np.array([[0, 3], [2, -1], [1, 3]], dtype=object)
+    dense = obj.astype(np.int64)
+    assert lf_polarities(obj) == lf_polarities(dense) == [(0, 1, 2), (3,)]
+    assert_allclose(lf_coverages(obj), lf_coverages(dense))
+    assert_allclose(lf_overlaps(obj), lf_overlaps(dense))
+    assert_allclose(lf_conflicts(obj), lf_conflicts(dense))
+    y = np.array([0, 2, 3], dtype=object)
+    assert_allclose(lf_empirical_accuracies(obj, y), [2 / 3, 1 / 2])
+    pd.testing.assert_frame_equal(lf_summary(obj, y), lf_summary(dense, y.astype(int)))
+    # entries that are no numbers still get check_label_matrix's error
+    with pytest.raises(ValueError, match="could not convert string to float: 'a'"):
+        lf_coverages(np.array([[0, "a"]], dtype=object))
