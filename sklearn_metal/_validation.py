@@ -21,6 +21,14 @@ def _column_label(names, j):
     return f"column {j}"
 
 
+def _number(v):
+    """``v`` for a message: an integer in full, a float without a trailing ``.0``
+    (``:g`` would print 1234567 as 1.23457e+06)."""
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return f"{float(v):.15g}"
+
+
 def _check_values(values, rows, cols, cardinality, names, first_row=0):
     """Raise a ValueError naming the first bad entry among ``values``.
 
@@ -51,8 +59,8 @@ def _check_values(values, rows, cols, cardinality, names, first_row=0):
         i = np.flatnonzero(bad)[0]
         raise ValueError(
             f"Label matrix {_column_label(names, cols[i])} holds the value "
-            f"{values[i]:g} at row {first_row + rows[i]}; expected -1 (abstain) or "
-            f"{classes}."
+            f"{_number(values[i])} at row {first_row + rows[i]}; expected -1 "
+            f"(abstain) or {classes}."
         )
 
 
@@ -251,9 +259,7 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
         # integers: only the range can be wrong
         top = np.inf if cardinality is None else cardinality
         if len(vals) and (vals.min() < -1 or vals.max() >= top):
-            _check_values(
-                vals.astype(np.float64), rows, cols, cardinality, names, first_row
-            )
+            _check_values(vals, rows, cols, cardinality, names, first_row)
     else:
         vals = vals.astype(np.float64, copy=False)
         _check_values(vals, rows, cols, cardinality, names, first_row)
@@ -330,7 +336,8 @@ def check_gold_labels(y, n_samples, cardinality):
             f"y has {y.shape[0]} labels but the label matrix has {n_samples} rows."
         )
     y = numeric_labels(y, "y", "integer class labels 0..k-1 or -1 for unlabeled rows")
-    yf = y.astype(np.float64)
+    # integer labels stay integers: a float64 copy rounds classes above 2**53
+    yf = y if y.dtype.kind in "iu" else y.astype(np.float64)
     if not np.all(np.isfinite(yf)):
         i = np.flatnonzero(~np.isfinite(yf))[0]
         raise ValueError(f"y holds {y[i]} at row {i}; expected -1 or 0..k-1.")
@@ -341,8 +348,8 @@ def check_gold_labels(y, n_samples, cardinality):
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(
-            f"y holds the value {y[i]:g} at row {i}; expected -1 (unlabeled) or a "
-            f"class in 0..{cardinality - 1} (cardinality={cardinality})."
+            f"y holds the value {_number(y[i])} at row {i}; expected -1 (unlabeled) "
+            f"or a class in 0..{cardinality - 1} (cardinality={cardinality})."
         )
     return yf.astype(np.int64)
 

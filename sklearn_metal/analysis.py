@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_gold_labels, check_label_matrix
+from ._validation import _number, check_gold_labels, check_label_matrix
 
 __all__ = [
     "lf_conflicts",
@@ -805,8 +805,8 @@ def _check_calibration_input(y_true, proba):
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(
-            f"y_true holds the value {y[i]:g} at row {i}; expected -1 (unlabeled) "
-            f"or a column index of proba in 0..{k - 1}."
+            f"y_true holds the value {_number(y[i])} at row {i}; expected -1 "
+            f"(unlabeled) or a column index of proba in 0..{k - 1}."
         )
     y = y.astype(np.int64)
     if not np.any(y != -1):

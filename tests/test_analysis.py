@@ -554,3 +554,32 @@ def test_object_arrays_of_numbers_infer_the_cardinality_from_their_votes():
     # entries that are no numbers still get check_label_matrix's error
     with pytest.raises(ValueError, match="could not convert string to float: 'a'"):
         lf_coverages(np.array([[0, "a"]], dtype=object))
+
+
+def test_messages_print_a_bad_class_in_full():
+    from sklearn_metal.analysis import plot_calibration
+
+    # ":g" printed 1234567 as 1.23457e+06, a value that is nowhere in the input
+    with pytest.raises(ValueError, match=r"column 1 holds the value 1234567 at row 1"):
+        lf_summary(np.array([[0, 1], [1, 1234567]]), cardinality=2)
+    with pytest.raises(ValueError, match=r"y holds the value 1234567 at row 1"):
+        lf_summary(np.array([[0, 1], [1, 0]]), y=[0, 1234567], cardinality=2)
+    with pytest.raises(ValueError, match=r"y holds the value 1234567 at row 1"):
+        lf_summary(np.array([[0, 1], [1, 0]]), y=[0.0, 1234567.0], cardinality=2)
+    with pytest.raises(ValueError, match=r"y_true holds the value 1234567 at row 0"):
+        plot_calibration([1234567, 0], np.array([[0.5, 0.5], [0.5, 0.5]]))
+
+
+def test_huge_gold_classes_are_compared_as_integers():
+    # 2**61 + 1 is a class here (the largest vote is 2**61 + 1); a float64 copy
+    # of y rounded it to 2**61 and rejected it, or would count it as 2**61
+    big = 2**61
+    L = np.array([[0, big + 1], [big, -1], [-1, big + 1]])
+    y = np.array([0, big, big + 1])
+    assert_allclose(lf_empirical_accuracies(L, y), [1.0, 1 / 2])
+    summary = lf_summary(L, y)
+    assert summary["correct"].tolist() == [2, 1]
+    assert summary["incorrect"].tolist() == [0, 1]
+    assert summary["polarity"].tolist() == [(0, big), (big + 1,)]
+    with pytest.raises(ValueError, match=f"y holds the value {big + 2} at row 2"):
+        lf_summary(L, np.array([0, big, big + 2]))
