@@ -263,6 +263,19 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
     else:
         vals = vals.astype(np.float64, copy=False)
         _check_values(vals, rows, cols, cardinality, names, first_row)
+    # uint64 and float votes may be valid for a huge k, yet no int64
+    if (
+        vals.dtype.kind in "uf"
+        and vals.dtype.itemsize == 8
+        and len(vals)
+        and vals.max() >= 2**63
+    ):
+        i = int(np.argmax(vals))
+        raise ValueError(
+            f"Label matrix {_column_label(names, cols[i])} holds the value "
+            f"{_number(vals[i])} at row {first_row + rows[i]}; classes must fit "
+            "in int64 (at most 2**63 - 1)."
+        )
     keep = vals != -1
     if not keep.all():
         rows, cols, vals = rows[keep], cols[keep], vals[keep]

@@ -583,3 +583,18 @@ def test_huge_gold_classes_are_compared_as_integers():
     assert summary["polarity"].tolist() == [(0, big), (big + 1,)]
     with pytest.raises(ValueError, match=f"y holds the value {big + 2} at row 2"):
         lf_summary(L, np.array([0, big, big + 2]))
+
+
+def test_classes_beyond_int64_are_rejected_not_wrapped():
+    # a uint64 vote of 2**63 + 5 wrapped to a negative int64 and gave source 0
+    # the polarity (0, 0) and source 1 none
+    L = np.array([[0, 2**63 + 5]], dtype=np.uint64)
+    for X in (L, sp.csr_matrix(L)):
+        with pytest.raises(ValueError, match=r"column 1 holds the value .* int64"):
+            lf_polarities(X)
+    with pytest.raises(ValueError, match=r"column 1 holds the value"):
+        lf_polarities(L.astype(np.float64))
+    assert lf_polarities(np.array([[0, 2**63 - 1]], dtype=np.uint64)) == [
+        (0,),
+        (2**63 - 1,),
+    ]
