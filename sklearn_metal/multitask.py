@@ -38,7 +38,12 @@ from skorch.callbacks import (
     PrintLog,
 )
 
-from ._validation import DUPLICATE_ENTRIES, check_label_matrix, has_duplicate_entries
+from ._validation import (
+    DUPLICATE_ENTRIES,
+    _number,
+    check_label_matrix,
+    has_duplicate_entries,
+)
 from .end_model import (
     _check_architecture,
     _check_module_params,
@@ -317,8 +322,8 @@ def _targets(parsed, tasks, token_tasks, require_labels=True):
             bad = (values < -1) | (values >= k)
             if bad.any():
                 raise ValueError(
-                    f"Task {task!r} has the label {values[bad][0]:g}; expected -1 "
-                    f"(no label) or a class in 0..{k - 1}."
+                    f"Task {task!r} has the label {_number(values[bad][0])}; "
+                    f"expected -1 (no label) or a class in 0..{k - 1}."
                 )
             hard = values.astype(np.int64)
             mask = hard >= 0 if kind == "hard" else (hard >= 0).any(axis=1)

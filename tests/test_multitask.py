@@ -210,6 +210,8 @@ def test_multitask_label_model_output_feeds_the_trainer():
         (lambda a, b: task_labels(a=a, zz=b), "unknown task 'zz'"),
         (lambda a, b: task_labels(a=a + 5, b=b), r"label [56]; expected -1"),
         (lambda a, b: task_labels(a=a[:10], b=b[:10]), "rows"),
+        # printed in full, not as 1.23457e+06
+        (lambda a, b: task_labels(a=a + 1234567, b=b), "label 123456[78]; expected"),
     ],
 )
 def test_bad_label_sets_raise(y, match):
