@@ -436,22 +436,16 @@ class LFApplier(TransformerMixin, BaseEstimator):
 
             L = applier.transform(ddf).persist()
             model = LabelModel().fit(L)
+
+        Errors and failures name rows by their position in the whole dask
+        DataFrame. With ``on_error="abstain"`` each partition warns where it
+        is computed: here with a local scheduler, in the worker's log on a
+        cluster.
         """
         if _is_dask(X):
             return self._transform_dask(X)
         L, failures = self.apply(X)
-        if failures:
-            by_lf = {}
-            for name, _, _ in failures:
-                by_lf[name] = by_lf.get(name, 0) + 1
-            first = failures[0]
-            warnings.warn(
-                f"{len(failures)} labeling-function calls raised and were recorded "
-                f"as abstains: {by_lf}; first: {first[0]!r} on row {first[1]}: "
-                f"{first[2]}. Call apply(X) for the full list.",
-                UserWarning,
-                stacklevel=2,
-            )
+        _warn_failures(failures, stacklevel=2)
         return L
 
     def _transform_dask(self, X):
@@ -469,14 +463,24 @@ class LFApplier(TransformerMixin, BaseEstimator):
 
         names = [str(n) for n in self._names]
 
-        def apply_partition(part):
-            L, _ = self.apply(part) if len(part) else (np.empty((0, len(names))), [])
-            return pd.DataFrame(L.astype(np.int64), columns=names, index=part.index)
-
-        meta = pd.DataFrame({n: pd.Series([], dtype=np.int64) for n in names})
         # ``to_dask_array(lengths=True)`` would compute the votes (running every
         # labeling function) just to count their rows; count the raw rows instead.
         lengths = tuple(int(n) for n in X.map_partitions(len).compute())
+        # The first row of each partition, so that errors name rows of ``X``.
+        starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+
+        def apply_partition(part, partition_info=None):
+            if not len(part):
+                L = np.empty((0, len(names)), dtype=np.int64)
+                return pd.DataFrame(L, columns=names, index=part.index)
+            start = starts[partition_info["number"]] if partition_info else 0
+            L, failures = self._apply(part, start)
+            # Raised where the partition is computed: here with a local
+            # scheduler, in the worker's log on a cluster.
+            _warn_failures(failures, stacklevel=2)
+            return pd.DataFrame(L.astype(np.int64), columns=names, index=part.index)
+
+        meta = pd.DataFrame({n: pd.Series([], dtype=np.int64) for n in names})
         votes = X.map_partitions(apply_partition, meta=meta)
         return votes.to_dask_array(lengths=lengths)
 
@@ -495,6 +499,10 @@ class LFApplier(TransformerMixin, BaseEstimator):
         failures : list of (str, int, str)
             ``(labeling function, row, error)`` of every call that raised.
         """
+        return self._apply(X)
+
+    def _apply(self, X, start=0):
+        """:meth:`apply`; errors and failures number the rows from ``start``."""
         check_is_fitted(self, "n_features_out_")
         rows, n = _rows(X)
         if n == 0:
@@ -507,7 +515,8 @@ class LFApplier(TransformerMixin, BaseEstimator):
         if n_jobs == 1:
             chunks = _chunks(n, 1000 if show else n)
             results = (
-                _apply_chunk(self.lfs, rows[a:b], a, self.on_error) for a, b in chunks
+                _apply_chunk(self.lfs, rows[a:b], start + a, self.on_error)
+                for a, b in chunks
             )
         else:
             from joblib import Parallel, delayed, effective_n_jobs
@@ -515,7 +524,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
             size = max(1, -(-n // (effective_n_jobs(n_jobs) * 4)))
             chunks = _chunks(n, size)
             results = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_apply_chunk)(self.lfs, rows[a:b], a, self.on_error)
+                delayed(_apply_chunk)(self.lfs, rows[a:b], start + a, self.on_error)
                 for a, b in chunks
             )
         parts = []
@@ -544,6 +553,23 @@ class LFApplier(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         return tags
+
+
+def _warn_failures(failures, stacklevel):
+    """Warn about the labeling-function calls recorded as abstains, if any."""
+    if not failures:
+        return
+    by_lf = {}
+    for name, _, _ in failures:
+        by_lf[name] = by_lf.get(name, 0) + 1
+    first = failures[0]
+    warnings.warn(
+        f"{len(failures)} labeling-function calls raised and were recorded "
+        f"as abstains: {by_lf}; first: {first[0]!r} on row {first[1]}: "
+        f"{first[2]}. Call apply(X) for the full list.",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def _is_dask(X):

@@ -413,3 +413,27 @@ def test_columns_named_like_tuple_methods_read_the_column(n_jobs):
         ]
     )
     np.testing.assert_array_equal(L, expected)
+
+
+@pytest.mark.parametrize("on_error", ["raise", "abstain"])
+def test_dask_partitions_name_rows_of_the_whole_frame(on_error):
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+
+    @labeling_function()
+    def second_word(x):
+        return 1 if x.text.split()[1] else -1
+
+    # Only the last row (row 5, row 1 of the third partition) has one word.
+    frame = pd.DataFrame({"text": ["a b", "c d", "e f", "g h", "i j", "k"]})
+    ddf = dd.from_pandas(frame, npartitions=3)
+    assert ddf.npartitions == 3
+    applier = LFApplier([second_word], on_error=on_error).fit(ddf)
+    with dask.config.set(scheduler="synchronous"):
+        if on_error == "raise":
+            with pytest.raises(ValueError, match=r"'second_word' raised .* row 5:"):
+                applier.transform(ddf).compute()
+        else:
+            with pytest.warns(UserWarning, match="'second_word' on row 5:"):
+                L = applier.transform(ddf).compute()
+            np.testing.assert_array_equal(L[:, 0], [1, 1, 1, 1, 1, -1])
