@@ -273,6 +273,33 @@ def test_load_wrench_reads_an_archive_and_leaves_no_files(tmp_path, monkeypatch)
     assert list(scratch.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "example, message",
+    [
+        # 0.5 is no vote: it was truncated to 0 before
+        ({"weak_labels": [0.5, -1], "label": 0}, r"'b' has weak_labels \[0.5, -1\]"),
+        ({"weak_labels": [0, -1], "label": 1.5}, r"'b' has label 1.5; expected an"),
+        ({"weak_labels": [0, -1], "label": None}, r"'b' has label None; expected an"),
+        ({"weak_labels": [0], "label": 0}, r"'b' has 1 weak labels, the example 'a' 2"),
+        ({"label": 0}, r"'b' has no 'weak_labels'"),
+    ],
+)
+def test_load_wrench_names_an_example_that_is_not_integer_votes(
+    tmp_path, example, message
+):
+    import json
+
+    from sklearn_metal.datasets import load_wrench
+
+    good = {"data": {"text": "hi"}, "label": 1, "weak_labels": [1, -1]}
+    rows = {"a": good, "b": {"data": {"text": "ho"}, **example}}
+    (tmp_path / "train.json").write_text(json.dumps(rows))
+    for split in ("valid", "test"):
+        (tmp_path / f"{split}.json").write_text(json.dumps({"a": good}))
+    with pytest.raises(ValueError, match="train.json: example " + message):
+        load_wrench(tmp_path)
+
+
 def test_make_label_matrix_dependencies():
     L, y, _ = make_label_matrix(5000, 4, dependencies=[(0, 3)], random_state=0)
     agree = np.mean(L[:, 0] == L[:, 3])

@@ -156,6 +156,13 @@ def load_wrench(path):
         and ``data``, the list of raw ``data`` dicts), ``target_names`` and
         ``labeled_ids`` (train ids of the small gold subset, possibly empty).
 
+    Raises
+    ------
+    ValueError
+        If an example lacks ``label`` or ``weak_labels``, holds a value that is
+        not an integer (``0.5``, ``null``) or has a different number of weak
+        labels than the first example; the error names the file and example.
+
     Examples
     --------
     >>> import json, tempfile, pathlib
@@ -224,10 +231,11 @@ def load_wrench(path):
             if raw is None:
                 raise ValueError(f"{source} has no {split}.json.")
             ids = list(raw)
+            where = f"{source} {split}.json"
             out[split] = Bunch(
                 ids=ids,
-                L=np.array([raw[i]["weak_labels"] for i in ids], dtype=np.int64),
-                y=np.array([raw[i]["label"] for i in ids], dtype=np.int64),
+                L=_wrench_ints(raw, ids, "weak_labels", where),
+                y=_wrench_ints(raw, ids, "label", where),
                 data=[raw[i]["data"] for i in ids],
             )
         labels = read_optional("label.json")
@@ -240,6 +248,33 @@ def load_wrench(path):
                 for i in (ids.get("labeled_ids", []) if isinstance(ids, dict) else ids)
             ]
     return out
+
+
+def _wrench_ints(raw, ids, key, where):
+    """The integers under ``key`` of every example, as an int64 array.
+
+    A missing key, a value that is not an integer (``0.5``, ``null``) or weak
+    labels of different lengths raise a ``ValueError`` that names the example.
+    """
+    values = []
+    for i in ids:
+        if key not in raw[i]:
+            raise ValueError(f"{where}: example {i!r} has no {key!r}.")
+        value = raw[i][key]
+        items = value if key == "weak_labels" and isinstance(value, list) else [value]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            expected = "a list of integers" if key == "weak_labels" else "an integer"
+            raise ValueError(
+                f"{where}: example {i!r} has {key} {value!r}; expected {expected}."
+            )
+        if key == "weak_labels" and values and len(value) != len(values[0]):
+            raise ValueError(
+                f"{where}: example {i!r} has {len(value)} weak labels, the "
+                f"example {ids[0]!r} {len(values[0])}; every example needs one "
+                "per labeling function."
+            )
+        values.append(value)
+    return np.array(values, dtype=np.int64)
 
 
 @validate_params(
