@@ -48,13 +48,31 @@ def _int_at_least(minimum):
     return parse
 
 
+#: What pandas needs to read or write Parquet, and how to get it.
+_PARQUET_ENGINE = "Parquet needs pyarrow or fastparquet (pip install pyarrow)"
+
+
+def _has_parquet_engine():
+    """Whether pyarrow or fastparquet, pandas' Parquet engines, can be imported."""
+    for name in ("pyarrow", "fastparquet"):
+        try:
+            __import__(name)
+        except ImportError:
+            continue
+        return True
+    return False
+
+
 def _output_file(text):
     """An argparse ``type`` for ``--output``: a path with a suffix we can write."""
-    if Path(text).suffix.lower() not in _OUTPUT_SUFFIXES:
+    suffix = Path(text).suffix.lower()
+    if suffix not in _OUTPUT_SUFFIXES:
         raise argparse.ArgumentTypeError(
             f"cannot write {text!r}: the file name must end in "
             f"{', '.join(_OUTPUT_SUFFIXES[:-1])} or {_OUTPUT_SUFFIXES[-1]}."
         )
+    if suffix == ".parquet" and not _has_parquet_engine():
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {_PARQUET_ENGINE}.")
     return text
 
 
@@ -172,6 +190,10 @@ def _read_matrix(path):
         raise ValueError(
             f"Cannot read the label matrix {str(path)!r}: {exc.strerror or exc}."
         ) from exc
+    except ImportError as exc:  # pandas found no Parquet engine
+        raise ValueError(
+            f"Cannot read the label matrix {str(path)!r}: {_PARQUET_ENGINE}."
+        ) from exc
 
 
 def _os_error(exc):
@@ -189,7 +211,10 @@ def _write(frame, path):
         return
     suffix = Path(path).suffix.lower()
     if suffix == ".npy":
-        np.save(path, frame.to_numpy())
+        # Through a file object: ``np.save`` appends ``.npy`` to a name that
+        # does not end in it, such as ``probs.NPY``.
+        with open(path, "wb") as f:
+            np.save(f, frame.to_numpy())
     elif suffix == ".parquet":
         frame.to_parquet(path, index=False)
     elif suffix == ".csv":
@@ -227,7 +252,8 @@ def main(argv=None):
         with nothing printed, when the reader of stdout goes away early, as
         in ``sklearn-metal fit L.csv | head``. Invalid arguments (a count
         below its minimum, an ``--output`` name whose suffix is not ``.csv``,
-        ``.npy`` or ``.parquet``) exit with status 2 while they are parsed,
+        ``.npy`` or ``.parquet``, a ``.parquet`` one without pyarrow or
+        fastparquet installed) exit with status 2 while they are parsed,
         before any work (:class:`SystemExit`, as for every argparse error).
 
     Examples

@@ -180,6 +180,38 @@ def test_fit_command_accepts_upper_case_suffixes(tmp_path):
     assert list(pd.read_csv(tmp_path / "p.CSV").columns) == ["p_0", "p_1"]
 
 
+def test_fit_command_writes_an_upper_case_npy_name_as_given(tmp_path):
+    # np.save(name) appends ".npy" to "p.NPY"; the file must be the one named.
+    L, _, _ = make_label_matrix(50, 3, random_state=0)
+    np.save(tmp_path / "L.npy", L)
+    assert main(["fit", str(tmp_path / "L.npy"), "-o", str(tmp_path / "p.NPY")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["L.npy", "p.NPY"]
+    proba = np.load(tmp_path / "p.NPY")
+    assert proba.shape == (50, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_parquet_without_an_engine_is_an_error_not_a_traceback(
+    tmp_path, capsys, monkeypatch
+):
+    L, _, _ = make_label_matrix(20, 3, random_state=0)
+    pd.DataFrame(L, columns=["a", "b", "c"]).to_csv(tmp_path / "L.csv", index=False)
+    (tmp_path / "L.parquet").write_bytes(b"PAR1")
+    # Neither engine can be imported, as after a plain ``pip install``.
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "fastparquet", None)
+    out = tmp_path / "p.parquet"
+    with pytest.raises(SystemExit) as exc:  # before the fit, while parsing
+        main(["fit", str(tmp_path / "L.csv"), "-o", str(out)])
+    assert exc.value.code == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["fit", str(tmp_path / "L.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sklearn-metal: error: Cannot read the label matrix")
+    assert "needs pyarrow or fastparquet" in err
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
