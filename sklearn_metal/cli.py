@@ -153,7 +153,15 @@ _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 def _read_csv(path):
     """Read a CSV label matrix, refusing one whose header row is votes."""
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"The label matrix {str(path)!r} is an empty file.") from None
+    if len(frame) == 0:
+        # pandas reads the columns of a header-only file as strings
+        raise ValueError(
+            f"The label matrix {str(path)!r} has a header row but no rows of votes."
+        )
     names = [str(name).strip() for name in frame.columns]
     # pandas' default header 0, 1, ..., m - 1 is refused too: it cannot be
     # told apart from a first row of votes 0, 1, ..., m - 1

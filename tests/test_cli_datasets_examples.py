@@ -461,3 +461,20 @@ def test_benchmarks_name_the_missing_data_and_the_variable(tmp_path, script):
     assert f"{script}: error: data set 'youtube' not found: no " in failed.stderr
     assert str(tmp_path / "nowhere" / "youtube") in failed.stderr
     assert "Set the environment variable SKLEARN_METAL_SHARED_DATA" in failed.stderr
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        # A header-only file was reported as "column 'a' has dtype object".
+        ("a,b\n", "has a header row but no rows of votes"),
+        ("", "is an empty file"),
+    ],
+)
+def test_fit_command_names_a_csv_without_votes(tmp_path, capsys, content, message):
+    src = tmp_path / "L.csv"
+    src.write_text(content)
+    assert main(["fit", str(src)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"sklearn-metal: error: The label matrix {str(src)!r} {message}.\n"
