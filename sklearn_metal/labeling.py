@@ -265,8 +265,24 @@ def _rows(X):
             "LFApplier expects a sequence of rows (DataFrame, list of dicts or "
             f"texts, numpy array), got {type(X).__name__}."
         )
-    rows = [types.SimpleNamespace(**r) if isinstance(r, dict) else r for r in X]
+    rows = [_namespace(r, i) if isinstance(r, dict) else r for i, r in enumerate(X)]
     return rows, len(rows)
+
+
+def _namespace(row, i):
+    """The dict ``row`` (row ``i``) as a namespace: ``x.text`` for ``row["text"]``."""
+    for key in row:
+        if not isinstance(key, str):
+            raise ValueError(
+                f"Row {i} is a dict with the key {key!r}, which is not a string: "
+                "dict rows reach the labeling functions as namespaces (x.text), "
+                "whose names are strings."
+            )
+    return types.SimpleNamespace(**row)
+
+
+#: The largest vote ``L`` (int64) holds.
+_MAX_VOTE = np.iinfo(np.int64).max
 
 
 def _apply_chunk(lfs, rows, start, on_error):
@@ -295,7 +311,7 @@ def _apply_chunk(lfs, rows, start, on_error):
                     f"{start + i}; it must return an int: -1 (abstain) or a class "
                     "0..k-1."
                 )
-            if vote < -1:
+            if vote < -1 or vote > _MAX_VOTE:
                 raise ValueError(
                     f"Labeling function {lf.name!r} returned {vote} on row "
                     f"{start + i}; votes are -1 (abstain) or classes 0..k-1."

@@ -437,3 +437,22 @@ def test_dask_partitions_name_rows_of_the_whole_frame(on_error):
             with pytest.warns(UserWarning, match="'second_word' on row 5:"):
                 L = applier.transform(ddf).compute()
             np.testing.assert_array_equal(L[:, 0], [1, 1, 1, 1, 1, -1])
+
+
+def test_dict_rows_with_keys_that_are_not_strings_are_named():
+    # Records of a frame with integer columns: was "TypeError: keywords must be
+    # strings", naming neither row nor key.
+    records = pd.DataFrame([["a", "b"], ["c", "d"]]).to_dict("records")
+    lf = LabelingFunction("first", lambda x: 1)
+    with pytest.raises(ValueError, match="Row 0 is a dict with the key 0, which"):
+        LFApplier([lf]).fit_transform(records)
+
+
+def test_a_vote_too_large_for_int64_names_the_lf_and_row():
+    # Was "OverflowError: Python int too large to convert to C long".
+    huge = LabelingFunction("huge", lambda x: 2**63 if x == "b" else -1)
+    with pytest.raises(ValueError, match=f"'huge' returned {2**63} on row 1"):
+        LFApplier([huge]).fit_transform(["a", "b"])
+    at_max = LabelingFunction("at_max", lambda x: 2**63 - 1)
+    L = LFApplier([at_max]).fit_transform(["a"])
+    np.testing.assert_array_equal(L, [[2**63 - 1]])
