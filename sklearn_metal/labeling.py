@@ -131,7 +131,8 @@ def labeling_function(name=None, resources=None, pre=None):
     """
 
     def decorate(f):
-        lf = LabelingFunction(name or f.__name__, f, resources=resources, pre=pre)
+        lf_name = f.__name__ if name is None else name
+        lf = LabelingFunction(lf_name, f, resources=resources, pre=pre)
         functools.update_wrapper(lf, f, updated=())
         _reference_through_wrapper(f)
         return lf
@@ -393,6 +394,10 @@ class LFApplier(TransformerMixin, BaseEstimator):
         if self.on_error not in ("raise", "abstain"):
             raise ValueError(
                 f"on_error={self.on_error!r} must be 'raise' or 'abstain'."
+            )
+        if not (isinstance(self.progress, bool) or self.progress == "auto"):
+            raise ValueError(
+                f"progress={self.progress!r} must be True, False or 'auto'."
             )
         return names
 

@@ -456,3 +456,11 @@ def test_a_vote_too_large_for_int64_names_the_lf_and_row():
     at_max = LabelingFunction("at_max", lambda x: 2**63 - 1)
     L = LFApplier([at_max]).fit_transform(["a"])
     np.testing.assert_array_equal(L, [[2**63 - 1]])
+
+
+def test_an_empty_name_or_unknown_progress_is_refused():
+    # name="" was replaced by the function's name, progress="yes" meant no bar.
+    with pytest.raises(ValueError, match="needs a non-empty name, got ''"):
+        labeling_function(name="")(lambda x: 1)
+    with pytest.raises(ValueError, match="progress='yes' must be True, False or"):
+        LFApplier([has_link], progress="yes").fit(None)
