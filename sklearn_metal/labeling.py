@@ -458,6 +458,13 @@ class LFApplier(TransformerMixin, BaseEstimator):
             L = applier.transform(ddf).persist()
             model = LabelModel().fit(L)
 
+        This holds for the default output only: under
+        ``set_output(transform="pandas")`` (or a global
+        ``transform_output="pandas"``) scikit-learn turns the dask array into a
+        pandas DataFrame, so every labeling function runs inside ``transform``,
+        on the client, and the frame has a new ``RangeIndex``, not the dask
+        DataFrame's index.
+
         Errors and failures name rows by their position in the whole dask
         DataFrame. With ``on_error="abstain"`` each partition warns where it
         is computed: here with a local scheduler, in the worker's log on a
