@@ -464,3 +464,16 @@ def test_an_empty_name_or_unknown_progress_is_refused():
         labeling_function(name="")(lambda x: 1)
     with pytest.raises(ValueError, match="progress='yes' must be True, False or"):
         LFApplier([has_link], progress="yes").fit(None)
+
+
+def test_youtube_spam_lfs_need_a_text_field():
+    # The raw UCI file names the comment CONTENT: the functions voted on
+    # str(row), every field of the row, and short_comment never fired.
+    frame = pd.DataFrame({"AUTHOR": ["Ann Lee Smith"], "CONTENT": ["great"]})
+    with pytest.raises(ValueError, match="'keyword_check_out' raised ValueError: "):
+        LFApplier(youtube_spam_lfs()).fit_transform(frame)
+    L = LFApplier(youtube_spam_lfs()).fit_transform(
+        frame.rename(columns={"CONTENT": "text"})
+    )
+    names = [lf.name for lf in youtube_spam_lfs()]
+    assert L[0, names.index("short_comment")] == 0  # one word: ham

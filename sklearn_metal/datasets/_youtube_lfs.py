@@ -8,7 +8,15 @@ HAM, SPAM, ABSTAIN = 0, 1, -1
 
 
 def _text(x):
-    return (x.text if hasattr(x, "text") else str(x)).lower()
+    """The comment of a row: ``x.text``, or ``x`` itself when it is a string."""
+    if isinstance(x, str):
+        return x.lower()
+    if not hasattr(x, "text"):
+        # str(x) of a row without a text field would read every other field
+        raise ValueError(
+            f"expected a string or a row with a 'text' field, got {type(x).__name__}"
+        )
+    return x.text.lower()
 
 
 # The votes are module-level functions with their settings in ``resources``
