@@ -251,8 +251,8 @@ def _rows(X):
                 "e.g. X.reshape(-1, 1) for one feature per row; 1-D input must be "
                 "texts or objects."
             )
-        if X.ndim == 1:
-            return list(X), len(X)
+        if X.ndim == 1:  # texts or objects; dicts become namespaces as in lists
+            return _rows(list(X))
         if X.ndim == 2:
             if X.shape[1] == 0:
                 raise ValueError(

@@ -477,3 +477,16 @@ def test_youtube_spam_lfs_need_a_text_field():
     )
     names = [lf.name for lf in youtube_spam_lfs()]
     assert L[0, names.index("short_comment")] == 0  # one word: ham
+
+
+def test_a_series_of_dicts_reads_like_a_list_of_dicts():
+    # load_wrench's ``data`` in a Series: the functions got plain dicts, so
+    # ``x.text`` raised AttributeError, unlike for the same list of dicts.
+    rows = [{"text": t} for t in _frame()["text"]]
+    expected = LFApplier([has_link, short]).fit_transform(rows)
+    series = pd.Series(rows, index=[7, 3, 5, 1])
+    np.testing.assert_array_equal(
+        LFApplier([has_link, short]).fit_transform(series), expected
+    )
+    out = LFApplier([has_link, short]).set_output(transform="pandas")
+    assert list(out.fit_transform(series).index) == [7, 3, 5, 1]
