@@ -73,6 +73,12 @@ def _output_file(text):
         )
     if suffix == ".parquet" and not _has_parquet_engine():
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: {_PARQUET_ENGINE}.")
+    folder = Path(text).parent
+    if not folder.is_dir():
+        # refused before any work, not after the fit
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text!r}: the folder {str(folder)!r} does not exist."
+        )
     return text
 
 
@@ -202,6 +208,8 @@ def _read_matrix(path):
         raise ValueError(
             f"Cannot read the label matrix {str(path)!r}: {_PARQUET_ENGINE}."
         ) from exc
+    except pd.errors.ParserError as exc:  # a malformed CSV
+        raise ValueError(f"Cannot read the label matrix {str(path)!r}: {exc}") from exc
 
 
 def _os_error(exc):

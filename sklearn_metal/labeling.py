@@ -131,7 +131,12 @@ def labeling_function(name=None, resources=None, pre=None):
     """
 
     def decorate(f):
-        lf_name = f.__name__ if name is None else name
+        lf_name = getattr(f, "__name__", None) if name is None else name
+        if lf_name is None:
+            raise ValueError(
+                f"{f!r} has no __name__ (a functools.partial or a callable "
+                "object): give the labeling function one with name=."
+            )
         lf = LabelingFunction(lf_name, f, resources=resources, pre=pre)
         functools.update_wrapper(lf, f, updated=())
         _reference_through_wrapper(f)

@@ -97,9 +97,12 @@ def test_fit_command_reports_an_unwritable_output(tmp_path, capsys):
     src = tmp_path / "L.csv"
     src.write_text("a,b\n0,1\n1,-1\n")
     out = tmp_path / "missing_dir" / "p.csv"
-    assert main(["fit", str(src), "-o", str(out)]) == 2
+    with pytest.raises(SystemExit) as exc:  # while parsing, before the fit
+        main(["fit", str(src), "-o", str(out)])
+    assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("sklearn-metal: error: ") and "missing_dir" in err
+    assert "cannot write" in err
+    assert "missing_dir' does not exist" in err
 
 
 def test_missing_file_exit_status_of_the_command(tmp_path):
@@ -210,6 +213,14 @@ def test_parquet_without_an_engine_is_an_error_not_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("sklearn-metal: error: Cannot read the label matrix")
     assert "needs pyarrow or fastparquet" in err
+
+
+def test_a_malformed_csv_is_named(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n0,1\n1,0,1,1\n")
+    assert main(["fit", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot read the label matrix {str(bad)!r}: Error tokenizing" in err
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,4 @@
+import functools
 import io
 import pickle
 import subprocess
@@ -464,6 +465,21 @@ def test_an_empty_name_or_unknown_progress_is_refused():
         labeling_function(name="")(lambda x: 1)
     with pytest.raises(ValueError, match="progress='yes' must be True, False or"):
         LFApplier([has_link], progress="yes").fit(None)
+
+
+def _vote_at_least(x, threshold):
+    return int(len(x) >= threshold)
+
+
+def test_a_callable_without_a_name_needs_name():
+    # functools.partial has no __name__: that was an AttributeError
+    long = functools.partial(_vote_at_least, threshold=5)
+    with pytest.raises(ValueError, match="has no __name__.*name="):
+        labeling_function()(long)
+    lf = labeling_function(name="long")(long)
+    assert lf.name == "long"
+    L = LFApplier([lf]).fit_transform(["hi", "hello there"])
+    assert L.ravel().tolist() == [0, 1]
 
 
 def test_youtube_spam_lfs_need_a_text_field():
