@@ -1,6 +1,7 @@
 """Multi-task learning: a shared-trunk skorch net and a meta-estimator."""
 
 import copy
+import importlib
 import inspect
 import json
 import numbers
@@ -936,7 +937,8 @@ class MultitaskClassifier(NeuralNet):
     log_writer : {"json", "tensorboard"} or None, default=None
         Write the per-epoch history into ``log_dir``: ``"json"`` appends one
         JSON line per epoch to ``log_dir/history.jsonl``, ``"tensorboard"``
-        writes TensorBoard event files there; None writes nothing. The
+        writes TensorBoard event files there (it needs the ``tensorboard``
+        extra, else fit raises an ``ImportError``); None writes nothing. The
         TensorBoard writer is closed at the end of every ``fit`` or
         ``partial_fit`` call (a later call writes a new event file) and is
         never pickled, so the net pickles and deep-copies at any time.
@@ -1381,6 +1383,15 @@ class MultitaskClassifier(NeuralNet):
                 f"log_writer={self.log_writer!r} writes into log_dir, which is "
                 "None; set log_dir to the directory the logs should go to."
             )
+        if self.log_writer == "tensorboard":
+            # checked before training, not at the end of the first epoch
+            try:
+                importlib.import_module("torch.utils.tensorboard")
+            except ImportError as exc:
+                raise ImportError(
+                    "log_writer='tensorboard' needs tensorboard: pip install "
+                    "'sklearn_metal[tensorboard]'."
+                ) from exc
         split = self.train_split
         if split and not (isinstance(split, numbers.Real) and 0 < split < 1):
             raise ValueError(f"train_split={split!r} must be a fraction or None.")

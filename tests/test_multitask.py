@@ -955,6 +955,19 @@ def test_log_writer_needs_a_log_dir(tmp_path, monkeypatch, log_writer):
     assert list(tmp_path.iterdir()) == []  # nothing written in the working dir
 
 
+def test_tensorboard_writer_without_tensorboard_fails_before_training(
+    tmp_path, monkeypatch
+):
+    # tensorboard is an extra: without it (None in sys.modules makes the import
+    # fail) fit trained a whole epoch, then raised a bare ModuleNotFoundError
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    X, a, b, _ = _data(n=60)
+    net = _net(max_epochs=1, log_writer="tensorboard", log_dir=str(tmp_path / "tb"))
+    with pytest.raises(ImportError, match=re.escape("sklearn_metal[tensorboard]")):
+        net.fit(X, task_labels(a=a, b=b))
+    assert not (tmp_path / "tb").exists()  # no epoch ran
+
+
 def test_multitask_epoch_valid_loss_is_the_weighted_mean_over_batches():
     X, a, _, rng = _data(n=80)
     Xv, av, _, _ = _data(n=30, seed=3)
