@@ -9,7 +9,8 @@ generalizes to rows on which no source voted.
 """
 
 # %%
-# Synthetic data: features ``X`` and five sources that vote on half the rows.
+# Synthetic data: features ``X`` and five sources, each voting on 30% of the rows,
+# so that about 0.7 ** 5 = 17% of the rows get no vote.
 import numpy as np
 
 from sklearn_metal import EndModel, LabelModel
