@@ -17,7 +17,8 @@ The label matrix has one row per example and one column per source (labeling
 function, crowd worker, heuristic). Each entry is the source's vote: a class
 0..K-1, or -1 when the source abstains (has no opinion on that example).
 Supported files: .csv (a header row of source names, which must not all be
-numbers, as pandas' default 0,1,2,... would be), .npy and .parquet.
+numbers, as pandas' default 0,1,2,... would be), .npy and .parquet (which needs
+pyarrow or fastparquet installed).
 The output has one column p_0..p_{K-1} per class; each row sums to 1, and rows
 on which every source abstained get the learned class balance."""
 

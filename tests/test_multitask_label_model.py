@@ -1,3 +1,4 @@
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -617,3 +618,16 @@ def test_task_graph_names_the_edge_of_non_finite_or_scalar_parent_values(values)
     # OverflowError and a bare integer a TypeError, none naming the edge
     with pytest.raises(ValueError, match=r"Edge \('a', 'b', "):
         TaskGraph({"a": 3, "b": 2}, edges=[("a", "b", values)])
+
+
+def test_documented_usage_snippet_runs_as_written():
+    # the snippet in docs/multitask_label_model.md is self-contained
+    text = (Path(__file__).parents[1] / "docs" / "multitask_label_model.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)
+    (code,) = [body for body in blocks if "MultitaskLabelModel(graph" in body]
+    namespace = {}
+    exec(code, namespace)
+    pred = namespace["model"].predict(namespace["L"])
+    assert pred.shape == (6, 2)
+    # person_kind is undefined exactly where the entity is an organization
+    np.testing.assert_array_equal(pred[:, 1] == -1, pred[:, 0] == 1)
