@@ -951,7 +951,9 @@ class MultitaskClassifier(NeuralNet):
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Per-task loss on logits (class indices or soft targets).
     device : str, default="cpu"
-        Torch device.
+        Torch device, e.g. ``"cuda"``. A CUDA device that torch cannot find
+        raises a ``ValueError`` in :meth:`fit`, :meth:`partial_fit` and the
+        prediction and scoring methods.
     verbose : int, default=1
         Print a per-epoch table.
     callbacks : list or None, default=None
@@ -1355,12 +1357,15 @@ class MultitaskClassifier(NeuralNet):
             return self.lr_gamma ** (e // self.lr_step_size)
         return 1.0
 
-    def _check_params(self):
+    def _check_cuda_available(self):
         if str(self.device).startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(
                 f"device={self.device!r} was requested but torch finds no CUDA "
                 "device; use device='cpu'."
             )
+
+    def _check_params(self):
+        self._check_cuda_available()
         if self.batch_scheduler not in ("shuffled", "sequential"):
             raise ValueError(
                 f"batch_scheduler={self.batch_scheduler!r} must be 'shuffled' or "
@@ -1646,6 +1651,7 @@ class MultitaskClassifier(NeuralNet):
         """
         if not (self.initialized_ and hasattr(self, "tasks_")):
             return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+        self._check_cuda_available()
         _check_architecture(self, "partial_fit")
         dataset = self._prepare_fit(X, y, reset=False, sample_weight=sample_weight)
         with self._seeded(self._batch_rng_.randint(np.iinfo(np.int32).max)):
@@ -1654,6 +1660,7 @@ class MultitaskClassifier(NeuralNet):
 
     # -------------------------------------------------------------- predict
     def _forward_all(self, X):
+        self._check_cuda_available()
         dataset = _MultitaskDataset(X)
         self.module_.eval()
         outs = {t: [] for t in self.tasks_}

@@ -238,6 +238,28 @@ def test_bad_parameters_raise():
             _net(device="cuda").fit(X, y)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
+def test_cuda_set_after_fit_is_a_clear_error():
+    # as EndModel: not torch's "Torch not compiled with CUDA enabled" assertion
+    X, a, b, _ = _data(n=60)
+    y = task_labels(a=a, b=b)
+    net = _net(max_epochs=1).fit(X, y).set_params(device="cuda")
+    methods = {
+        "predict": net.predict,
+        "predict_proba": net.predict_proba,
+        "score": lambda X: net.score(X, y),
+        "score_tasks": lambda X: net.score_tasks(X, y),
+        "partial_fit": lambda X: net.partial_fit(X, y),
+    }
+    for method in methods.values():
+        with pytest.raises(
+            ValueError, match="device='cuda' was requested but torch finds no CUDA"
+        ):
+            method(X)
+    net.set_params(device="cpu")
+    assert net.predict(X).shape == (60, 2)
+
+
 @pytest.mark.gpu
 def test_multitask_on_gpu():
     X, a, b, _ = _data()
