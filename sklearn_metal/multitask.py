@@ -697,6 +697,15 @@ class _BestCheckpoint(Callback):
     def on_train_begin(self, net, **kwargs):
         self.initialize()
 
+    def __getstate__(self):
+        # As skorch's EarlyStopping: the copy of the weights stays out of a
+        # pickle, where it would not go through skorch's device mapping (a
+        # net fitted on a GPU would not load without one) and would double
+        # the size of the saved weights.
+        state = self.__dict__.copy()
+        state["best_state_"] = None
+        return state
+
     def on_epoch_end(self, net, **kwargs):
         key = (
             "valid_score"
