@@ -211,15 +211,26 @@ def _check_module_params(net, own_params, network, part):
 
 
 class _ForkedSeed:
-    """Seed torch inside a forked generator state; the global state is restored."""
+    """Seed torch inside a forked generator state; the global state is restored.
 
-    def __init__(self, seed, devices):
-        self.seed, self.devices = seed, devices
+    The generators of the CPU and, for a CUDA ``device``, of that one GPU are
+    forked and seeded; no other generator is touched (``torch.manual_seed``
+    would reseed every GPU's, and MPS's, for good).
+    """
+
+    def __init__(self, seed, device):
+        self.seed = seed
+        self.devices = []
+        if device is not None and torch.device(device).type == "cuda":
+            index = torch.device(device).index
+            self.devices = [torch.cuda.current_device() if index is None else index]
 
     def __enter__(self):
         self._fork = torch.random.fork_rng(devices=self.devices)
         self._fork.__enter__()
-        torch.manual_seed(self.seed)
+        torch.random.default_generator.manual_seed(self.seed)
+        for index in self.devices:
+            torch.cuda.default_generators[index].manual_seed(self.seed)
 
     def __exit__(self, *exc):
         return self._fork.__exit__(*exc)
@@ -1174,8 +1185,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         return self.get_dataset(X, y_enc, sample_weight.astype(np.float32))
 
     def _seeded(self, seed):
-        devices = [torch.cuda.current_device()] if self._uses_cuda() else []
-        return _ForkedSeed(seed, devices)
+        return _ForkedSeed(seed, self.device)
 
     def fit(self, X, y, valid_data=None, sample_weight=None, **fit_params):
         """Train on hard labels ``(n,)`` or soft labels ``(n, k)``.

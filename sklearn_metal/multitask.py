@@ -1542,8 +1542,7 @@ class MultitaskClassifier(NeuralNet):
         return bool(self.warm_start) and self.initialized_ and hasattr(self, "tasks_")
 
     def _seeded(self, seed):
-        cuda = str(self.device).startswith("cuda")
-        return _ForkedSeed(seed, [torch.cuda.current_device()] if cuda else [])
+        return _ForkedSeed(seed, self.device)
 
     def _check_label_shapes(self, X, targets):
         """Labels for every row of ``X``, and for every token of token tasks."""
