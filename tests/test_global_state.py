@@ -320,25 +320,25 @@ def test_every_tensor_reaching_the_criterion_is_on_the_module_device(device):
 
 @pytest.mark.gpu
 def test_gpu_fits_reproducible_and_leave_every_gpu_generator_alone():
+    # GPU kernels (atomic adds in backward passes) may differ in the last bits,
+    # so equal seeds are compared to a tolerance far below what a different
+    # initialization or dropout mask gives.
     X, y, L = _data()
     states = [torch.cuda.get_rng_state(i) for i in range(torch.cuda.device_count())]
     for device in ("cpu", "cuda"):
-        a, _ = _end_model_weights_on(device)
-        b, _ = _end_model_weights_on(device)
-        assert all(torch.equal(a[k], b[k]) for k in a)
+        first = _end_model(device=device).fit(X, y).predict_proba(X)
+        again = _end_model(device=device).fit(X, y).predict_proba(X)
+        np.testing.assert_allclose(first, again, rtol=0, atol=1e-5)
         net_a = _multitask_net(device=device).fit(X, _multitask_y(y))
         net_b = _multitask_net(device=device).fit(X, _multitask_y(y))
-        np.testing.assert_array_equal(
-            np.hstack(net_a.predict_proba(X)), np.hstack(net_b.predict_proba(X))
+        np.testing.assert_allclose(
+            np.hstack(net_a.predict_proba(X)),
+            np.hstack(net_b.predict_proba(X)),
+            rtol=0,
+            atol=1e-5,
         )
     after = [torch.cuda.get_rng_state(i) for i in range(torch.cuda.device_count())]
     assert all(torch.equal(s, t) for s, t in zip(states, after, strict=True))
-
-
-def _end_model_weights_on(device):
-    X, y, L = _data()
-    model = _end_model(device=device).fit(X, y)
-    return model.module_.state_dict(), model.predict_proba(X)
 
 
 @pytest.mark.gpu
