@@ -532,7 +532,7 @@ class EndModel(ClassifierMixin, NeuralNet):
             default="relu"
         Activation of the default MLP.
     dropout : float, default=0.0
-        Dropout of the default MLP.
+        Dropout probability of the default MLP, in [0, 1].
     batch_norm : bool, default=False
         Batch normalization in the default MLP. It cannot train on a batch of
         one row, so with batch normalization (here or in a user module) a

@@ -24,6 +24,16 @@ def _check_activation(activation):
         )
 
 
+def _check_dropout(dropout):
+    """Raise a ``ValueError`` unless ``dropout`` is a probability in [0, 1]."""
+    if not (
+        isinstance(dropout, numbers.Real)
+        and not isinstance(dropout, bool)
+        and 0 <= dropout <= 1
+    ):
+        raise ValueError(f"dropout={dropout!r} must be a probability in [0, 1].")
+
+
 def _is_width(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -79,7 +89,7 @@ class MLP(nn.Module):
             default="relu"
         Non-linearity after each hidden layer.
     dropout : float, default=0.0
-        Dropout probability after each hidden activation.
+        Dropout probability after each hidden activation, in [0, 1].
     batch_norm : bool, default=False
         Batch normalization before each hidden activation.
 
@@ -103,6 +113,7 @@ class MLP(nn.Module):
     ):
         super().__init__()
         _check_activation(activation)
+        _check_dropout(dropout)
         layers = []
         width = input_dim
         for size in _check_layer_sizes(hidden_layer_sizes):

@@ -55,6 +55,7 @@ from .end_model import (
 from .modules import (
     _ACTIVATIONS,
     _check_activation,
+    _check_dropout,
     _check_layer_sizes,
     _has_batch_norm,
     _layer_sizes,
@@ -411,7 +412,8 @@ class MultitaskModule(torch.nn.Module):
             default="relu"
         Trunk and head activation.
     dropout : float, default=0.0
-        Dropout after each trunk layer.
+        Dropout probability after each trunk layer, in [0, 1]. Unused with a
+        user ``trunk``.
     head_hidden_sizes : int or tuple of int, default=()
         Hidden widths of every head (an MLP head); ``()`` is a linear head.
     task_head_layers : dict of {str: int}, default=None
@@ -477,6 +479,7 @@ class MultitaskModule(torch.nn.Module):
             self.layers = torch.nn.ModuleList([trunk])
             widths = [input_dim, trunk_dim]
         else:
+            _check_dropout(dropout)
             layers, widths, width = [], [input_dim], input_dim
             for size in _check_layer_sizes(hidden_layer_sizes):
                 block = [torch.nn.Linear(width, size), act()]
@@ -874,7 +877,7 @@ class MultitaskClassifier(NeuralNet):
             default="relu"
         Activation of trunk and heads.
     dropout : float, default=0.0
-        Dropout in the trunk.
+        Dropout probability in the MLP trunk, in [0, 1].
     head_hidden_sizes : int or tuple of int, default=()
         Hidden widths of every head, each positive (an int is one layer).
     task_head_layers : dict of {str: int}, default=None

@@ -17,6 +17,7 @@ from skorch.helper import predefined_split
 
 from sklearn_metal import EndModel, LabelModel
 from sklearn_metal.datasets import load_youtube_votes
+from sklearn_metal.modules import MLP
 
 
 def _soft_data(n=600, d=10, seed=0):
@@ -840,6 +841,16 @@ def test_bad_hidden_layer_sizes_raise(sizes):
     X, soft, _ = _soft_data(n=20, d=4)
     with pytest.raises(ValueError, match=re.escape(f"hidden_layer_sizes={sizes!r}")):
         EndModel(hidden_layer_sizes=sizes, max_epochs=1, verbose=0).fit(X, soft)
+
+
+@pytest.mark.parametrize("dropout", [-0.5, 1.5, "0.1"])
+def test_bad_dropout_raises(dropout):
+    # a negative dropout was silently no dropout at all
+    X, soft, _ = _soft_data(n=20, d=4)
+    with pytest.raises(ValueError, match=re.escape(f"dropout={dropout!r} must be")):
+        EndModel(dropout=dropout, max_epochs=1, verbose=0).fit(X, soft)
+    with pytest.raises(ValueError, match=re.escape(f"dropout={dropout!r} must be")):
+        MLP(4, 2, dropout=dropout)
 
 
 def test_bad_activation_raises():

@@ -956,6 +956,9 @@ def test_int_layer_sizes_are_one_layer():
         (dict(hidden_layer_sizes="8"), "hidden_layer_sizes='8'"),
         (dict(head_hidden_sizes=(0,)), "head_hidden_sizes=(0,)"),
         (dict(activation="sigmoid"), "activation='sigmoid' is not one of"),
+        # a negative dropout was silently no dropout; above 1, torch's message
+        (dict(dropout=-0.3), "dropout=-0.3 must be a probability in [0, 1]"),
+        (dict(dropout=1.5), "dropout=1.5 must be a probability in [0, 1]"),
     ],
 )
 def test_bad_architecture_parameters_raise(params, match):
