@@ -900,7 +900,8 @@ class MultitaskClassifier(NeuralNet):
     weight_decay : float, default=0.0
         L2 penalty.
     gradient_clip : float or None, default=None
-        Clip the gradient norm to this value.
+        Clip the gradient norm to this value, which must be positive; None
+        does not clip.
     lr_schedule : {"constant", "linear", "exponential", "step"}, default="constant"
         Learning-rate schedule over epochs (after warmup), which sets the
         optimizer's learning rate at the start of every epoch. Every call of
@@ -911,11 +912,11 @@ class MultitaskClassifier(NeuralNet):
         :meth:`fit` raises a ``ValueError``: two schedules would overwrite
         each other).
     lr_gamma : float, default=0.9
-        Decay factor of the exponential and step schedules.
+        Decay factor of the exponential and step schedules, positive.
     lr_step_size : int, default=10
-        Epochs between steps of the step schedule.
+        Epochs between steps of the step schedule, at least 1.
     warmup_epochs : int, default=0
-        Epochs of linear warmup from ``lr / (warmup_epochs + 1)``.
+        Epochs of linear warmup from ``lr / (warmup_epochs + 1)``, at least 0.
     max_epochs : int, default=20
         Epochs, at least 1.
     batch_size : int, default=128
@@ -1412,10 +1413,21 @@ class MultitaskClassifier(NeuralNet):
         split = self.train_split
         if split and not (isinstance(split, numbers.Real) and 0 < split < 1):
             raise ValueError(f"train_split={split!r} must be a fraction or None.")
-        for name in ("max_epochs", "batch_size"):
+        for name in ("max_epochs", "batch_size", "lr_step_size"):
             value = getattr(self, name)
             if not _is_int(value) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive integer.")
+        if not _is_int(self.warmup_epochs) or self.warmup_epochs < 0:
+            raise ValueError(
+                f"warmup_epochs={self.warmup_epochs!r} must be an integer >= 0."
+            )
+        for name in ("lr_gamma", "gradient_clip"):
+            value = getattr(self, name)
+            if name == "gradient_clip" and value is None:
+                continue
+            real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            if not (real and 0 < value < np.inf):
+                raise ValueError(f"{name}={value!r} must be a positive number.")
         _check_module_params(self, _TRUNK_PARAMS, "default MLP trunk", "trunk")
         if self.module is None:
             _check_layer_sizes(self.hidden_layer_sizes)

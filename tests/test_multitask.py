@@ -971,6 +971,29 @@ def test_bad_architecture_parameters_raise(params, match):
         MultitaskModule(6, {"a": 2}, **module_params)
 
 
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        # each of these trained without complaint: step size 0 divided by
+        # zero after the first epoch, a negative step size or gamma made the
+        # rate grow or change sign, a negative clip flipped every gradient
+        # (gradient ascent) and a clip of 0 did not clip at all
+        (dict(lr_schedule="step", lr_step_size=0), "lr_step_size=0 must be"),
+        (dict(lr_schedule="step", lr_step_size=-1), "lr_step_size=-1 must be"),
+        (dict(lr_schedule="exponential", lr_gamma=-1.0), "lr_gamma=-1.0 must be"),
+        (dict(lr_gamma=0), "lr_gamma=0 must be a positive number"),
+        (dict(gradient_clip=-1.0), "gradient_clip=-1.0 must be a positive number"),
+        (dict(gradient_clip=0.0), "gradient_clip=0.0 must be a positive number"),
+        (dict(warmup_epochs=-2), "warmup_epochs=-2 must be an integer >= 0"),
+        (dict(warmup_epochs=1.5), "warmup_epochs=1.5 must be an integer >= 0"),
+    ],
+)
+def test_bad_schedule_parameters_raise(params, match):
+    X, a, b, _ = _data(n=60)
+    with pytest.raises(ValueError, match=re.escape(match)):
+        _net(max_epochs=1, **params).fit(X, task_labels(a=a, b=b))
+
+
 @pytest.mark.parametrize("log_writer", ["json", "tensorboard"])
 def test_log_writer_needs_a_log_dir(tmp_path, monkeypatch, log_writer):
     monkeypatch.chdir(tmp_path)
