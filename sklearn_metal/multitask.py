@@ -81,6 +81,15 @@ _TRUNK_PARAMS = (
     "trunk_dim",
 )
 
+# skorch parameters that MultitaskClassifier inherits but does not use: it
+# builds its own dataset and task batches, and its own per-task probabilities
+_UNUSED_SKORCH_PARAMS = (
+    "dataset",
+    "iterator_train",
+    "iterator_valid",
+    "predict_nonlinearity",
+)
+
 _OPTIMIZERS = {
     "sgd": torch.optim.SGD,
     "adam": torch.optim.Adam,
@@ -977,7 +986,11 @@ class MultitaskClassifier(NeuralNet):
         ``warm_start=True``, ``fit`` on a fitted net keeps its module,
         optimizer and history and trains on; the tasks, the number of
         features and the parameters that shape the network must stay the same
-        (as for :meth:`partial_fit`).
+        (as for :meth:`partial_fit`). The net builds its own task dataset,
+        task batches and per-task probabilities, so skorch's ``dataset``,
+        ``iterator_train`` and ``iterator_valid`` (with their ``__*``
+        parameters) and ``predict_nonlinearity`` are not used: setting them
+        raises a ``ValueError`` at fit.
 
     Attributes
     ----------
@@ -1428,6 +1441,21 @@ class MultitaskClassifier(NeuralNet):
             real = isinstance(value, numbers.Real) and not isinstance(value, bool)
             if not (real and 0 < value < np.inf):
                 raise ValueError(f"{name}={value!r} must be a positive number.")
+        for name in _UNUSED_SKORCH_PARAMS:
+            default = inspect.signature(NeuralNet).parameters[name].default
+            value = getattr(self, name)
+            if not (value is default or (isinstance(value, str) and value == default)):
+                raise ValueError(
+                    f"{name}={value!r}: {type(self).__name__} builds its own task "
+                    "dataset, task batches and per-task probabilities, so it does "
+                    f"not use skorch's {name}; leave it at its default."
+                )
+            if name != "predict_nonlinearity" and self.get_params_for(name):
+                raise ValueError(
+                    f"{name}__* parameters {sorted(self.get_params_for(name))}: "
+                    f"{type(self).__name__} builds its own task dataset and task "
+                    f"batches, so it does not use skorch's {name}."
+                )
         _check_module_params(self, _TRUNK_PARAMS, "default MLP trunk", "trunk")
         if self.module is None:
             _check_layer_sizes(self.hidden_layer_sizes)

@@ -994,6 +994,23 @@ def test_bad_schedule_parameters_raise(params, match):
         _net(max_epochs=1, **params).fit(X, task_labels(a=a, b=b))
 
 
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(dataset=torch.utils.data.TensorDataset), "not use skorch's dataset"),
+        (dict(iterator_train=list), "not use skorch's iterator_train"),
+        (dict(iterator_valid__num_workers=2), "['num_workers']"),
+        (dict(predict_nonlinearity=None), "predict_nonlinearity=None"),
+    ],
+)
+def test_skorch_parameters_the_net_does_not_use_raise(params, match):
+    # MultitaskClassifier builds its own dataset, batches and probabilities,
+    # so these were silently ignored
+    X, a, b, _ = _data(n=60)
+    with pytest.raises(ValueError, match=re.escape(match)):
+        _net(max_epochs=1, **params).fit(X, task_labels(a=a, b=b))
+
+
 @pytest.mark.parametrize("log_writer", ["json", "tensorboard"])
 def test_log_writer_needs_a_log_dir(tmp_path, monkeypatch, log_writer):
     monkeypatch.chdir(tmp_path)
