@@ -411,10 +411,12 @@ class LFApplier(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame, list of dicts or texts, ndarray, dask DataFrame, or None
-            Raw rows. For a DataFrame (pandas or dask) or a 2-D array the number
-            of columns (and their names) is recorded and checked by
-            :meth:`transform`. A dask DataFrame is not computed.
+        X : DataFrame, list of dicts or texts, ndarray, dask DataFrame or None, \
+                default=None
+            Raw rows; None only checks the labeling functions. For a DataFrame
+            (pandas or dask) or a 2-D array the number of columns (and their
+            names) is recorded and checked by :meth:`transform`. A dask
+            DataFrame is not computed.
         y : ignored
 
         Returns
