@@ -624,6 +624,16 @@ def _pyplot():
     return plt
 
 
+@validate_params(
+    {
+        "L": ["array-like", "sparse matrix"],
+        "y": ["array-like", None],
+        "label_model": [HasMethods(["fit", "predict_proba"]), None],
+        "cardinality": [Interval(Integral, 2, None, closed="left"), None],
+        "ax": "no_validation",
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_lf_summary(L, y=None, *, label_model=None, cardinality=None, ax=None):
     """Bar chart of each source's coverage, overlaps, conflicts and accuracies.
 

@@ -350,6 +350,14 @@ def test_plots_draw_summary_and_calibration():
         plot_calibration(y, model.predict_proba(L)[:10])
 
 
+def test_plot_lf_summary_names_itself_in_parameter_errors():
+    # it was validated only by the lf_summary it calls, whose name the error gave
+    from sklearn_metal.analysis import plot_lf_summary
+
+    with pytest.raises(ValueError, match="'cardinality' parameter of plot_lf_summary"):
+        plot_lf_summary(L, cardinality=1)
+
+
 def _calibration_curve(ax):
     x, freq = ax.lines[1].get_data()
     return np.asarray(x), np.asarray(freq)
