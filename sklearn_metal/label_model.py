@@ -147,7 +147,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         least ``numpy.finfo(float).tiny`` (about 2.2e-308).
 
     prec_init : float, default=0.7
-        Accuracy at which the prior is centred; must exceed ``1 / cardinality``.
+        Accuracy at which the prior is centred; must exceed ``1 / cardinality``
+        and be below 1.
 
     tol : float, default=1e-6
         Convergence tolerance on the largest change of the class balance

@@ -381,7 +381,8 @@ class MultitaskLabelModel(BaseEstimator):
         Dirichlet pseudo-count on every source's vote distribution; at least
         ``numpy.finfo(float).tiny`` (about 2.2e-308).
     prec_init : float, default=0.7
-        Accuracy at which the prior is centred.
+        Accuracy at which the prior is centred; must exceed ``1 / k`` for the
+        cardinality ``k`` of every task, and be below 1.
     tol : float, default=1e-6
         Convergence tolerance on the relative change of the mean negative
         log-likelihood.
