@@ -580,10 +580,11 @@ class EndModel(ClassifierMixin, NeuralNet):
         'valid_loss_best' was not found in history"): use the built-in
         ``early_stopping`` (which skips those epochs), or ``valid_every=1``
         with skorch's callbacks.
-    random_state : int or None, default=None
+    random_state : int, RandomState instance or None, default=None
         Seeds the weight initialization, dropout, the split of a float
         ``train_split`` and the batch order, inside a forked torch generator:
-        the global generators are left untouched. A callable ``train_split``
+        the global generators are left untouched. A ``RandomState`` instance
+        gives each fit a seed drawn from it. A callable ``train_split``
         draws its own split: seed skorch's ``ValidSplit`` through its
         ``random_state`` (``ValidSplit(0.2, random_state=0)``); it is not
         seeded by this one.

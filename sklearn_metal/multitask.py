@@ -968,8 +968,9 @@ class MultitaskClassifier(NeuralNet):
         Directory of the log writer, created when missing. A ``log_writer``
         without a ``log_dir`` raises a ``ValueError`` at fit: logs are never
         written into the current directory unasked.
-    random_state : int or None, default=None
-        Local seed for weights, dropout, splits and batch order.
+    random_state : int, RandomState instance or None, default=None
+        Local seed for weights, dropout, splits and batch order; a
+        ``RandomState`` instance gives each fit a seed drawn from it.
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Per-task loss on logits (class indices or soft targets).
     device : str, default="cpu"
