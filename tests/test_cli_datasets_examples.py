@@ -325,6 +325,11 @@ def test_load_wrench_reads_an_archive_and_leaves_no_files(tmp_path, monkeypatch)
         ({"weak_labels": [0, -1], "label": None}, r"'b' has label None; expected an"),
         ({"weak_labels": [0], "label": 0}, r"'b' has 1 weak labels, the example 'a' 2"),
         ({"label": 0}, r"'b' has no 'weak_labels'"),
+        # a bare integer is no list of votes: it was a TypeError from len()
+        ({"weak_labels": 3, "label": 0}, r"'b' has weak_labels 3; expected a list"),
+        # beyond int64: it was an OverflowError naming no example
+        ({"weak_labels": [0, 2**63], "label": 0}, rf"'b' has weak_labels \[0, {2**63}"),
+        ({"weak_labels": [0, -1], "label": 2**63}, rf"'b' has label {2**63}; expected"),
     ],
 )
 def test_load_wrench_names_an_example_that_is_not_integer_votes(

@@ -250,6 +250,15 @@ def load_wrench(path):
     return out
 
 
+def _is_int64(value):
+    """Whether the JSON value ``value`` is an integer that int64 holds."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and -(2**63) <= value < 2**63
+    )
+
+
 def _wrench_ints(raw, ids, key, where):
     """The integers under ``key`` of every example, as an int64 array.
 
@@ -261,8 +270,11 @@ def _wrench_ints(raw, ids, key, where):
         if key not in raw[i]:
             raise ValueError(f"{where}: example {i!r} has no {key!r}.")
         value = raw[i][key]
-        items = value if key == "weak_labels" and isinstance(value, list) else [value]
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        if key == "weak_labels":
+            ok = isinstance(value, list) and all(map(_is_int64, value))
+        else:
+            ok = _is_int64(value)
+        if not ok:
             expected = "a list of integers" if key == "weak_labels" else "an integer"
             raise ValueError(
                 f"{where}: example {i!r} has {key} {value!r}; expected {expected}."
