@@ -263,9 +263,11 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
     else:
         vals = vals.astype(np.float64, copy=False)
         _check_values(vals, rows, cols, cardinality, names, first_row)
-    # uint64 and float votes may be valid for a huge k, yet no int64
+    # uint64 and float votes may be valid for a huge (or no) k, yet no int64;
+    # below a k of 2**63 the range check above has covered them
     if (
-        vals.dtype.kind in "uf"
+        (cardinality is None or cardinality > 2**63)
+        and vals.dtype.kind in "uf"
         and vals.dtype.itemsize == 8
         and len(vals)
         and vals.max() >= 2**63
