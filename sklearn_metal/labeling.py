@@ -277,14 +277,15 @@ def _rows(X):
 
 def _namespace(row, i):
     """The dict ``row`` (row ``i``) as a namespace: ``x.text`` for ``row["text"]``."""
-    for key in row:
-        if not isinstance(key, str):
-            raise ValueError(
-                f"Row {i} is a dict with the key {key!r}, which is not a string: "
-                "dict rows reach the labeling functions as namespaces (x.text), "
-                "whose names are strings."
-            )
-    return types.SimpleNamespace(**row)
+    try:
+        return types.SimpleNamespace(**row)
+    except TypeError:  # "keywords must be strings"; the keys are looked at only now
+        key = next(key for key in row if not isinstance(key, str))
+        raise ValueError(
+            f"Row {i} is a dict with the key {key!r}, which is not a string: "
+            "dict rows reach the labeling functions as namespaces (x.text), "
+            "whose names are strings."
+        ) from None
 
 
 #: The largest vote ``L`` (int64) holds.
