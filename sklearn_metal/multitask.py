@@ -913,7 +913,9 @@ class MultitaskClassifier(NeuralNet):
         does not clip.
     lr_schedule : {"constant", "linear", "exponential", "step"}, default="constant"
         Learning-rate schedule over epochs (after warmup), which sets the
-        optimizer's learning rate at the start of every epoch. Every call of
+        optimizer's learning rate at the start of every epoch; the constant
+        one without warmup sets it at a call's first epoch only, so a callback
+        that changes the rate between epochs keeps its change. Every call of
         ``fit`` or ``partial_fit`` runs the schedule, warmup included, afresh
         over its own ``max_epochs`` epochs. A skorch ``LRScheduler`` in
         ``callbacks`` sets the learning rate instead: the built-in schedule
