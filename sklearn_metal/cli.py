@@ -270,8 +270,9 @@ def main(argv=None):
         in ``sklearn-metal fit L.csv | head``. Invalid arguments (a count
         below its minimum, an ``--output`` name whose suffix is not ``.csv``,
         ``.npy`` or ``.parquet``, a ``.parquet`` one without pyarrow or
-        fastparquet installed) exit with status 2 while they are parsed,
-        before any work (:class:`SystemExit`, as for every argparse error).
+        fastparquet installed, one in a folder that does not exist) exit with
+        status 2 while they are parsed, before any work
+        (:class:`SystemExit`, as for every argparse error).
 
     Examples
     --------
@@ -326,7 +327,7 @@ def main(argv=None):
     except ValueError as exc:
         print(f"sklearn-metal: error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # e.g. an output file in a missing directory
+    except OSError as exc:  # e.g. no permission to write the output file
         print(f"sklearn-metal: error: {_os_error(exc)}", file=sys.stderr)
         return 2
     return status
