@@ -210,6 +210,16 @@ def _check_module_params(net, own_params, network, part):
     )
 
 
+def _check_cuda_device(device):
+    """Raise a ``ValueError`` if ``device`` is a CUDA one and torch finds none
+    (instead of torch's "Torch not compiled with CUDA enabled" assertion)."""
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but torch finds no CUDA device; "
+            "use device='cpu'."
+        )
+
+
 class _ForkedSeed:
     """Seed torch inside a forked generator state; the global state is restored.
 
@@ -1316,15 +1326,8 @@ class EndModel(ClassifierMixin, NeuralNet):
             y_enc = np.eye(len(self.classes_), dtype=np.float32)[y_enc]
         return self.get_dataset(X_valid, y_enc, weight)
 
-    def _uses_cuda(self):
-        return str(self.device).startswith("cuda")
-
     def _check_cuda_available(self):
-        if self._uses_cuda() and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} was requested but torch finds no CUDA "
-                "device; use device='cpu'."
-            )
+        _check_cuda_device(self.device)
 
     def _check_params(self):
         self._check_cuda_available()

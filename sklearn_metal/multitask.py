@@ -47,6 +47,7 @@ from ._validation import (
 )
 from .end_model import (
     _check_architecture,
+    _check_cuda_device,
     _check_module_params,
     _ForkedSeed,
     _is_int,
@@ -1387,11 +1388,7 @@ class MultitaskClassifier(NeuralNet):
         return 1.0
 
     def _check_cuda_available(self):
-        if str(self.device).startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} was requested but torch finds no CUDA "
-                "device; use device='cpu'."
-            )
+        _check_cuda_device(self.device)
 
     def _check_params(self):
         self._check_cuda_available()
