@@ -1,14 +1,8 @@
-"""scikit-learn's common estimator checks over every public estimator, and the
-docstrings of every public name."""
-
-import importlib
-import inspect
-import pkgutil
+"""scikit-learn's common estimator checks over every public estimator."""
 
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import sklearn_metal
 from sklearn_metal import (
     EndModel,
     LabelingFunction,
@@ -192,31 +186,3 @@ def test_sklearn_compatible_estimator(estimator, check):
 def test_cardinality_below_two_raises(Estimator):
     with pytest.raises(ValueError, match="cardinality"):
         Estimator(cardinality=1).fit([[0, 1]])
-
-
-def _public_objects():
-    """Every public class and function named in an ``__all__`` of the package."""
-    modules = ["sklearn_metal"] + [
-        f"sklearn_metal.{info.name}"
-        for info in pkgutil.iter_modules(sklearn_metal.__path__)
-        if not info.name.startswith("_")
-    ]
-    found = {}
-    for name in modules:
-        module = importlib.import_module(name)
-        for attr in module.__all__:
-            obj = getattr(module, attr)
-            if inspect.isclass(obj) or inspect.isfunction(obj):
-                found.setdefault(f"{obj.__module__}.{obj.__qualname__}", obj)
-    return sorted(found.items())
-
-
-@pytest.mark.parametrize(
-    "obj", [obj for _, obj in _public_objects()], ids=[n for n, _ in _public_objects()]
-)
-def test_public_names_have_a_numpydoc_docstring_with_an_example(obj):
-    doc = inspect.getdoc(obj) or ""
-    assert "\nExamples\n--------\n" in doc, "no Examples section"
-    assert ">>> " in doc.split("\nExamples\n--------\n", 1)[1], "no doctest example"
-    if inspect.isclass(obj) or inspect.signature(obj).parameters:
-        assert "\nParameters\n----------\n" in doc, "no Parameters section"

@@ -1,12 +1,13 @@
 """The numpydoc sections of every public class and function agree with its code.
 
 For each public name (the ``__all__`` of the package and of its public
-modules): the Parameters section lists the signature's parameters in order,
-with the signature's defaults; where the parameters are validated by
-scikit-learn's ``_parameter_constraints`` / ``validate_params``, the documented
-types, string options and ``None`` match the constraints; the Attributes
-section of an estimator lists exactly the fitted attributes a fit sets; and
-every See Also entry names something that exists.
+modules): the docstring has an Examples section with a doctest; the Parameters
+section lists the signature's parameters in order, with the signature's
+defaults; where the parameters are validated by scikit-learn's
+``_parameter_constraints`` / ``validate_params``, the documented types, string
+options and ``None`` match the constraints; the Attributes section of an
+estimator lists exactly the fitted attributes a fit sets; and every See Also
+entry names something that exists.
 """
 
 import ast
@@ -156,6 +157,16 @@ def _default_matches(text, value, context):
     except (ValueError, SyntaxError):
         return False
     return type(literal) is type(value) and literal == value
+
+
+# -------------------------------------------------------------------- examples
+@pytest.mark.parametrize("obj", PUBLIC_OBJECTS, ids=PUBLIC_IDS)
+def test_public_names_have_a_numpydoc_docstring_with_an_example(obj):
+    doc = inspect.getdoc(obj) or ""
+    assert "\nExamples\n--------\n" in doc, "no Examples section"
+    assert ">>> " in doc.split("\nExamples\n--------\n", 1)[1], "no doctest example"
+    if inspect.isclass(obj) or inspect.signature(obj).parameters:
+        assert "\nParameters\n----------\n" in doc, "no Parameters section"
 
 
 # ------------------------------------------------------------------ parameters
