@@ -209,7 +209,7 @@ def _read_matrix(path):
         raise ValueError(
             f"Cannot read the label matrix {str(path)!r}: {_PARQUET_ENGINE}."
         ) from exc
-    except pd.errors.ParserError as exc:  # a malformed CSV
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:  # a malformed CSV
         raise ValueError(f"Cannot read the label matrix {str(path)!r}: {exc}") from exc
 
 

@@ -221,6 +221,12 @@ def test_a_malformed_csv_is_named(tmp_path, capsys):
     assert main(["fit", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"Cannot read the label matrix {str(bad)!r}: Error tokenizing" in err
+    # bytes that are no UTF-8 (a binary file, a Latin-1 header): the decode
+    # error named no file
+    bad.write_bytes(b"a,b\n0,1\n\xff\xfe,1\n")
+    assert main(["fit", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot read the label matrix {str(bad)!r}: 'utf-8' codec can't" in err
 
 
 @pytest.mark.parametrize(
