@@ -223,24 +223,33 @@ def _check_cuda_device(device):
 class _ForkedSeed:
     """Seed torch inside a forked generator state; the global state is restored.
 
-    The generators of the CPU and, for a CUDA ``device``, of that one GPU are
-    forked and seeded; no other generator is touched (``torch.manual_seed``
-    would reseed every GPU's, and MPS's, for good).
+    The generators of the CPU and of the net's own accelerator (for a CUDA
+    ``device`` that one GPU, for ``"mps"`` the MPS one) are forked and seeded;
+    no other generator is touched (``torch.manual_seed`` would reseed every
+    GPU's, and MPS's, for good).
     """
 
     def __init__(self, seed, device):
         self.seed = seed
-        self.devices = []
-        if device is not None and torch.device(device).type == "cuda":
-            index = torch.device(device).index
+        self.device_type, self.devices = "cuda", []
+        device = None if device is None else torch.device(device)
+        if device is not None and device.type == "cuda":
+            index = device.index
             self.devices = [torch.cuda.current_device() if index is None else index]
+        elif device is not None and device.type == "mps":
+            self.device_type, self.devices = "mps", ["mps"]
 
     def __enter__(self):
-        self._fork = torch.random.fork_rng(devices=self.devices)
+        self._fork = torch.random.fork_rng(
+            devices=self.devices, device_type=self.device_type
+        )
         self._fork.__enter__()
         torch.random.default_generator.manual_seed(self.seed)
-        for index in self.devices:
-            torch.cuda.default_generators[index].manual_seed(self.seed)
+        if self.device_type == "mps":
+            torch.mps.manual_seed(self.seed)
+        else:
+            for index in self.devices:
+                torch.cuda.default_generators[index].manual_seed(self.seed)
 
     def __exit__(self, *exc):
         return self._fork.__exit__(*exc)

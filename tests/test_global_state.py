@@ -29,6 +29,7 @@ from sklearn_metal import (
     labeling_function,
     task_labels,
 )
+from sklearn_metal.end_model import _ForkedSeed
 
 
 def _data(n=80, seed=0):
@@ -190,6 +191,35 @@ def test_no_other_device_generator_is_reseeded(monkeypatch):
     _end_model().fit(X, y).partial_fit(X, y)
     _multitask_net().fit(X, _multitask_y(y)).partial_fit(X, _multitask_y(y))
     assert calls == []
+
+
+def test_an_mps_device_forks_and_seeds_the_mps_generator_only(monkeypatch):
+    # No Mac here: the MPS generator is a stand-in whose state is a tensor.
+    mps = {"state": torch.tensor([1, 2, 3])}
+    calls = []
+    monkeypatch.setattr(torch.mps, "get_rng_state", lambda device="mps": mps["state"])
+
+    def set_rng_state(state, device="mps"):
+        mps["state"] = state
+
+    def manual_seed(seed):
+        calls.append(seed)
+        mps["state"] = torch.tensor([seed])
+
+    monkeypatch.setattr(torch.mps, "set_rng_state", set_rng_state)
+    monkeypatch.setattr(torch.mps, "manual_seed", manual_seed)
+    monkeypatch.setattr(
+        torch.cuda, "manual_seed_all", lambda *a: calls.append("cuda_all")
+    )
+    cpu_before = torch.get_rng_state()
+    with _ForkedSeed(7, "mps"):
+        assert mps["state"].tolist() == [7]  # seeded inside
+        inside = torch.rand(3)
+    assert calls == [7]
+    assert mps["state"].tolist() == [1, 2, 3]  # restored on exit
+    assert torch.equal(torch.get_rng_state(), cpu_before)
+    with _ForkedSeed(7, torch.device("mps")):
+        assert torch.equal(torch.rand(3), inside)  # the CPU one is seeded too
 
 
 def _end_model_weights(random_state):
