@@ -791,6 +791,9 @@ class EndModel(ClassifierMixin, NeuralNet):
         other callbacks, a user's included, keep their state, as do the
         module, optimizer and history.
         """
+        if isinstance(self.callbacks, str) and self.callbacks == "disable":
+            self.callbacks_ = []  # skorch's switch for no callbacks at all
+            return
         built = getattr(self, "_built_callback_params_", None)
         if built is None or not hasattr(self, "callbacks_"):
             self.initialize_callbacks()

@@ -1083,6 +1083,28 @@ def test_rebuilding_default_callbacks_keeps_user_callback_state(how):
     assert counter.epochs_ == 4
 
 
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_callbacks_disable_trains_on(how):
+    # skorch's callbacks="disable": a later partial_fit raised a TypeError
+    X, y = _repro_data()
+    model = EndModel(
+        verbose=0,
+        random_state=0,
+        max_epochs=2,
+        callbacks="disable",
+        warm_start=how == "warm_start",
+    )
+    model.fit(X, y)
+    first = [p.detach().clone() for p in model.module_.parameters()]
+    model.fit(X, y) if how == "warm_start" else model.partial_fit(X, y)
+    assert model.callbacks_ == []
+    assert len(model.history) == 4  # trained on, from the first fit's weights
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(first, model.module_.parameters(), strict=True)
+    )
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_float64_values_beyond_float32_raise(sparse):
     X, y = _repro_data()
