@@ -74,13 +74,14 @@ def _output_file(text):
         )
     if suffix == ".parquet" and not _has_parquet_engine():
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: {_PARQUET_ENGINE}.")
-    folder = Path(text).parent
+    folder = Path(text).expanduser().parent
     if not folder.is_dir():
         # refused before any work, not after the fit
         raise argparse.ArgumentTypeError(
             f"cannot write {text!r}: the folder {str(folder)!r} does not exist."
         )
-    return text
+    # ``--output=~/p.csv`` reaches us unexpanded by the shell
+    return str(Path(text).expanduser())
 
 
 def _silence_stdout():
@@ -183,11 +184,27 @@ def _read_csv(path):
     return frame
 
 
+def _read_npy(path):
+    """Read a ``.npy`` label matrix; anything else raises a ``ValueError``."""
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":
+        kind = "a .npz archive" if magic[:2] == b"PK" else "no .npy file"
+        raise ValueError(
+            f"Cannot read the label matrix {str(path)!r}: it is {kind} (it does "
+            "not start with the NumPy header); save L with numpy.save."
+        )
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, EOFError) as exc:  # object arrays, truncated data, ...
+        raise ValueError(f"Cannot read the label matrix {str(path)!r}: {exc}") from exc
+
+
 def _read_matrix(path):
-    path = Path(path)
+    path = Path(path).expanduser()
     suffix = path.suffix.lower()
     readers = {
-        ".npy": lambda p: np.load(p, allow_pickle=False),
+        ".npy": _read_npy,
         ".parquet": pd.read_parquet,
         ".csv": _read_csv,
         ".txt": _read_csv,

@@ -215,6 +215,38 @@ def test_parquet_without_an_engine_is_an_error_not_a_traceback(
     assert "needs pyarrow or fastparquet" in err
 
 
+def test_a_tilde_in_paths_is_the_home_folder(tmp_path, monkeypatch):
+    # "--output=~/p.csv" and "fit ~/L.npy" quoted reach the command unexpanded
+    monkeypatch.setenv("HOME", str(tmp_path))
+    L, _, _ = make_label_matrix(30, 3, random_state=0)
+    np.save(tmp_path / "L.npy", L)
+    assert main(["fit", "~/L.npy", "--output=~/p.csv"]) == 0
+    proba = pd.read_csv(tmp_path / "p.csv")
+    assert proba.shape == (30, 2)
+
+
+def test_a_bad_npy_file_is_named(tmp_path, capsys):
+    # numpy's messages (pickled data, allow_pickle) named no file, and an .npz
+    # archive saved under a .npy name was read as its list of array names
+    np.save(tmp_path / "obj.npy", np.array([[0, 1]], dtype=object))
+    (tmp_path / "text.npy").write_bytes(b"0,1\n1,0\n")
+    np.savez(tmp_path / "arch.npz", L=np.zeros((3, 2), dtype=int))
+    (tmp_path / "arch.npz").rename(tmp_path / "arch.npy")
+    np.save(tmp_path / "cut.npy", np.zeros((100, 5), dtype=np.int8))
+    data = (tmp_path / "cut.npy").read_bytes()
+    (tmp_path / "cut.npy").write_bytes(data[:200])
+    for name, reason in [
+        ("obj.npy", "Object arrays cannot be loaded"),
+        ("text.npy", "it is no .npy file"),
+        ("arch.npy", "it is a .npz archive"),
+        ("cut.npy", "Failed to read all data"),
+    ]:
+        path = str(tmp_path / name)
+        assert main(["fit", path, "-k", "2"]) == 2
+        err = capsys.readouterr().err
+        assert f"Cannot read the label matrix {path!r}: {reason}" in err
+
+
 def test_a_malformed_csv_is_named(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n0,1\n1,0,1,1\n")
