@@ -1161,8 +1161,12 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         p = self.class_balance_
         mu = np.zeros((m, k + 1, k))
         # Class-conditional sources: P(vote a | y) = cnt[j, a, y] / (n * P(y))
-        # rescaled so that the marginal vote rates match the observed ones.
-        share = self._cnt + 1e-12
+        # with the prior's pseudo-counts of the factors predict_proba uses
+        # (see _set_factors), rescaled so that the marginal vote rates match
+        # the observed ones.
+        prior_cc = self._prior * self._q_tot[None, :]
+        prior_cc = self.prior_strength * prior_cc / prior_cc.sum(axis=1, keepdims=True)
+        share = self._cnt + prior_cc[None]
         cc = share / self._q_tot[None, None, :]
         marg = (cc * p[None, None, :]).sum(axis=2)  # implied P(vote a), unscaled
         scale = np.where(marg > 0, (tot / n) / np.maximum(marg, 1e-300), 0.0)

@@ -184,6 +184,94 @@ def test_cond_probs_are_distributions(votes):
     np.testing.assert_allclose(mu[:, 0, :], 0.4, atol=0.05)
 
 
+def _tiny_votes(k, seed, one_class=(), n=40, m=5):
+    """A small random label matrix: every source fires on ~60% of the rows with
+    accuracy ~0.75; the sources in ``one_class`` keep only their votes for
+    class ``j % k`` (labeling functions that vote one class or abstain)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    L = np.full((n, m), -1)
+    for j in range(m):
+        wrong = (y + rng.integers(1, k, n)) % k
+        vote = np.where(rng.random(n) < 0.75, y, wrong)
+        fire = rng.random(n) < 0.6
+        if j in one_class:
+            fire &= vote == j % k
+        L[fire, j] = vote[fire]
+    L[:3] = -1  # rows on which every source abstains
+    return L, y
+
+
+def _posterior_by_enumeration(model, L):
+    """P(y | votes) proportional to P(y) * prod over the voting sources of
+    cond_probs_[j, vote + 1, y] (the documented inference rule)."""
+    out = np.empty((len(L), len(model.class_balance_)))
+    for i, row in enumerate(L):
+        joint = model.class_balance_.copy()
+        for j, a in enumerate(row):
+            if a >= 0:
+                joint = joint * model.cond_probs_[j, a + 1]
+        out[i] = joint / joint.sum()
+    return out
+
+
+@pytest.mark.parametrize("method", ["moments", "auto", "em"])
+@pytest.mark.parametrize("k", [2, 3, 5])
+@pytest.mark.parametrize("one_class", [(), (0, 1)])
+def test_predict_proba_is_the_posterior_under_cond_probs(k, method, one_class):
+    # cond_probs_ is documented as the model's P(lambda_j = a | Y = y), and
+    # inference as P(Y) * prod_j P(lambda_j | Y): the posterior enumerated from
+    # the public attributes must be predict_proba, for one-class (class-
+    # conditional) sources too (their cond_probs_ lacked the prior's
+    # pseudo-counts that predict_proba uses: 0.015-0.05 apart)
+    L, _ = _tiny_votes(k, seed=k, one_class=one_class)
+    model = LabelModel(k, method=method, max_iter=500).fit(L)
+    expected_independent = [j not in one_class for j in range(L.shape[1])]
+    np.testing.assert_array_equal(model.coverage_independent_, expected_independent)
+    proba = model.predict_proba(L)
+    np.testing.assert_allclose(proba, _posterior_by_enumeration(model, L), atol=1e-12)
+    np.testing.assert_allclose(proba[:3], np.tile(model.class_balance_, (3, 1)))
+    # accuracies_ = P(lambda_j = Y | lambda_j != -1) from cond_probs_ and P(Y)
+    votes = model.cond_probs_[:, 1:, :]
+    p = model.class_balance_
+    expected = np.array([np.diag(v) @ p / (v.sum(axis=0) @ p) for v in votes])
+    np.testing.assert_allclose(model.accuracies_, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("prior_strength", [1.0, 10.0, 100.0])
+def test_accuracy_of_a_one_class_source_is_its_vote_posterior(prior_strength):
+    # source 2 votes class 1 only where no other source votes 0: its accuracy
+    # is the posterior of class 1 from its vote alone, which the prior keeps
+    # below 1 (cond_probs_ without the pseudo-counts reported 1.0 at any
+    # prior_strength)
+    L = np.array(
+        [[0, 0, -1], [1, 1, 1], [0, -1, -1], [1, -1, 1], [0, 0, -1], [-1, 1, 1]]
+    )
+    model = LabelModel(method="moments", prior_strength=prior_strength).fit(L)
+    assert not model.coverage_independent_[2]
+    alone = model.predict_proba(np.array([[-1, -1, 1]]))[0, 1]
+    assert model.accuracies_[2] == pytest.approx(alone, rel=1e-12)
+    assert 0.5 < model.accuracies_[2] < 0.95
+
+
+def test_dependency_group_abstaining_leaves_the_other_sources_posterior():
+    # a group whose sources all abstain carries no evidence: such rows get the
+    # posterior of the other sources' cond_probs_ alone
+    L, _ = _tiny_votes(3, seed=7, one_class=(4,))
+    L[:, 1] = np.where(L[:, 0] >= 0, L[:, 0], L[:, 1])  # a near-copy of source 0
+    model = LabelModel(3, dependencies=[(0, 1)], method="moments").fit(L)
+    assert model.dependency_components_ == [(0, 1)]
+    rows = (L[:, 0] < 0) & (L[:, 1] < 0)
+    assert rows.sum() >= 5
+    others = L[rows].copy()
+    others[:, :2] = -1
+    np.testing.assert_allclose(
+        model.predict_proba(L[rows]),
+        _posterior_by_enumeration(model, others),
+        atol=1e-12,
+    )
+
+
 def test_one_class_labeling_functions():
     # Typical LFs: each votes one class or abstains; firing is the signal.
     rng = np.random.RandomState(0)
