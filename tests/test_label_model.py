@@ -272,6 +272,28 @@ def test_dependency_group_abstaining_leaves_the_other_sources_posterior():
     )
 
 
+@pytest.mark.parametrize("method", ["moments", "auto", "em"])
+@pytest.mark.parametrize("k", [2, 3])
+def test_loss_is_the_mean_negative_log_likelihood_of_the_votes(k, method):
+    # with class-independent coverage, the loss is the mean negative
+    # log-likelihood of the votes given which sources voted (Dawid-Skene's
+    # confusion matrices: cond_probs_ over the votes, renormalized) over the
+    # rows with a vote, one iteration behind the final parameters (to tol)
+    L, _ = _tiny_votes(k, seed=10 + k)
+    model = LabelModel(k, method=method, tol=1e-12, max_iter=2000).fit(L)
+    assert model.coverage_independent_.all() and model.converged_
+    conf = model.cond_probs_[:, 1:, :]
+    conf = conf / conf.sum(axis=1, keepdims=True)
+    nll = []
+    for row in L[(L >= 0).any(axis=1)]:
+        joint = model.class_balance_.copy()
+        for j, a in enumerate(row):
+            if a >= 0:
+                joint = joint * conf[j, a]
+        nll.append(-np.log(joint.sum()))
+    assert model.loss_history_[-1] == pytest.approx(np.mean(nll), abs=1e-9)
+
+
 def test_one_class_labeling_functions():
     # Typical LFs: each votes one class or abstains; firing is the signal.
     rng = np.random.RandomState(0)
