@@ -228,6 +228,9 @@ def test_predict_proba_is_the_posterior_under_cond_probs(k, method, one_class):
     model = LabelModel(k, method=method, max_iter=500).fit(L)
     expected_independent = [j not in one_class for j in range(L.shape[1])]
     np.testing.assert_array_equal(model.coverage_independent_, expected_independent)
+    # (no source's vote probabilities were capped at 1 for some class, which
+    # would make cond_probs_ no longer proportional to the inference factors)
+    assert np.all(model.cond_probs_[:, 0, :] > 0)
     proba = model.predict_proba(L)
     np.testing.assert_allclose(proba, _posterior_by_enumeration(model, L), atol=1e-12)
     np.testing.assert_allclose(proba[:3], np.tile(model.class_balance_, (3, 1)))
