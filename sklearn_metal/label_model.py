@@ -210,7 +210,14 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         Groups of sources modelled jointly because of ``dependencies``.
 
     loss_history_ : list of float
-        Mean negative log-likelihood of the training votes at each iteration.
+        The objective at each iteration: the mean, over the training rows with
+        at least one vote, of ``-log sum_y P(y) prod_j f_j(vote_j | y)`` over
+        the sources that voted (abstains add no term; ``f_j`` is the
+        confusion matrix of a source with class-independent coverage, the
+        vote probability of a class-conditional one), a row with a gold
+        label adding ``-log P(y_gold)`` instead. Each entry is computed at
+        the start of its iteration, so the last one lags the final
+        parameters by one step (within ``tol`` when converged).
 
     n_iter_ : int
         Number of iterations run.
