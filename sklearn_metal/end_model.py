@@ -152,6 +152,28 @@ def _weighted_score(scorer, estimator, X, y, sample_weight=None):
     return scorer(estimator, X, y, sample_weight=sample_weight)
 
 
+def _loss_weights(criterion, y_true, weight=None):
+    """The weight of each row in a batch's mean loss: ``weight`` (ones when
+    None), times the class weight of the row's class where ``criterion`` is
+    a ``CrossEntropyLoss`` or ``NLLLoss`` with ``weight`` and ``y_true`` holds
+    class indices, as their mean reduction divides by ``sum_i weight[y_i]``.
+
+    Their sum is the batch loss's denominator; recorded as the batch size it
+    makes skorch's epoch loss the same mean over all the epoch's rows.
+    """
+    if weight is None:
+        weight = torch.ones(len(y_true), device=y_true.device)
+    class_weight = getattr(criterion, "weight", None)
+    if (
+        isinstance(criterion, (torch.nn.CrossEntropyLoss, torch.nn.NLLLoss))
+        and isinstance(class_weight, torch.Tensor)
+        and y_true.ndim == 1
+        and not torch.is_floating_point(y_true)
+    ):
+        weight = weight * class_weight.to(weight.device, weight.dtype)[y_true]
+    return weight
+
+
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -657,7 +679,10 @@ class EndModel(ClassifierMixin, NeuralNet):
     per-row losses come from the criterion with ``reduction="none"``; the
     epoch losses ``train_loss`` and ``valid_loss`` are the weighted means over
     all the epoch's rows, as each batch's ``train_batch_size`` /
-    ``valid_batch_size`` in ``history`` is then its total weight.
+    ``valid_batch_size`` in ``history`` is then its total weight (with class
+    weights and hard labels ``sum_i w_i * weight[y_i]``, ``w_i = 1`` without
+    sample weights: the epoch loss is the class-weighted mean over all the
+    epoch's rows, however they were batched).
 
     With ``warm_start=True`` (a skorch parameter) a refit continues from the
     trained module, so ``X`` must have ``n_features_in_`` features and ``y``
@@ -1060,33 +1085,38 @@ class EndModel(ClassifierMixin, NeuralNet):
                 f"with reduction='none' returned shape {tuple(loss.shape)} for "
                 f"{len(weight)} rows."
             )
-        total = weight.sum()
-        class_weight = getattr(criterion, "weight", None)
-        if (
-            isinstance(criterion, (torch.nn.CrossEntropyLoss, torch.nn.NLLLoss))
-            and isinstance(class_weight, torch.Tensor)
-            and y_true.ndim == 1
-            and not torch.is_floating_point(y_true)
-        ):
-            # as the mean reduction does for class indices: divide by the
-            # summed class weights of the rows, here times their row weights
-            total = (weight * class_weight.to(loss.dtype)[y_true]).sum()
+        # as the mean reduction does for class indices: divide by the summed
+        # class weights of the rows, here times their row weights
+        total = _loss_weights(criterion, y_true, weight).sum()
         return (weight * loss).sum() / torch.where(total > 0, total, 1.0)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        """Record a weighted batch's weight sum as its size.
+        """Record the denominator of the batch's mean loss as its size.
 
         skorch averages the batch losses of an epoch (``train_loss``,
         ``valid_loss``) weighted by ``train_batch_size`` / ``valid_batch_size``;
         with sample weights each batch loss is a weighted mean, so weighing it
         by the batch's total weight makes the epoch loss the weighted mean over
-        all its rows.
+        all its rows. With class weights and hard labels the total is
+        ``sum_i w_i * weight[y_i]`` (``w_i = 1`` without sample weights), the
+        denominator of the batch loss, so the epoch loss does not depend on
+        how the rows were batched.
         """
         super().on_batch_end(net, batch=batch, training=training, **kwargs)
-        weight = None if batch is None else self._unpack_batch(batch)[2]
+        if batch is None:
+            return
+        _, y_true, weight = self._unpack_batch(batch)
+        class_weighted = isinstance(y_true, torch.Tensor) and isinstance(
+            getattr(self.criterion_, "weight", None), torch.Tensor
+        )
+        if weight is None and not class_weighted:
+            return  # skorch's batch size, the number of rows
         if weight is not None:
-            prefix = "train" if training else "valid"
-            self.history.record_batch(f"{prefix}_batch_size", float(weight.sum()))
+            weight = to_tensor(weight, device=self.device)
+        if class_weighted:
+            weight = _loss_weights(self.criterion_, y_true.to(self.device), weight)
+        prefix = "train" if training else "valid"
+        self.history.record_batch(f"{prefix}_batch_size", float(weight.sum()))
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """One pass; validation runs only every ``valid_every`` epochs."""

@@ -1179,3 +1179,38 @@ def test_unit_sample_weights_keep_the_mean_of_other_class_weighted_criteria():
     plain = model.get_loss(logits, target)
     weighted = model.get_loss(logits, target, sample_weight=np.ones(len(X)))
     assert float(weighted) == pytest.approx(float(plain), rel=1e-6)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_class_weighted_epoch_loss_is_the_mean_over_all_rows(weighted):
+    # With class weights, each batch loss divides by sum_i w_i * weight[y_i];
+    # the epoch loss must be that mean over all the epoch's rows, whatever
+    # the batches: with a frozen model (lr 1e-12) the shuffled training
+    # batches and the validation batches of the same rows give the same
+    # loss, which equals torch's class-weighted mean over all rows at once.
+    rng = np.random.RandomState(0)
+    X = rng.randn(37, 3).astype(np.float32)
+    y = rng.randint(0, 3, 37)
+    w = rng.randint(0, 4, 37).astype(float) if weighted else np.ones(37)
+    class_weight = torch.tensor([1.0, 2.0, 0.5])
+    model = EndModel(
+        hidden_layer_sizes=(5,),
+        optimizer=torch.optim.SGD,
+        lr=1e-12,
+        max_epochs=1,
+        batch_size=8,
+        train_split=None,
+        verbose=0,
+        random_state=0,
+        criterion__weight=class_weight,
+    )
+    fit_weight = {"sample_weight": w} if weighted else {}
+    valid = (X, y, w) if weighted else (X, y)
+    model.fit(X, y, valid_data=valid, **fit_weight)
+    with torch.no_grad():
+        log_p = torch.log_softmax(model.module_(torch.from_numpy(X)), dim=1)
+    log_p = log_p.numpy().astype(np.float64)
+    cw = class_weight.numpy()[y]
+    expected = -(w * cw * log_p[np.arange(37), y]).sum() / (w * cw).sum()
+    assert model.history[-1, "train_loss"] == pytest.approx(expected, rel=1e-5)
+    assert model.history[-1, "valid_loss"] == pytest.approx(expected, rel=1e-5)
