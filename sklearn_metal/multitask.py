@@ -51,6 +51,7 @@ from .end_model import (
     _check_module_params,
     _ForkedSeed,
     _is_int,
+    _loss_weights,
     _weighted_score,
 )
 from .modules import (
@@ -1285,6 +1286,17 @@ class MultitaskClassifier(NeuralNet):
             w = w[:, None].expand_as(target)
         return keep, w[keep]
 
+    def _entries_weight(self, target, w):
+        """The denominator of a task's mean loss over its labelled entries
+        ``target`` of weights ``w`` (None: 1 each): their count or weight sum,
+        where the criterion has class weights (``criterion__weight``) and the
+        targets are classes, each entry times its class's weight, as torch's
+        mean reduction divides by ``sum_i weight[y_i]``."""
+        class_weight = getattr(self.criterion_, "weight", None)
+        if not isinstance(class_weight, torch.Tensor):
+            return len(target) if w is None else w.sum()
+        return _loss_weights(self.criterion_, target, w).sum()
+
     def _batch_tasks(self, y_true, training):
         """The tasks a batch's loss covers: its one task in training, all in
         validation."""
@@ -1300,7 +1312,9 @@ class MultitaskClassifier(NeuralNet):
         every task: its loss is ``sum_t task_weights[t] * S_t / sum_t N_t``,
         where ``S_t`` is the sum of task ``t``'s entry losses and ``N_t``
         the number of its labelled entries. With ``sample_weight`` each entry
-        counts with its row's weight in both sums.
+        counts with its row's weight in both sums; with class weights
+        (``criterion__weight``) and hard labels, also with its class's
+        weight, as torch's mean reduction divides by ``sum_i weight[y_i]``.
         """
         weights = self.task_weights or {}
         row_weight = y_true.get("weight")
@@ -1317,13 +1331,12 @@ class MultitaskClassifier(NeuralNet):
             )
             if not keep.any():
                 continue
+            n = self._entries_weight(target[keep], w)
+            if not (n > 0):
+                continue
             if w is None:
-                n = keep.sum()
                 loss = self.criterion_(logits[keep], target[keep])
             else:
-                n = w.sum()
-                if not (n > 0):
-                    continue
                 rows = self._per_row_loss(logits[keep], target[keep])
                 loss = (rows * w).sum() / n
             parts.append((float(weights.get(task, 1.0)), loss, n))
@@ -1352,7 +1365,7 @@ class MultitaskClassifier(NeuralNet):
         for task in self._batch_tasks(y_true, training):
             target, mask = y_true["targets"][task]
             keep, w = self._labelled_entries(task, target, mask, row_weight)
-            size += float(keep.sum()) if w is None else float(w.sum())
+            size += float(self._entries_weight(target[keep], w))
         prefix = "train" if training else "valid"
         self.history.record_batch(f"{prefix}_batch_size", size)
 

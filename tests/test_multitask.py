@@ -1511,3 +1511,52 @@ def test_score_tasks_checks_the_token_label_length():
     ).fit(Xs, y)
     with pytest.raises(ValueError, match="labels for 5 tokens per row, but X has"):
         net.score_tasks(Xs[:, :3], y)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_class_weighted_losses_divide_by_the_class_weights(weighted):
+    # torch's mean cross-entropy with class weights divides by the rows'
+    # summed class weights, sum_i weight[y_i]; with sample weights the
+    # denominator must be sum_i w_i * weight[y_i] (EndModel's convention),
+    # so that all-ones weights give the unweighted loss and an integer
+    # weight counts as that many copies of the row. The epoch losses are
+    # then that mean over all labelled entries: sum_t tw_t S_t / sum_t N_t
+    # with N_t the class-weighted entry weights of hard task t (soft labels:
+    # the weight sum, as torch's mean divides by the number of rows).
+    rng = np.random.RandomState(0)
+    n = 30
+    X = rng.randn(n, 3).astype(np.float32)
+    a = rng.randint(0, 3, n)
+    a[::5] = -1
+    b = rng.dirichlet([1, 1, 1], n)
+    b[1::4] = np.nan
+    y = task_labels(a=a, b=b)
+    class_weight = torch.tensor([1.0, 5.0, 0.2])
+    weight = rng.randint(0, 4, n).astype(float) if weighted else np.ones(n)
+    losses = {}
+    for w in (None, weight):
+        net = MultitaskClassifier(
+            {"a": 3, "b": 3},
+            criterion__weight=class_weight,
+            optimizer="sgd",
+            lr=1e-12,  # the epoch's batches all see the same model
+            max_epochs=1,
+            batch_size=4,
+            task_weights={"a": 2.0},
+            verbose=0,
+            random_state=0,
+        ).fit(X, y, sample_weight=w, valid_data=(X, y, w))
+        losses["none" if w is None else "given"] = (
+            net.history[-1, "train_loss"],
+            net.history[-1, "valid_loss"],
+        )
+    cw = class_weight.numpy()
+    proba_a, proba_b = net.predict_proba(X)
+    mask_a, mask_b = a >= 0, ~np.isnan(b).any(axis=1)
+    entry_a = weight[mask_a] * cw[a[mask_a]]
+    s_a = np.sum(entry_a * -np.log(proba_a[mask_a, a[mask_a]]))
+    s_b = np.sum(weight[mask_b] * -(b[mask_b] * cw * np.log(proba_b[mask_b])).sum(1))
+    expected = (2.0 * s_a + s_b) / (entry_a.sum() + weight[mask_b].sum())
+    assert losses["given"] == pytest.approx((expected, expected), rel=1e-5)
+    if not weighted:  # all-ones weights: the unweighted loss
+        assert losses["none"] == pytest.approx((expected, expected), rel=1e-5)
