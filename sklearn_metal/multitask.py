@@ -666,7 +666,13 @@ def _task_split(targets, n_rows, fraction, seed, checkpoint_task=None):
     for task in order:
         rows = np.flatnonzero(targets[task][1])
         if len(rows) and valid[rows].all():
-            valid[rng.choice(rows)] = False  # the task keeps a training row
+            # the task keeps a training row, but not the checkpoint task's
+            # last validation row (a sparser task may have placed it)
+            if checkpoint_task in targets and checkpoint_task != task:
+                last = np.flatnonzero(targets[checkpoint_task][1] & valid)
+                if len(last) == 1 and len(rows) > 1:
+                    rows = rows[rows != last[0]]
+            valid[rng.choice(rows)] = False
     return np.flatnonzero(~valid), np.flatnonzero(valid)
 
 

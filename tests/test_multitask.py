@@ -1560,3 +1560,32 @@ def test_class_weighted_losses_divide_by_the_class_weights(weighted):
     assert losses["given"] == pytest.approx((expected, expected), rel=1e-5)
     if not weighted:  # all-ones weights: the unweighted loss
         assert losses["none"] == pytest.approx((expected, expected), rel=1e-5)
+
+
+def test_checkpoint_task_keeps_its_validation_row_when_tasks_overlap():
+    # s1 and s2 each send one row to validation; t labels one row of each,
+    # so both its rows are held out and one goes back to training. That must
+    # not be s1's only validation row: the checkpoint task labels two rows,
+    # so it gets a validation row (as docs/multitask.md says), whatever the
+    # seed, and every task keeps a training row.
+    X = np.random.RandomState(0).randn(4, 2).astype(np.float32)
+    labels = dict(
+        s1=np.array([0, 1, -1, -1]),
+        s2=np.array([-1, -1, 0, 1]),
+        t=np.array([0, -1, 1, -1]),
+    )
+    targets = {task: (v, v >= 0) for task, v in labels.items()}
+    for seed in range(20):
+        train, valid = _task_split(targets, 4, 0.5, seed, checkpoint_task="s1")
+        for task, v in labels.items():
+            assert (v[train] >= 0).any(), (seed, task)
+        assert (labels["s1"][valid] >= 0).any(), seed
+        net = MultitaskClassifier(
+            {"s1": 2, "s2": 2, "t": 2},
+            max_epochs=1,
+            train_split=0.5,
+            checkpoint_task="s1",
+            verbose=0,
+            random_state=seed,
+        ).fit(X, task_labels(**labels))
+        assert "valid_s1_score" in net.history[-1]
