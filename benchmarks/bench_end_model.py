@@ -7,13 +7,17 @@ TF-IDF features of the comments feed ``sklearn_metal.EndModel`` trained on
 
 (a) the default ``LabelModel``'s soft labels (``predict_proba`` of the train votes),
 (b) majority-vote hard labels (ties to the lowest class),
+(b') majority-vote soft labels (``MajorityLabelVoter.predict_proba``: a tie splits
+     the row evenly between the tied classes; on youtube 248 of the 1,506 covered
+     train rows are ties, which (b) all calls ham),
 (c) the gold train labels (the ceiling),
 
 and the table also gives the ``LabelModel``'s own test accuracy (from the test
-votes alone). (a) and (b) train on the rows where at least one labeling function
-voted, as is usual in weak supervision (rows nobody labeled carry no signal);
-(c) trains on every row. No gold label is used by (a) or (b): their validation
-split is the default internal one, stratified by the argmax of their own labels.
+votes alone). (a), (b) and (b') train on the rows where at least one labeling
+function voted, as is usual in weak supervision (rows nobody labeled carry no
+signal); (c) trains on every row. No gold label is used by (a), (b) or (b'): their
+validation split is the default internal one, stratified by the argmax of their own
+labels.
 Each end model is trained with ``--seeds`` random states; the table reports mean
 and standard deviation of test accuracy.
 
@@ -62,6 +66,7 @@ def run(seeds):
     label_model = LabelModel().fit(L_train)
     soft = label_model.predict_proba(L_train)
     mv = MajorityLabelVoter().fit(L_train).predict(L_train)
+    mv_soft = MajorityLabelVoter().fit(L_train).predict_proba(L_train)
     covered = (L_train != -1).any(axis=1)
     lm_test = accuracy_score(y_test, np.argmax(label_model.predict_proba(L_test), 1))
     mv_test = accuracy_score(y_test, MajorityLabelVoter().fit(L_train).predict(L_test))
@@ -69,6 +74,10 @@ def run(seeds):
     cases = {
         "(a) end model on LabelModel soft labels": (X_train[covered], soft[covered]),
         "(b) end model on majority-vote labels": (X_train[covered], mv[covered]),
+        "(b') end model on majority-vote soft labels": (
+            X_train[covered],
+            mv_soft[covered].astype(np.float32),
+        ),
         "(c) end model on gold labels (ceiling)": (X_train, y_train),
     }
     rows = []
@@ -99,12 +108,12 @@ def run(seeds):
     print(f"{'majority vote alone (test votes)':45s} {100 * mv_test:9.2f} {'':>6s}")
     for name, mean, std in rows:
         print(f"{name:45s} {100 * mean:9.2f} {100 * std:6.2f}")
-    soft_acc, mv_acc = rows[0][1], rows[1][1]
+    soft_acc, mv_acc = rows[0][1], max(rows[1][1], rows[2][1])
     print()
     print(
         "end model on soft labels beats the label model alone: "
-        f"{'yes' if soft_acc > lm_test else 'no'}; beats the MV-trained end "
-        f"model: {'yes' if soft_acc > mv_acc else 'no'}"
+        f"{'yes' if soft_acc > lm_test else 'no'}; beats both MV-trained end "
+        f"models: {'yes' if soft_acc > mv_acc else 'no'}"
     )
 
 
