@@ -121,7 +121,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], epilog=DATA_HELP
     )
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--seeds", type=int, default=5, help="random states per end model (default: 5)"
+    )
     args = parser.parse_args(argv)
     try:
         run(args.seeds)

@@ -89,7 +89,7 @@ def run(seed, epochs=60):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="data draws (default: 3)")
     args = parser.parse_args(argv)
     results = [run(seed) for seed in range(args.seeds)]
     print(f"test accuracy (%), mean +- std over {args.seeds} data draws")

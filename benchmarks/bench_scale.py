@@ -292,13 +292,38 @@ def fmt(x, unit=""):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--ns", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000]
+        "--ns",
+        type=int,
+        nargs="+",
+        default=[100_000, 1_000_000, 10_000_000],
+        help="rows (default: 100000 1000000 10000000)",
     )
-    parser.add_argument("--ms", type=int, nargs="+", default=[10, 50])
-    parser.add_argument("--ks", type=int, nargs="+", default=[2, 5])
-    parser.add_argument("--coverage", type=float, default=0.3)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--ms", type=int, nargs="+", default=[10, 50], help="sources (default: 10 50)"
+    )
+    parser.add_argument(
+        "--ks", type=int, nargs="+", default=[2, 5], help="classes (default: 2 5)"
+    )
+    parser.add_argument(
+        "--coverage",
+        type=float,
+        default=0.3,
+        help="chance that a source votes on a row (default: 0.3)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="least timed runs per operation and process; more, up to 20, while "
+        "they take under 1 s in all (default: 3)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="BLAS/OpenMP threads, torch threads for Snorkel and n_jobs for ours, "
+        "for every method (default: 1)",
+    )
     parser.add_argument(
         "--rounds",
         type=int,
@@ -306,11 +331,31 @@ def main(argv=None):
         help="processes per method and case, run in turn with the other "
         "methods' (times: the fastest; memory: the largest)",
     )
-    parser.add_argument("--snorkel-max-gb", type=float, default=12.0)
-    parser.add_argument("--snorkel-max-n", type=int, default=10_000_000)
-    parser.add_argument("--skip-sparse-gram-above", type=int, default=1_000_000)
-    parser.add_argument("--json")
-    parser.add_argument("--case", nargs=4, metavar=("METHOD", "N", "M", "K"))
+    parser.add_argument(
+        "--snorkel-max-gb",
+        type=float,
+        default=12.0,
+        help="skip Snorkel where its estimated memory exceeds this (default: 12)",
+    )
+    parser.add_argument(
+        "--snorkel-max-n",
+        type=int,
+        default=10_000_000,
+        help="skip Snorkel above this many rows (default: 10000000)",
+    )
+    parser.add_argument(
+        "--skip-sparse-gram-above",
+        type=int,
+        default=1_000_000,
+        help="skip the scipy.sparse Gram floor above this many rows (default: 1000000)",
+    )
+    parser.add_argument("--json", metavar="PATH", help="also save the results here")
+    parser.add_argument(
+        "--case",
+        nargs=4,
+        metavar=("METHOD", "N", "M", "K"),
+        help="run one case in this process and print one JSON line (internal)",
+    )
     args = parser.parse_args(argv)
     if args.case:
         method, n, m, k = args.case[0], *map(int, args.case[1:])
