@@ -1043,7 +1043,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 p = (total["q_sum"] + 1.0) / (total["n_info"] + k)
             res = self._pass(L, m, gold, p, False, patterns, sample_weight)
             self._partial_post += p * res["g"]
-            self.loss_history_.append(res["nll"] / max(stats["n_info"], 1))
+            # the block's gold rows add -log P(y_gold), as in fit
+            nll = res["nll"] - float(stats["gold_counts"] @ np.log(p))
+            self.loss_history_.append(nll / max(stats["n_info"], 1))
             p = (self._partial_post + total["gold_counts"] + 1.0) / (
                 total["n_info"] + k
             )

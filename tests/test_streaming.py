@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_metal import LabelModel, LFApplier, labeling_function
 from sklearn_metal.datasets import make_label_matrix
@@ -478,6 +479,26 @@ def test_partial_fit_matches_moment_fit_and_tracks_balance():
     assert online.score(L, y) > batch.score(L, y) - 0.01
     with pytest.raises(ValueError, match="expecting 6 features"):
         online.partial_fit(L[:10, :4])
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 500])
+def test_partial_fit_loss_counts_gold_rows_as_fit_does(chunk_rows):
+    # loss_history_ counts a gold row as -log P(y_gold), in the mean over the
+    # rows with a vote or a gold label: a first partial_fit call sees the same
+    # statistics and starting balance as fit(method="moments")'s first
+    # iteration, so its one entry is that iteration's loss (without the gold
+    # term it was 1.52 against 1.72)
+    L, y = _one_class_lfs(n=2000)
+    L[:50] = -1  # gold rows on which every source abstains count too
+    gold = np.where(np.arange(len(L)) % 4 == 0, y, -1)
+    batch = LabelModel(method="moments", max_iter=1, chunk_rows=chunk_rows)
+    with pytest.warns(ConvergenceWarning):
+        batch.fit(L, gold)
+    online = LabelModel(chunk_rows=chunk_rows).partial_fit(L, gold)
+    assert online.loss_history_ == pytest.approx(batch.loss_history_, rel=1e-12)
+    # the gold term: without the gold labels on the same rows the loss differs
+    plain = LabelModel(chunk_rows=chunk_rows).partial_fit(L)
+    assert plain.loss_history_[0] != pytest.approx(online.loss_history_[0])
 
 
 def test_dask_fit_and_predict_on_a_local_cluster(client):
