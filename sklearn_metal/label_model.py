@@ -211,13 +211,22 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     loss_history_ : list of float
         The objective at each iteration: the mean, over the training rows with
-        at least one vote, of ``-log sum_y P(y) prod_j f_j(vote_j | y)`` over
-        the sources that voted (abstains add no term; ``f_j`` is the
-        confusion matrix of a source with class-independent coverage, the
-        vote probability of a class-conditional one), a row with a gold
-        label adding ``-log P(y_gold)`` instead. Each entry is computed at
-        the start of its iteration, so the last one lags the final
-        parameters by one step (within ``tol`` when converged).
+        a vote or a gold label (weighted by ``sample_weight``), of
+        ``-log sum_y P(y) prod_j f_j(vote_j | y)`` over the sources that voted
+        (abstains add no term; a dependency group adds its joint factor), a
+        row with a gold label adding ``-log P(y_gold)`` instead. ``f_j`` is
+        the confusion matrix of a source with class-independent coverage;
+        for a class-conditional one it is ``(t_jay + c_ay) / (t_y +
+        prior_strength)``: its tally of vote ``a`` on the rows the vote
+        shares (or, once EM updates it, the posteriors) assign to ``y``, plus
+        the prior's pseudo-counts, over the rows assigned to ``y``.
+        ``cond_probs_`` rescales that to the observed rate of vote ``a``, so
+        the loss differs from the likelihood under ``cond_probs_`` by a
+        constant. Each entry is computed before its iteration's update, so
+        the last one lags the final parameters by one update. After
+        :meth:`partial_fit`, one entry per call (none with a given
+        ``class_balance``): its block's mean, under the class balance before
+        the call.
 
     n_iter_ : int
         Number of iterations run.

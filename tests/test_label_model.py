@@ -297,6 +297,56 @@ def test_loss_is_the_mean_negative_log_likelihood_of_the_votes(k, method):
     assert model.loss_history_[-1] == pytest.approx(np.mean(nll), abs=1e-9)
 
 
+@pytest.mark.parametrize("method", ["moments", "auto"])
+@pytest.mark.parametrize("with_gold", [False, True])
+def test_loss_of_one_class_sources_and_gold_rows(method, with_gold):
+    # the documented objective, rebuilt from L: a one-class (class-conditional)
+    # source's factor is (t_jay + c_ay) / (t_y + prior_strength), its vote
+    # tallies over the rows' vote shares (gold rows one-hot) plus the prior's
+    # pseudo-counts, kept at the moment estimate by "moments" and "auto"; a
+    # gold row adds -log P(y_gold), also when no source voted on it
+    k, s, prec = 3, 2.0, 0.8
+    L, y = _tiny_votes(k, seed=4, one_class=(0, 1, 2), n=60)
+    gold = np.full(len(L), -1)
+    if with_gold:
+        gold[[0, 1, 10, 11, 12]] = y[[0, 1, 10, 11, 12]]  # rows 0, 1: no vote
+    model = LabelModel(
+        k, method=method, prior_strength=s, prec_init=prec, tol=1e-13, max_iter=5000
+    ).fit(L, gold)
+    assert list(model.coverage_independent_) == [False] * 3 + [True] * 2
+    assert model.converged_
+    n, m = L.shape
+    Q = np.zeros((n, k))
+    for i, row in enumerate(L):
+        votes = row[row >= 0]
+        if gold[i] >= 0:
+            Q[i, gold[i]] = 1.0
+        elif len(votes):
+            Q[i] = np.bincount(votes, minlength=k) / len(votes)
+    t = np.array([[Q[L[:, j] == a].sum(axis=0) for a in range(k)] for j in range(m)])
+    t_y = Q.sum(axis=0) + s
+    prior = np.where(np.eye(k, dtype=bool), prec, (1 - prec) / (k - 1))
+    c = prior * t_y
+    c = s * c / c.sum(axis=1, keepdims=True)
+    factor = (t + c) / t_y
+    conf = model.cond_probs_[:, 1:, :]
+    factor[3:] = (conf / conf.sum(axis=1, keepdims=True))[3:]
+    p = model.class_balance_
+    nll = []
+    for i, row in enumerate(L):
+        if gold[i] >= 0:
+            nll.append(-np.log(p[gold[i]]))
+        elif (row >= 0).any():
+            joint = p * np.prod([factor[j, a] for j, a in enumerate(row) if a >= 0], 0)
+            nll.append(-np.log(joint.sum()))
+    assert model.loss_history_[-1] == pytest.approx(np.mean(nll), abs=1e-9)
+    # cond_probs_ rescales a one-class source's factor to its observed vote
+    # rate: proportional in y, but the loss is not its likelihood
+    for j in range(3):
+        ratio = model.cond_probs_[j, j % k + 1] / factor[j, j % k]
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-10)
+
+
 def test_one_class_labeling_functions():
     # Typical LFs: each votes one class or abstains; firing is the signal.
     rng = np.random.RandomState(0)
