@@ -636,7 +636,8 @@ def _task_split(targets, n_rows, fraction, seed, checkpoint_task=None):
     class by class (by the argmax of soft labels), so a sparse task is not
     left without training rows by chance: every task keeps at least one
     labelled training row, and ``checkpoint_task`` gets a validation row when
-    it labels two rows or more. Rows no task labels stay in training.
+    it labels two rows or more, one of which can be held out without taking
+    a task's only training row. Rows no task labels stay in training.
     """
     rng = check_random_state(seed)
     valid = np.zeros(n_rows, dtype=bool)
@@ -673,6 +674,19 @@ def _task_split(targets, n_rows, fraction, seed, checkpoint_task=None):
                 if len(last) == 1 and len(rows) > 1:
                     rows = rows[rows != last[0]]
             valid[rng.choice(rows)] = False
+    if checkpoint_task in targets:
+        rows = np.flatnonzero(targets[checkpoint_task][1])
+        if len(rows) >= 2 and not valid[rows].any():
+            # sparser tasks kept all its rows for their training rows: hold
+            # out one that leaves every task a training row
+            for row in rng.permutation(rows):
+                valid[row] = True
+                if all(
+                    not mask.any() or (mask & ~valid).any()
+                    for _, mask in targets.values()
+                ):
+                    break
+                valid[row] = False
     return np.flatnonzero(~valid), np.flatnonzero(valid)
 
 

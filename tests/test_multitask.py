@@ -1589,3 +1589,34 @@ def test_checkpoint_task_keeps_its_validation_row_when_tasks_overlap():
             random_state=seed,
         ).fit(X, task_labels(**labels))
         assert "valid_s1_score" in net.history[-1]
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.2])
+def test_checkpoint_task_gets_a_validation_row_its_sparser_tasks_spare(fraction):
+    # t1 (rows 0, 1) and t2 (rows 1, 2), sparser than t0, hold out none of
+    # their rows at this fraction and together cover all of t0's rows; any
+    # one row held out still leaves each task a training row, so t0 must get
+    # one (the split gave t0 no validation row, and fit raised "validation
+    # set labels no row of task 't0'")
+    X = np.random.RandomState(0).randn(3, 2).astype(np.float32)
+    labels = dict(
+        t0=np.array([0, 1, 0]), t1=np.array([1, 0, -1]), t2=np.array([-1, 1, 0])
+    )
+    targets = {task: (v, v >= 0) for task, v in labels.items()}
+    for seed in range(10):
+        train, valid = _task_split(targets, 3, fraction, seed, checkpoint_task="t0")
+        assert len(valid) == 1 and len(train) == 2, seed
+        for task, v in labels.items():
+            assert (v[train] >= 0).any(), (seed, task)
+    net = MultitaskClassifier(
+        {"t0": 2, "t1": 2, "t2": 2},
+        max_epochs=1,
+        train_split=fraction,
+        checkpoint_task="t0",
+        verbose=0,
+        random_state=0,
+    ).fit(X, task_labels(**labels))
+    assert "valid_t0_score" in net.history[-1]
+    # without a checkpoint task this fraction holds out no row
+    _, valid = _task_split(targets, 3, fraction, 0)
+    assert len(valid) == 0
