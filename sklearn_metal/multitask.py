@@ -1351,13 +1351,14 @@ class MultitaskClassifier(NeuralNet):
             )
             if not keep.any():
                 continue
-            n = self._entries_weight(target[keep], w)
+            target = target[keep]
+            n = self._entries_weight(target, w)
             if not (n > 0):
                 continue
             if w is None:
-                loss = self.criterion_(logits[keep], target[keep])
+                loss = self.criterion_(logits[keep], target)
             else:
-                rows = self._per_row_loss(logits[keep], target[keep])
+                rows = self._per_row_loss(logits[keep], target)
                 loss = (rows * w).sum() / n
             parts.append((float(weights.get(task, 1.0)), loss, n))
         if not parts:
