@@ -1370,11 +1370,12 @@ class MultitaskClassifier(NeuralNet):
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         """Record the weight of the batch's labelled entries (rows, tokens for
-        token tasks; with ``sample_weight``, their rows' weight sum) as its
-        size, by which skorch averages the batch losses into the epoch's
-        ``train_loss`` and ``valid_loss``: both are then the mean over the
-        epoch's labelled entries of ``task_weights[t]`` times the entry's
-        loss, weighted by sample weight."""
+        token tasks; with ``sample_weight``, their rows' weight sum; with
+        class weights and hard labels, each entry times its class's weight)
+        as its size, by which skorch averages the batch losses into the
+        epoch's ``train_loss`` and ``valid_loss``: both are then the mean over
+        the epoch's labelled entries of ``task_weights[t]`` times the entry's
+        loss, weighted by those weights."""
         super().on_batch_end(net, batch=batch, training=training, **kwargs)
         if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
             return
