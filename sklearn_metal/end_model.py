@@ -1316,7 +1316,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         if first:
             self._check_params()
         else:
-            self._check_cuda_available()
+            _check_cuda_device(self.device)
             _check_architecture(self, "partial_fit")
         X, y_enc = self._prepare_fit(X, y, reset=first, classes=classes)
         data = self._training_data(X, y_enc, sample_weight)
@@ -1368,11 +1368,8 @@ class EndModel(ClassifierMixin, NeuralNet):
             y_enc = np.eye(len(self.classes_), dtype=np.float32)[y_enc]
         return self.get_dataset(X_valid, y_enc, weight)
 
-    def _check_cuda_available(self):
-        _check_cuda_device(self.device)
-
     def _check_params(self):
-        self._check_cuda_available()
+        _check_cuda_device(self.device)
         split = self.train_split
         if not (split is None or split is False or callable(split)):
             if not (isinstance(split, numbers.Real) and 0 < split < 1):
@@ -1411,7 +1408,7 @@ class EndModel(ClassifierMixin, NeuralNet):
             Softmax of the module's logits.
         """
         check_is_fitted(self, "classes_")
-        self._check_cuda_available()
+        _check_cuda_device(self.device)
         X = self._prepare_X(X, reset=False)
         return super().predict_proba(X)
 

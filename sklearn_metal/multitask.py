@@ -1422,11 +1422,8 @@ class MultitaskClassifier(NeuralNet):
             return self.lr_gamma ** (e // self.lr_step_size)
         return 1.0
 
-    def _check_cuda_available(self):
-        _check_cuda_device(self.device)
-
     def _check_params(self):
-        self._check_cuda_available()
+        _check_cuda_device(self.device)
         if self.batch_scheduler not in ("shuffled", "sequential"):
             raise ValueError(
                 f"batch_scheduler={self.batch_scheduler!r} must be 'shuffled' or "
@@ -1737,7 +1734,7 @@ class MultitaskClassifier(NeuralNet):
         """
         if not (self.initialized_ and hasattr(self, "tasks_")):
             return self.fit(X, y, sample_weight=sample_weight, **fit_params)
-        self._check_cuda_available()
+        _check_cuda_device(self.device)
         _check_architecture(self, "partial_fit")
         dataset = self._prepare_fit(X, y, reset=False, sample_weight=sample_weight)
         with self._seeded(self._batch_rng_.randint(np.iinfo(np.int32).max)):
@@ -1746,7 +1743,7 @@ class MultitaskClassifier(NeuralNet):
 
     # -------------------------------------------------------------- predict
     def _forward_all(self, X):
-        self._check_cuda_available()
+        _check_cuda_device(self.device)
         dataset = _MultitaskDataset(X)
         self.module_.eval()
         outs = {t: [] for t in self.tasks_}
