@@ -201,5 +201,5 @@ def test_sklearn_compatible_estimator(estimator, check):
     "Estimator", [LabelModel, MajorityLabelVoter, MajorityClassVoter]
 )
 def test_cardinality_below_two_raises(Estimator):
-    with pytest.raises(ValueError, match="cardinality"):
+    with pytest.raises(ValueError, match="'cardinality' parameter .* Got 1"):
         Estimator(cardinality=1).fit([[0, 1]])

@@ -137,9 +137,15 @@ def test_random_state_reproducible_and_global_rng_untouched():
 def test_sparse_dataframe_and_float64_inputs():
     X, soft, y = _soft_data()
     dense = EndModel(max_epochs=3, verbose=0, random_state=0).fit(X, soft)
-    Xs = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0))
+    Xd = np.where(np.abs(X) > 1, X, 0)
+    Xs = sp.csr_matrix(Xd)
     model = EndModel(max_epochs=3, verbose=0, random_state=0).fit(Xs, soft)
     assert model.predict_proba(Xs).shape == (len(X), 2)
+    # sparse rows train and predict as their dense values do
+    on_dense = EndModel(max_epochs=3, verbose=0, random_state=0).fit(Xd, soft)
+    np.testing.assert_allclose(
+        model.predict_proba(Xs), on_dense.predict_proba(Xd), rtol=1e-5, atol=1e-6
+    )
     df = pd.DataFrame(X.astype(np.float64), columns=[f"f{i}" for i in range(10)])
     framed = EndModel(max_epochs=3, verbose=0, random_state=0).fit(df, soft)
     assert list(framed.feature_names_in_) == list(df.columns)
@@ -273,6 +279,11 @@ def test_youtube_votes_to_end_model_smoke():
     X = (data.L_train + 1).astype(np.float32)
     model = EndModel(max_epochs=3, verbose=0, random_state=0).fit(X, soft)
     assert model.predict(X).shape == (len(X),)
+    # it learns the label model's signal: well above the majority class's
+    # share of the gold test labels (0.528)
+    X_test = (data.L_test + 1).astype(np.float32)
+    majority = np.bincount(data.y_test).max() / len(data.y_test)
+    assert model.score(X_test, data.y_test) > majority + 0.2
 
 
 @pytest.mark.parametrize("n", [129, 257])

@@ -461,7 +461,7 @@ def test_verbose_prints_progress(votes, capsys):
         (np.array([0, 1, 1]), r"2-D label matrix"),
         (np.zeros((0, 3), dtype=int), r"0 sample"),
         (np.zeros((3, 0), dtype=int), r"0 feature"),
-        (np.array([["a", "b"]]), r"dtype"),
+        (np.array([["a", "b"]]), r"Label matrix has dtype <U1; expected integers"),
     ],
 )
 def test_bad_label_matrix_raises(L, match):

@@ -140,7 +140,7 @@ def test_bad_votes_and_sources_raise():
     model = MultitaskLabelModel(graph, ["a", "b"]).fit(L)
     with pytest.raises(ValueError, match="expecting 2 features"):
         model.predict(L[:, :1])
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ValueError, match=r"Y has shape \(3, 5\); expected \(n_"):
         model.score(L, np.zeros((3, 5)))
 
 
