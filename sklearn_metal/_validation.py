@@ -29,6 +29,11 @@ def _number(v):
     return f"{float(v):.15g}"
 
 
+def _nonfinite(v):
+    """``NaN``, ``inf`` or ``-inf``, spelled as scikit-learn's messages do."""
+    return "NaN" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+
+
 def _check_values(values, rows, cols, cardinality, names, first_row=0):
     """Raise a ValueError naming the first bad entry among ``values``.
 
@@ -39,7 +44,8 @@ def _check_values(values, rows, cols, cardinality, names, first_row=0):
     if bad.any():
         i = np.flatnonzero(bad)[0]
         raise ValueError(
-            f"Label matrix {_column_label(names, cols[i])} holds {values[i]} at "
+            f"Label matrix {_column_label(names, cols[i])} holds "
+            f"{_nonfinite(values[i])} at "
             f"row {first_row + rows[i]}; votes must be finite integers: -1 "
             f"(abstain) or {classes}."
         )

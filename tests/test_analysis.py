@@ -245,7 +245,7 @@ def test_summary_rejects_unfitted_or_foreign_models():
     [
         (np.array([[0, -2]]), "column 1 holds the value -2 at row 0"),
         (np.array([[0.5, 1]]), "non-integer value 0.5"),
-        (np.array([[0, np.nan]]), "holds nan"),
+        (np.array([[0, np.nan]]), "holds NaN"),
         (np.array([0, 1]), "2-D"),
         (np.array([["a", "b"]]), "dtype"),
         (np.zeros((0, 3), dtype=int), "(?i)empty|no rows"),

@@ -99,11 +99,6 @@ def _expected_failed_checks(estimator):
             "check_positive_only_tag_during_fit": (
                 "votes below -1 are invalid by design and rejected with a ValueError"
             ),
-            "check_estimators_nan_inf": (
-                "NaN is rejected with a ValueError that writes the value as numpy "
-                "prints it, 'nan', and the check matches 'NaN' case-sensitively; "
-                "tests/test_multitask_label_model.py covers NaN and inf"
-            ),
         }
     if isinstance(estimator, LFApplier):
         return {
@@ -135,12 +130,6 @@ def _expected_failed_checks(estimator):
         "check_classifiers_regression_target": (
             "y holds optional gold labels, integers 0..k-1 or -1, so the error "
             "names the non-integer value rather than a continuous target"
-        ),
-        "check_estimators_nan_inf": (
-            "NaN is rejected with a ValueError that writes the value as numpy "
-            "prints it, 'nan', and the check matches 'NaN' case-sensitively; "
-            "tests/test_label_model.py::test_bad_label_matrix_raises covers NaN "
-            "and inf"
         ),
         "check_positive_only_tag_during_fit": (
             "votes below -1 are invalid by design and rejected with a ValueError"

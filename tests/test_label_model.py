@@ -456,7 +456,7 @@ def test_verbose_prints_progress(votes, capsys):
         (np.array([[0, 1], [-2, 0]]), r"column 0.*-2.*row 1"),
         (np.array([[0, 1], [2, 0]]), r"column 0.*value 2.*cardinality=2"),
         (np.array([[0.5, 1.0], [0.0, 1.0]]), r"non-integer value 0.5"),
-        (np.array([[0.0, np.nan], [0.0, 1.0]]), r"column 1.*nan"),
+        (np.array([[0.0, np.nan], [0.0, 1.0]]), r"column 1 holds NaN at row 0"),
         (np.array([[0.0, np.inf], [0.0, 1.0]]), r"column 1.*inf"),
         (np.array([0, 1, 1]), r"2-D label matrix"),
         (np.zeros((0, 3), dtype=int), r"0 sample"),

@@ -881,8 +881,8 @@ def test_trainer_validates_votes_like_label_model():
     cases = [
         (V - 0.5, "non-integer value 0.5 at row 0"),
         (V > 0, "dtype bool"),
-        (nan, "'a\\|1'.*nan at row 2"),
-        (nullable, "'a\\|1'.*nan at row 2"),
+        (nan, "'a\\|1'.*NaN at row 2"),
+        (nullable, "'a\\|1'.*NaN at row 2"),
     ]
     for L, match in cases:
         with pytest.raises(ValueError, match=match):

@@ -128,8 +128,10 @@ def test_bad_votes_and_sources_raise():
         MultitaskLabelModel(graph, ["a", "b"]).fit(df.replace(5, -2))
     with pytest.raises(ValueError, match=r"non-integer value 0.5 .*or a class\.$"):
         MultitaskLabelModel(graph, ["a", "b"]).fit(df.replace(5, 0.5))
-    for bad in (np.nan, np.inf):
-        with pytest.raises(ValueError, match=rf"'y' \(index 1\) holds {bad} at row 0"):
+    for bad, shown in [(np.nan, "NaN"), (np.inf, "inf"), (-np.inf, "-inf")]:
+        with pytest.raises(
+            ValueError, match=rf"'y' \(index 1\) holds {shown} at row 0"
+        ):
             MultitaskLabelModel(graph, ["a", "b"]).fit(df.replace(5, bad))
     with pytest.raises(ValueError, match="names 3 sources"):
         MultitaskLabelModel(graph, ["a", "b", "b"]).fit(L)

@@ -411,7 +411,7 @@ def test_float_votes_that_are_integers_are_packed(kind, chunk_rows, monkeypatch)
     np.testing.assert_allclose(
         model.predict_proba(X), reference.predict_proba(L), atol=1e-10
     )
-    for value, message in [(0.5, "non-integer value 0.5"), (np.nan, "holds nan")]:
+    for value, message in [(0.5, "non-integer value 0.5"), (np.nan, "holds NaN")]:
         bad = L.astype(np.float64)
         bad[23_456, 7] = value
         with pytest.raises(ValueError, match=message):
