@@ -92,12 +92,20 @@ def _wrench(name):
         return {k: d[k] for k in d.files}
     _require(folder, name)
     if (folder / "census.tar.gz").exists():
-        tmp = tempfile.mkdtemp(prefix="sklearn_metal_census_")
-        with tarfile.open(folder / "census.tar.gz") as tar:
-            tar.extractall(tmp, filter="data")
-        root = next(p.parent for p in Path(tmp).rglob("train.json"))
+        # unpacked (119 MB) only to read it; the votes are cached below
+        with tempfile.TemporaryDirectory(prefix="sklearn_metal_census_") as tmp:
+            with tarfile.open(folder / "census.tar.gz") as tar:
+                tar.extractall(tmp, filter="data")
+            root = next(p.parent for p in Path(tmp).rglob("train.json"))
+            out = _read_wrench(folder, root, name)
     else:
-        root = folder
+        out = _read_wrench(folder, folder, name)
+    np.savez(cache, **out)
+    return out
+
+
+def _read_wrench(folder, root, name):
+    """The splits' votes and labels from ``root``, the gold ids from ``folder``."""
     out = {}
     for split in ("train", "valid", "test"):
         ids, L, y = _read_wrench_split(_require(root / f"{split}.json", name))
@@ -111,7 +119,6 @@ def _wrench(name):
                     raw_ids = raw_ids.get("labeled_ids", [])
                 labeled = {str(i) for i in raw_ids}
             out["train_is_gold"] = np.array([i in labeled for i in ids])
-    np.savez(cache, **out)
     return out
 
 

@@ -532,3 +532,38 @@ def test_fit_command_names_a_csv_without_votes(tmp_path, capsys, content, messag
     out, err = capsys.readouterr()
     assert out == ""
     assert err == f"sklearn-metal: error: The label matrix {str(src)!r} {message}.\n"
+
+
+def test_benchmark_census_loader_leaves_no_unpacked_archive(tmp_path):
+    # benchmarks/_datasets.py unpacks census.tar.gz to read it and caches the
+    # votes as .npz; the unpacked folder (119 MB for the real census) must go.
+    import json
+    import tarfile
+
+    data, src, tmp = tmp_path / "data", tmp_path / "src", tmp_path / "tmp"
+    for folder in (data / "census", src / "census", tmp):
+        folder.mkdir(parents=True)
+    for split, n in (("train", 3), ("valid", 2), ("test", 2)):
+        rows = {
+            str(i): {"data": {}, "label": i % 2, "weak_labels": [i % 2, -1]}
+            for i in range(n)
+        }
+        (src / "census" / f"{split}.json").write_text(json.dumps(rows))
+    with tarfile.open(data / "census" / "census.tar.gz", "w:gz") as tar:
+        tar.add(src / "census", arcname="census")
+    code = (
+        "import _datasets; d = _datasets.load('census'); "
+        "print(d['L_train'].shape, d['L_test'].shape)"
+    )
+    env = dict(os.environ, SKLEARN_METAL_SHARED_DATA=str(data), TMPDIR=str(tmp))
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parents[1] / "benchmarks",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "(3, 2) (2, 2)"
+    # only the .npz cache of the votes is left in the temporary directory
+    assert [p.suffix for p in tmp.iterdir()] == [".npz"]
