@@ -361,10 +361,17 @@ def check_gold_labels(y, n_samples, cardinality):
     yf = y if y.dtype.kind in "iu" else y.astype(np.float64)
     if not np.all(np.isfinite(yf)):
         i = np.flatnonzero(~np.isfinite(yf))[0]
-        raise ValueError(f"y holds {y[i]} at row {i}; expected -1 or 0..k-1.")
+        raise ValueError(
+            f"y holds {_nonfinite(yf[i])} at row {i}; expected -1 (unlabeled) or "
+            f"0..{cardinality - 1}."
+        )
     if np.any(yf != np.round(yf)):
         i = np.flatnonzero(yf != np.round(yf))[0]
-        raise ValueError(f"y holds the non-integer value {y[i]} at row {i}.")
+        # scikit-learn's wording for a continuous target, as EndModel's
+        raise ValueError(
+            f"Unknown label type: y holds the non-integer value {_number(yf[i])} "
+            f"at row {i}; gold labels are -1 (unlabeled) or 0..{cardinality - 1}."
+        )
     bad = (yf < -1) | (yf >= cardinality)
     if bad.any():
         i = np.flatnonzero(bad)[0]

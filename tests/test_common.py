@@ -127,10 +127,6 @@ def _expected_failed_checks(estimator):
             "gold labels must be the integers 0..cardinality-1 (or -1), so the "
             "check's string class labels are rejected"
         ),
-        "check_classifiers_regression_target": (
-            "y holds optional gold labels, integers 0..k-1 or -1, so the error "
-            "names the non-integer value rather than a continuous target"
-        ),
         "check_positive_only_tag_during_fit": (
             "votes below -1 are invalid by design and rejected with a ValueError"
         ),

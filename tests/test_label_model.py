@@ -505,6 +505,16 @@ def test_bad_gold_labels_raise(votes):
     y_bad[3] = 5
     with pytest.raises(ValueError, match="row 3"):
         LabelModel().fit(L, y_bad)
+    y_float = y.astype(float)
+    y_float[4] = 0.5
+    # scikit-learn's wording for a continuous target
+    match = r"^Unknown label type: y holds the non-integer value 0.5 at row 4; "
+    with pytest.raises(ValueError, match=match + r"gold labels are -1 .* or 0\.\.1\.$"):
+        LabelModel().fit(L, y_float)
+    for bad, shown in [(np.nan, "NaN"), (np.inf, "inf"), (-np.inf, "-inf")]:
+        y_float[4] = bad
+        with pytest.raises(ValueError, match=rf"^y holds {shown} at row 4; expected"):
+            LabelModel().fit(L, y_float)
 
 
 def test_fit_does_not_warn_on_clean_input(votes):
