@@ -420,6 +420,68 @@ def test_float_votes_that_are_integers_are_packed(kind, chunk_rows, monkeypatch)
             model.predict_proba(as_kind(bad))
 
 
+def _int8_at_offset(L, offset):
+    """``L`` as ``int8`` rows of ``m + 3`` bytes (votes in bytes 1..m) in a
+    buffer that starts ``offset`` bytes in: every word read is unaligned."""
+    n, m = L.shape
+    buffer = np.empty(n * (m + 3) + offset, dtype=np.uint8)
+    rows = np.ndarray((n, m + 3), dtype=np.int8, buffer=buffer, offset=offset)
+    rows[:, 1 : m + 1] = L
+    return rows[:, 1 : m + 1]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["fortran_memmap", "reversed_rows", "reversed_both", "odd_offset", ">i2", "frozen"],
+)
+def test_packed_votes_in_any_memory_layout(layout, tmp_path, monkeypatch):
+    # packed blocks read int8 rows in place through unaligned row-strided
+    # words, and copy other layouts into padded rows: the same model either
+    # way. 23 sources of k = 3 are 5 groups of 4, the last reaching back
+    # into the one before; 6.9 votes per row make the default fit pack
+    from sklearn_metal import _streaming
+
+    L, y, _ = make_label_matrix(30_000, 23, 3, coverages=0.3, random_state=4)
+    reference = LabelModel(3, chunk_rows=None).fit(L)
+    chunk_rows = "auto"
+    if layout == "fortran_memmap":  # a memory map packs in blocks, every pass
+        np.save(tmp_path / "L.npy", np.asfortranarray(L, dtype=np.int8))
+        X, chunk_rows = np.load(tmp_path / "L.npy", mmap_mode="r"), 7_001
+        assert X.flags.f_contiguous
+    elif layout == "reversed_rows":
+        X = L[::-1].astype(np.int8)[::-1]
+    elif layout == "reversed_both":
+        X = L[::-1, ::-1].astype(np.int8)[::-1, ::-1]
+    elif layout == "odd_offset":
+        X = _int8_at_offset(L, 3)
+    elif layout == ">i2":
+        X = L.astype(">i2")
+    else:
+        X = L.astype(np.int8)
+        X.flags.writeable = False
+    reads = set()  # (packed, read in place) of every block
+    original = _streaming.pack_votes
+
+    def spy(block, k):
+        idx = original(block, k)
+        in_place = block.dtype == np.int8 and block.strides[1] == 1
+        reads.add((idx is not None, in_place))
+        return idx
+
+    monkeypatch.setattr(_streaming, "pack_votes", spy)
+    paths = _fit_paths(monkeypatch)
+    model = LabelModel(3, chunk_rows=chunk_rows).fit(X)
+    proba = model.predict_proba(X)  # 690,000 votes: packed blocks too
+    in_place = layout in ("reversed_rows", "odd_offset", "frozen")
+    assert paths == ["packed"] and reads == {(True, in_place)}
+    assert model.n_iter_ == reference.n_iter_
+    np.testing.assert_allclose(model.cond_probs_, reference.cond_probs_, atol=1e-10)
+    np.testing.assert_allclose(
+        model.class_balance_, reference.class_balance_, atol=1e-10
+    )
+    np.testing.assert_allclose(proba, reference.predict_proba(L), atol=1e-10)
+
+
 def _with_duplicate_csr(L):
     """A csr matrix whose row 5 stores source 0 twice (built from its arrays,
     which scipy does not check)."""
