@@ -408,7 +408,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             # (the votes are counted only when merging does not settle it)
             if merge or self._packing_pays(L):
                 packed = _streaming.pack_matrix(
-                    L,
+                    # a memory map this small is packed once, as in memory
+                    np.asarray(L) if isinstance(L, np.ndarray) else L,
                     k,
                     self._block_rows(m),
                     merge=merge,

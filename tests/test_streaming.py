@@ -269,6 +269,35 @@ def _fit_paths(monkeypatch):
     return paths
 
 
+def test_default_fit_packs_a_small_memory_map_once(monkeypatch, tmp_path):
+    # below 2**24 entries a memory map takes the in-memory fit: it used to go
+    # to the one-hot passes there (30x slower at 1e6 x 10 x 2); now its
+    # pattern numbers are kept as for an array, and its rows merge
+    from sklearn_metal import _streaming
+
+    L, _, _ = make_label_matrix(40_000, 10, 2, coverages=0.3, random_state=6)
+    np.save(tmp_path / "L.npy", L.astype(np.int8))
+    X = np.load(tmp_path / "L.npy", mmap_mode="r")
+    packs = []
+    original = _streaming.pack_matrix
+
+    def spy(L, *args, **kwargs):
+        packed = original(L, *args, **kwargs)
+        packs.append(packed is not None and sum(b.idx.shape[1] for b in packed))
+        return packed
+
+    monkeypatch.setattr(_streaming, "pack_matrix", spy)
+    paths = _fit_paths(monkeypatch)
+    model = LabelModel(2).fit(X)
+    assert paths == ["packed"] and len(packs) == 1 and 0 < packs[0] < 20_000
+    reference = LabelModel(2, chunk_rows=None).fit(L)
+    assert model.n_iter_ == reference.n_iter_
+    np.testing.assert_allclose(model.cond_probs_, reference.cond_probs_, atol=1e-10)
+    np.testing.assert_allclose(
+        model.predict_proba(X), reference.predict_proba(L), atol=1e-10
+    )
+
+
 @pytest.mark.parametrize("with_gold", [False, True])
 def test_default_fit_packs_a_mid_sized_matrix_with_many_votes(monkeypatch, with_gold):
     # 30,000 distinct rows with 15 of 50 sources voting: packed passes are
