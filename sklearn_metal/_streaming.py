@@ -124,6 +124,9 @@ def _csr_rows(L, start, stop):
 
 
 def _block_votes(block, spec, start):
+    if block.shape[0] == 0:  # an empty dask chunk (a filtered partition)
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, 0
     rows, cols, vals, (n_b, _) = check_label_matrix(
         block, spec["k"], names=spec["names"], first_row=start
     )

@@ -606,6 +606,30 @@ def test_dask_fit_and_predict_on_a_local_cluster(client):
     np.testing.assert_array_equal(model.predict(dL).compute(), whole.predict(L))
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int8, np.float64])
+def test_dask_blocks_without_rows(dtype):
+    # a filtered dask DataFrame leaves empty partitions, so its votes have
+    # empty row chunks: they add nothing, where they used to raise "Found
+    # array with 0 sample(s)" in the fit and in predict_proba
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    L, y, _ = make_label_matrix(5000, 12, 3, coverages=0.3, random_state=1)
+    gold = np.where(np.arange(5000) % 7 == 0, y, -1)
+    weight = np.random.default_rng(0).uniform(0, 2, 5000)
+    whole = LabelModel(3, chunk_rows=None).fit(L, gold, sample_weight=weight)
+    dL = da.from_array(L.astype(dtype), chunks=((1, 0, 2000, 0, 2999), (12,)))
+    with dask.config.set(scheduler="synchronous"):
+        model = LabelModel(3).fit(dL, gold, sample_weight=weight)
+        proba = model.predict_proba(dL).compute()
+        unknown = dL[dL[:, 0] > -2]  # row chunks unknown, two of them empty
+        assert np.isnan(unknown.chunks[0]).all()
+        lazy = whole.predict_proba(unknown).compute()
+    assert model.n_iter_ == whole.n_iter_
+    np.testing.assert_allclose(model.cond_probs_, whole.cond_probs_, atol=1e-12)
+    np.testing.assert_allclose(proba, whole.predict_proba(L), atol=1e-12)
+    np.testing.assert_allclose(lazy, whole.predict_proba(L), atol=1e-12)
+
+
 def test_dask_dataframe_and_unknown_chunk_sizes(client):
     dd = pytest.importorskip("dask.dataframe")
     L, _, _ = make_label_matrix(6000, 5, 2, random_state=2)
