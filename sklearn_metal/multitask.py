@@ -43,6 +43,7 @@ from ._validation import (
     DUPLICATE_ENTRIES,
     _number,
     check_label_matrix,
+    check_sparse_format,
     has_duplicate_entries,
 )
 from .end_model import (
@@ -110,7 +111,8 @@ class Votes:
     ----------
     L : array-like or sparse matrix of shape (n_samples, n_sources)
         The task's votes. In a sparse matrix every entry that is not stored
-        abstains, as in :class:`~sklearn_metal.LabelModel`.
+        abstains, and DIA and BSR matrices (whose class-0 votes are
+        ambiguous) are rejected, as in :class:`~sklearn_metal.LabelModel`.
 
     Examples
     --------
@@ -124,6 +126,7 @@ class Votes:
         if sp.issparse(L):
             # Entries that are not stored abstain, as in ``check_label_matrix``.
             # (values are checked against the task's cardinality at fit time).
+            check_sparse_format(L)
             if has_duplicate_entries(L):
                 raise ValueError(DUPLICATE_ENTRIES)
             coo = sp.coo_matrix(L)
@@ -134,11 +137,13 @@ class Votes:
                 )
             L = np.full(coo.shape, -1, dtype=np.result_type(coo.dtype, np.int8))
             L[coo.row, coo.col] = coo.data
-        elif hasattr(L, "columns") and all(
-            isinstance(d, pd.api.extensions.ExtensionDtype) and d.kind in "iuf"
-            for d in L.dtypes
+        elif (
+            hasattr(L, "columns")
+            and any(isinstance(d, pd.api.extensions.ExtensionDtype) for d in L.dtypes)
+            and all(d.kind in "iuf" for d in L.dtypes)
         ):
-            # Nullable integer columns: pd.NA becomes NaN, rejected at fit time.
+            # Nullable numeric columns (beside numpy ones or not): pd.NA becomes
+            # NaN, rejected at fit time, where an object array would hide it.
             L = L.to_numpy(dtype=np.float64, na_value=np.nan)
         self.L = np.asarray(L)
 
@@ -192,6 +197,12 @@ def task_labels(**tasks):
             kind = "" if arr.ndim == 1 else ":"
         if arr.ndim not in (1, 2):
             raise ValueError(f"Labels of task {task!r} must be 1-D or 2-D.")
+        if kind in ("|", "#") and arr.ndim != 2:
+            raise ValueError(
+                f"{'Votes' if kind == '|' else 'Token labels'} of task {task!r} "
+                f"must be 2-D, got shape {arr.shape}; a single source or token "
+                "position is one column: reshape(-1, 1)."
+            )
         if n is not None and arr.shape[0] != n:
             raise ValueError(
                 f"Task {task!r} has {arr.shape[0]} rows but the first task has {n}."

@@ -897,6 +897,31 @@ def test_trainer_validates_votes_like_label_model():
     np.testing.assert_array_equal(Votes(S).L, dense)
 
 
+def test_votes_refuse_what_label_model_refuses():
+    import pandas as pd
+    import scipy.sparse as sp
+
+    # DIA drops stored zeros and BSR pads blocks with zeros: Votes turned a
+    # class-0 vote into an abstain, or one vote into four (three class 0)
+    dia = sp.dia_matrix((np.array([[0, 1, 1, 0]]), [0]), shape=(4, 2))
+    with pytest.raises(ValueError, match="DIA format.*class-0 votes"):
+        Votes(dia)
+    bsr = sp.csr_matrix(([1], ([0], [0])), shape=(4, 2)).tobsr(blocksize=(2, 2))
+    with pytest.raises(ValueError, match="BSR format"):
+        Votes(bsr)
+    # one source is a column, not a 1-D array (which raised an IndexError)
+    with pytest.raises(ValueError, match=r"task 'a'.*2-D.*reshape\(-1, 1\)"):
+        task_labels(a=Votes(np.array([0, 1, 1])))
+    # a nullable column beside a numpy one: the NA is named as in LabelModel
+    # (it read as an object column: "has dtype object")
+    X = np.zeros((3, 2), dtype=np.float32)
+    L = pd.DataFrame({"x": pd.array([0, None, 1], dtype="Int8"), "y": [1, -1, 0]})
+    trainer = MultitaskTrainer(MultitaskClassifier({"a": 2}, max_epochs=1, verbose=0))
+    with pytest.raises(ValueError, match=r"'a\|0'.*NaN at row 1"):
+        trainer.fit(X, task_labels(a=Votes(L)))
+    assert Votes(L.fillna(-1)).L.tolist() == [[0, 1], [-1, -1], [1, 0]]
+
+
 def test_task_names_must_be_strings_and_labels_errors():
     import pandas as pd
 
