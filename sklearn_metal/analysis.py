@@ -61,10 +61,16 @@ def _check_unsigned(L):
     if sp.issparse(L):
         columns = [(None, L.data)]
     elif hasattr(L, "iloc") and hasattr(L, "dtypes"):
+        # nullable UInt columns too, read as their numpy dtype without the NA
         columns = [
-            (name, L.iloc[:, j].to_numpy())
+            (
+                name,
+                L.iloc[:, j]
+                .dropna()
+                .to_numpy(dtype=np.dtype(getattr(dtype, "numpy_dtype", dtype))),
+            )
             for j, (name, dtype) in enumerate(L.dtypes.items())
-            if isinstance(dtype, np.dtype) and dtype.kind == "u"
+            if getattr(dtype, "kind", None) == "u"
         ]
     elif isinstance(L, np.ndarray):
         columns = [(None, L)]

@@ -468,6 +468,10 @@ def test_unsigned_votes_holding_the_dtype_maximum_are_rejected():
             lf_empirical_accuracies(bad, [0, 1, -1])
     with pytest.raises(ValueError, match="column 'b'.*cannot hold -1"):
         lf_polarities(pd.DataFrame(L.astype(np.uint8), columns=["a", "b", "c"]))
+    # a nullable UInt8 column too (its 255 was read as class 255)
+    nullable = pd.DataFrame(L.astype(np.uint8), columns=["a", "b", "c"])
+    with pytest.raises(ValueError, match="column 'b'.*uint8.*cannot hold -1"):
+        lf_summary(nullable.astype("UInt8"))
     # unsigned votes without the wrapped -1 are valid
     valid = np.abs(L).astype(np.uint8)
     pd.testing.assert_frame_equal(lf_summary(valid), lf_summary(np.abs(L)))
