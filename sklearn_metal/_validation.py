@@ -321,6 +321,30 @@ def numeric_labels(y, name, expected):
     return y
 
 
+def refuse_sparse_labels(y, name):
+    """Raise a ValueError if the gold labels ``y`` are a sparse matrix.
+
+    A sparse matrix's implicit zeros would read as class 0, where an
+    unlabeled row is ``-1``, so gold labels must be dense.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from sklearn_metal._validation import refuse_sparse_labels
+    >>> refuse_sparse_labels([0, -1], "y")
+    >>> refuse_sparse_labels(sp.csr_matrix([[0], [1]]), "y")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: y is a sparse matrix (csr_matrix); gold labels must be dense...
+    """
+    if sp.issparse(y):
+        raise ValueError(
+            f"{name} is a sparse matrix ({type(y).__name__}); gold labels must be "
+            "dense: its implicit zeros would read as class 0, not as -1 "
+            f"(unlabeled). Pass {name}.toarray()."
+        )
+
+
 def check_gold_labels(y, n_samples, cardinality):
     """Validate semi-supervised gold labels (``-1`` = unlabeled row).
 
@@ -345,6 +369,7 @@ def check_gold_labels(y, n_samples, cardinality):
     """
     if y is None:
         return None
+    refuse_sparse_labels(y, "y")
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)

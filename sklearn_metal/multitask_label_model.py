@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._statistics import one_hot_votes
-from ._validation import check_label_matrix, numeric_labels
+from ._validation import check_label_matrix, numeric_labels, refuse_sparse_labels
 
 __all__ = ["MultitaskLabelModel", "TaskGraph"]
 
@@ -266,6 +266,7 @@ class TaskGraph:
         >>> graph.check_labels(pd.DataFrame({"b": [1, -1], "a": [0, 1]})).tolist()
         [[0, 1], [1, -1]]
         """
+        refuse_sparse_labels(Y, "Y")
         if hasattr(Y, "columns"):
             Y = self._columns_by_task(Y)
         Y = np.asarray(Y)

@@ -517,6 +517,19 @@ def test_bad_gold_labels_raise(votes):
             LabelModel().fit(L, y_float)
 
 
+@pytest.mark.parametrize("fmt", ["csr_matrix", "coo_array"])
+def test_sparse_gold_labels_are_refused_by_name(votes, fmt):
+    # a sparse matrix's implicit zeros would be class 0, not -1 (unlabeled)
+    L, y, _ = votes
+    y_sparse = getattr(sp, fmt)(np.where(y == 1, 1, 0)[:, None])
+    model = LabelModel()
+    with pytest.raises(ValueError, match=rf"^y is a sparse matrix \({fmt}\); gold"):
+        model.fit(L, y_sparse)
+    model.fit(L)
+    with pytest.raises(ValueError, match=rf"^y is a sparse matrix \({fmt}\); gold"):
+        model.score(L, y_sparse)
+
+
 def test_fit_does_not_warn_on_clean_input(votes):
     L, _, _ = votes
     with warnings.catch_warnings():

@@ -169,6 +169,20 @@ def test_gold_labels_the_graph_forbids_raise():
         model.fit(L, allowed[:2])
 
 
+def test_sparse_gold_labels_are_refused_by_name():
+    # (they were reported as "Y has shape ()")
+    import scipy.sparse as sp
+
+    graph = TaskGraph({"a": 2, "b": 2})
+    L = np.array([[0, 1, 1, -1], [1, 1, 0, 0], [-1, 0, 1, 1]])
+    Y = sp.csr_matrix(np.array([[0, 1], [1, 0], [0, 0]]))
+    with pytest.raises(ValueError, match=r"^Y is a sparse matrix \(csr_matrix\)"):
+        graph.check_labels(Y)
+    model = MultitaskLabelModel(graph, source_tasks=["a", "a", "b", "b"])
+    with pytest.raises(ValueError, match=r"Pass Y.toarray\(\)\.$"):
+        model.fit(L, Y)
+
+
 def test_check_labels_sibling_conflict():
     graph = TaskGraph(
         {"a": 2, "b": 2, "c": 2}, edges=[("a", "b", [0]), ("a", "c", [1])]
