@@ -546,7 +546,9 @@ class MultitaskLabelModel(BaseEstimator):
         ----------
         L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
             Votes; ``-1`` abstains, column ``j`` votes on task
-            ``source_tasks[j]`` with classes ``0..k_t-1``.
+            ``source_tasks[j]`` with classes ``0..k_t-1``. Other array types
+            (a dask array, for one) are read into memory whole: unlike
+            :class:`LabelModel`, this model has no blocked fit.
         y : array-like of shape (n_samples, n_tasks), default=None
             Optional gold labels, ``-1`` where a task has no label (with a
             single task, shape ``(n_samples,)`` is accepted); a DataFrame's
@@ -840,7 +842,8 @@ class MultitaskLabelModel(BaseEstimator):
         Parameters
         ----------
         L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
-            Votes.
+            Votes; a dask array is read into memory whole, and the
+            probabilities are numpy arrays.
 
         Returns
         -------

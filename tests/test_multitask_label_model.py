@@ -183,6 +183,20 @@ def test_sparse_gold_labels_are_refused_by_name():
         model.fit(L, Y)
 
 
+def test_dask_input_is_read_whole_as_documented():
+    da = pytest.importorskip("dask.array")
+    graph = TaskGraph({"a": 2, "b": 3}, edges=[("a", "b", [0])])
+    rng = np.random.default_rng(3)
+    L = np.c_[rng.integers(-1, 2, size=(60, 2)), rng.integers(-1, 3, size=(60, 2))]
+    model = MultitaskLabelModel(graph, source_tasks=["a", "a", "b", "b"])
+    expected = model.fit(L).predict_proba(L)
+    L_dask = da.from_array(L, chunks=(7, 4))
+    got = clone(model).fit(L_dask).predict_proba(L_dask)
+    for e, g in zip(expected, got, strict=True):
+        assert type(g) is np.ndarray
+        np.testing.assert_array_equal(g, e)
+
+
 def test_check_labels_sibling_conflict():
     graph = TaskGraph(
         {"a": 2, "b": 2, "c": 2}, edges=[("a", "b", [0]), ("a", "c", [1])]
