@@ -481,6 +481,11 @@ class _LabelMatrixMixin:
             sample_weight = _check_sample_weight(
                 sample_weight, y, ensure_non_negative=True
             )[labeled]
+            if not sample_weight.any():
+                raise ValueError(
+                    "Every row with a gold label (y != -1) has sample_weight 0; "
+                    "score needs a labeled row of positive weight."
+                )
         return float(
             accuracy_score(y[labeled], pred[labeled], sample_weight=sample_weight)
         )

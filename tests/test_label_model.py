@@ -390,6 +390,9 @@ def test_score_leaves_out_unlabeled_rows(votes):
     assert model.score(L, semi, sample_weight=weights) == pytest.approx(expected)
     with pytest.raises(ValueError, match="no gold label"):
         model.score(L, np.full(len(y), -1))
+    # the rows left weigh nothing, though the weights as given are not all 0
+    with pytest.raises(ValueError, match=r"gold label \(y != -1\) has sample_weight 0"):
+        model.score(L, semi, sample_weight=np.where(labeled, 0.0, 1.0))
     with pytest.raises(ValueError, match="the value 2 at row 0"):
         model.score(L, np.full(len(y), 2))
     # model selection on a semi-supervised label vector scores the gold rows
