@@ -1,4 +1,5 @@
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -567,3 +568,22 @@ def test_benchmark_census_loader_leaves_no_unpacked_archive(tmp_path):
     assert run.stdout.strip() == "(3, 2) (2, 2)"
     # only the .npz cache of the votes is left in the temporary directory
     assert [p.suffix for p in tmp.iterdir()] == [".npz"]
+
+
+def test_readme_snippets_run_in_order():
+    # README's python blocks build on each other; its ``df`` is a frame with a
+    # "text" column, here a sample of the bundled YouTube comments
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 3
+    df = load_youtube_spam().frame.sample(150, random_state=0)
+    namespace = {"df": df.reset_index(drop=True)}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    soft = namespace["soft_labels"]
+    assert soft.shape == (150, 2)
+    np.testing.assert_allclose(soft.sum(axis=1), 1.0)
+    assert namespace["search"].best_params_ is not None
+    summary = namespace["lf_summary"](namespace["L"], label_model=namespace["model"])
+    assert list(summary["coverage"]) == [0.8, 0.6, 0.6]
