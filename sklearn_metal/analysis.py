@@ -52,7 +52,11 @@ def _infer_cardinality(a):
         values = values[np.isfinite(values)]
     if values.size == 0:
         return 2
-    return max(int(np.floor(values.max())) + 1, 2)
+    top = values.max()
+    if values.dtype.kind == "f":
+        # not integers: numpy 1.x floors them in float64, where 2**61 + 1 rounds
+        top = np.floor(top)
+    return max(int(top) + 1, 2)
 
 
 def _check_unsigned(L):
