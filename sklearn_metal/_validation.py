@@ -89,6 +89,15 @@ BSR_FORMAT = (
 )
 
 
+def check_sample_weight(sample_weight, X, **kwargs):
+    """scikit-learn's ``_check_sample_weight``, refusing all-zero weights on
+    every supported scikit-learn (1.6 let them through)."""
+    sample_weight = _check_sample_weight(sample_weight, X, **kwargs)
+    if not np.any(sample_weight):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return sample_weight
+
+
 def check_2d(L):
     """Raise a ValueError unless ``L`` is 2-D, saying how to reshape it.
 
@@ -478,7 +487,7 @@ class _LabelMatrixMixin:
                 "at least one labeled row."
             )
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
+            sample_weight = check_sample_weight(
                 sample_weight, y, ensure_non_negative=True
             )[labeled]
             if not sample_weight.any():

@@ -5,10 +5,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._statistics import vote_counts
-from ._validation import _LabelMatrixMixin, check_gold_labels
+from ._validation import _LabelMatrixMixin, check_gold_labels, check_sample_weight
 
 __all__ = ["MajorityClassVoter", "MajorityLabelVoter"]
 
@@ -47,7 +47,7 @@ class _BaseVoter(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=True)
         gold = check_gold_labels(y, n, self.cardinality)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
+            sample_weight = check_sample_weight(
                 sample_weight, np.empty(n), ensure_non_negative=True
             )
         self.classes_ = np.arange(self.cardinality)

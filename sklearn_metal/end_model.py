@@ -14,7 +14,6 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
@@ -25,6 +24,7 @@ from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
+from ._validation import check_sample_weight
 from .callbacks import ValidationEarlyStopping, ValidationScoring
 from .modules import (
     MLP,
@@ -1232,7 +1232,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         """Validate ``sample_weight``; the arrays, or a weighted dataset."""
         if sample_weight is None:
             return X
-        sample_weight = _check_sample_weight(
+        sample_weight = check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         return self.get_dataset(X, y_enc, sample_weight.astype(np.float32))
@@ -1346,7 +1346,7 @@ class EndModel(ClassifierMixin, NeuralNet):
         y_valid, soft_valid = check_targets(valid_data[1], X_valid.shape[0])
         weight = None
         if len(valid_data) == 3 and valid_data[2] is not None:
-            weight = _check_sample_weight(
+            weight = check_sample_weight(
                 valid_data[2], X_valid, dtype=np.float64, ensure_non_negative=True
             ).astype(np.float32)
         if soft_valid:
@@ -1454,7 +1454,7 @@ class EndModel(ClassifierMixin, NeuralNet):
                 )
             y = self.classes_[np.argmax(y, axis=1)]
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
+            sample_weight = check_sample_weight(
                 sample_weight, np.empty(len(y)), ensure_non_negative=True
             )
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)

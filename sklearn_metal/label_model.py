@@ -15,14 +15,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
 
 from . import _streaming
 from ._statistics import one_hot_votes
-from ._validation import _LabelMatrixMixin, check_2d, check_gold_labels
+from ._validation import (
+    _LabelMatrixMixin,
+    check_2d,
+    check_gold_labels,
+    check_sample_weight,
+)
 
 __all__ = ["LabelModel"]
 
@@ -470,7 +474,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 f"sample_weight has {shape[0]} weights but the label matrix has "
                 f"{n} rows."
             )
-        sample_weight = _check_sample_weight(sample_weight, L, dtype=np.float64)
+        sample_weight = check_sample_weight(sample_weight, L, dtype=np.float64)
         negative = np.flatnonzero(sample_weight < 0)
         if negative.size:
             i = negative[0]

@@ -24,7 +24,6 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.validation import (
     _check_feature_names,
-    _check_sample_weight,
     check_array,
     check_is_fitted,
     has_fit_parameter,
@@ -43,6 +42,7 @@ from ._validation import (
     DUPLICATE_ENTRIES,
     _number,
     check_label_matrix,
+    check_sample_weight,
     check_sparse_format,
     has_duplicate_entries,
 )
@@ -1619,7 +1619,7 @@ class MultitaskClassifier(NeuralNet):
         self._check_label_shapes(X, targets)
         weights = None
         if sample_weight is not None:
-            weights = _check_sample_weight(
+            weights = check_sample_weight(
                 sample_weight, X, dtype=np.float32, ensure_non_negative=True
             )
         return _MultitaskDataset(X, targets, weights)
