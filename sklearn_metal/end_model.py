@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import unpack_data
+from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
 
 from ._validation import check_sample_weight
@@ -1458,6 +1459,20 @@ class EndModel(ClassifierMixin, NeuralNet):
                 sample_weight, np.empty(len(y)), ensure_non_negative=True
             )
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+    def __sklearn_is_fitted__(self):
+        # skorch < 1.3 has none: check_is_fitted took the history_ and
+        # initialized_ set in __init__ for a fit (1.3.0's returns None when fitted)
+        try:
+            self.check_is_fitted()
+        except NotInitializedError:
+            return False
+        return True
+
+    def _get_param_names(self):
+        # skorch < 1.4 lists the _metadata_request that set_fit_request sets, and
+        # clone() passed it to __init__
+        return [k for k in super()._get_param_names() if k != "_metadata_request"]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -37,6 +37,7 @@ from skorch.callbacks import (
     PassthroughScoring,
     PrintLog,
 )
+from skorch.exceptions import NotInitializedError
 
 from ._validation import (
     DUPLICATE_ENTRIES,
@@ -1876,6 +1877,17 @@ class MultitaskClassifier(NeuralNet):
             NaN only when no task's score is defined.
         """
         return _mean_score(self.score_tasks(X, y))
+
+    def __sklearn_is_fitted__(self):
+        # for skorch < 1.4, as EndModel's
+        try:
+            self.check_is_fitted()
+        except NotInitializedError:
+            return False
+        return True
+
+    def _get_param_names(self):
+        return [k for k in super()._get_param_names() if k != "_metadata_request"]
 
 
 class _PredictionsEstimator(ClassifierMixin, BaseEstimator):
