@@ -12,6 +12,7 @@ entry names something that exists.
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 import re
@@ -350,6 +351,10 @@ def _options():
     return out
 
 
+# String options that need an optional dependency: the extra that installs it.
+_EXTRAS = {"tensorboard": "sklearn_metal[tensorboard]"}
+
+
 @pytest.mark.parametrize(
     "cls, name, options",
     _options(),
@@ -361,6 +366,11 @@ def test_documented_string_options_are_the_accepted_ones(cls, name, options, tmp
         make(**{name: "not-an-option"}).fit(*data())
     for option in sorted(options):
         params = extra[name](tmp_path) if name in extra else {}
+        if option in _EXTRAS and importlib.util.find_spec(option) is None:
+            # an option of an extra that is not installed names the extra
+            with pytest.raises(ImportError, match=re.escape(_EXTRAS[option])):
+                make(**{name: option}, **params).fit(*data())
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             make(**{name: option}, **params).fit(*data())
