@@ -240,12 +240,14 @@ def test_a_bad_npy_file_is_named(tmp_path, capsys):
         ("obj.npy", "Object arrays cannot be loaded"),
         ("text.npy", "it is no .npy file"),
         ("arch.npy", "it is a .npz archive"),
-        ("cut.npy", "Failed to read all data"),
+        # numpy 1.x: "cannot reshape array of size 72 into shape (100,5)"
+        ("cut.npy", "(Failed to read all data|cannot reshape array of size 72)"),
     ]:
         path = str(tmp_path / name)
         assert main(["fit", path, "-k", "2"]) == 2
         err = capsys.readouterr().err
-        assert f"Cannot read the label matrix {path!r}: {reason}" in err
+        expected = f"Cannot read the label matrix {re.escape(repr(path))}: {reason}"
+        assert re.search(expected, err), err
 
 
 def test_a_malformed_csv_is_named(tmp_path, capsys):

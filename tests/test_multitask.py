@@ -710,7 +710,8 @@ def test_trainer_raises_for_unrequested_or_unknown_metadata():
                 error_score="raise",
             )
         # valid_data routed by a meta-estimator must be requested by the trainer
-        with pytest.raises(UnsetMetadataPassedError, match=r"\[valid_data\]"):
+        # (scikit-learn 1.6 quotes the name: ['valid_data'])
+        with pytest.raises(UnsetMetadataPassedError, match=r"\['?valid_data'?\]"):
             cross_val_score(
                 trainer, X, y, cv=2, params={"valid_data": (X, y)}, error_score="raise"
             )
