@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["LFApplier", "LabelingFunction", "labeling_function"]
@@ -482,6 +483,12 @@ class LFApplier(TransformerMixin, BaseEstimator):
             return self._transform_dask(X)
         L, failures = self.apply(X)
         _warn_failures(failures, stacklevel=2)
+        if _get_output_config("transform", self)["dense"] == "pandas":
+            import pandas as pd
+
+            if isinstance(X, pd.Series):
+                # scikit-learn 1.6 keeps the index of a DataFrame only
+                return pd.DataFrame(L, index=X.index)
         return L
 
     def _transform_dask(self, X):
