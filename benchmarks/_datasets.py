@@ -95,7 +95,9 @@ def _wrench(name):
         # unpacked (119 MB) only to read it; the votes are cached below
         with tempfile.TemporaryDirectory(prefix="sklearn_metal_census_") as tmp:
             with tarfile.open(folder / "census.tar.gz") as tar:
-                tar.extractall(tmp, filter="data")
+                # extraction filters are new in Python 3.10.12 and 3.11.4
+                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                tar.extractall(tmp, **safe)
             root = next(p.parent for p in Path(tmp).rglob("train.json"))
             out = _read_wrench(folder, root, name)
     else:
