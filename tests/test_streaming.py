@@ -831,3 +831,20 @@ def test_dask_fit_with_sample_weight(client):
         _assert_same_fit(weighted, repeated, dL)
     with pytest.raises(ValueError, match="11999 weights but the label matrix"):
         LabelModel(3).fit(dL, sample_weight=weights[1:])
+
+
+def test_documented_memory_map_snippet(tmp_path, monkeypatch):
+    # docs/scale.md's first snippet, on a small votes.npy in the working directory
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "scale.md").read_text()
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "mmap" in b]
+    L = make_label_matrix(n_samples=3000, n_sources=6, cardinality=5, random_state=0)[0]
+    np.save(tmp_path / "votes.npy", L.astype(np.int8))
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(code, namespace)
+    assert isinstance(namespace["L"], np.memmap)
+    expected = LabelModel(cardinality=5).fit(L).predict_proba(L)
+    np.testing.assert_allclose(namespace["proba"], expected, rtol=0, atol=1e-10)
