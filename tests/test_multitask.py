@@ -1648,3 +1648,33 @@ def test_checkpoint_task_gets_a_validation_row_its_sparser_tasks_spare(fraction)
     # without a checkpoint task this fraction holds out no row
     _, valid = _task_split(targets, 3, fraction, 0)
     assert len(valid) == 0
+
+
+def test_documented_routing_snippet_runs():
+    # docs/multitask.md's sample_weight routing snippet, on small data
+    text = (Path(__file__).parents[1] / "docs" / "multitask.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    (code,) = [b for b in blocks if "set_fit_request(sample_weight=True)" in b]
+    *head, last = code.rstrip().splitlines()
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 3).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    w = np.where(rng.rand(60) < 0.5, 0.0, 1.0)
+    namespace = {"X": X, "y": y, "w": w}
+    with sklearn.config_context():  # the snippet sets a global config
+        exec("\n".join(head + ["scores = " + last]), namespace)
+        scores = namespace["scores"]
+        assert scores.shape == (5,) and np.all((scores >= 0) & (scores <= 1))
+        # with a seeded net, the same call is reproducible and the weights
+        # (half of them 0) change its scores
+        trainer = MultitaskTrainer(
+            clone(namespace["net"]).set_params(random_state=0, max_epochs=5)
+        )
+        Y = task_labels(a=y)
+        weighted = [
+            cross_val_score(trainer, X, Y, params={"sample_weight": w})
+            for _ in range(2)
+        ]
+        unweighted = cross_val_score(trainer, X, Y)
+    np.testing.assert_array_equal(weighted[0], weighted[1])
+    assert not np.array_equal(weighted[0], unweighted)
