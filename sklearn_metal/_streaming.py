@@ -19,6 +19,7 @@ from ._validation import (
     check_label_matrix,
     check_sparse_format,
     has_duplicate_entries,
+    polars_to_pandas,
 )
 
 __all__ = [
@@ -77,6 +78,7 @@ def read_input(L, lengths=True):
     DataFrames become dask arrays (see :func:`as_dask_array`), with a dask
     DataFrame's names read from its pandas ``_meta`` (see :func:`names_frame`).
     """
+    L = polars_to_pandas(L)  # (polars frames have no ndim)
     if not (hasattr(L, "shape") and hasattr(L, "ndim")):
         L = np.asarray(L)
     if sp.issparse(L) and L.format in ("lil", "dok"):

@@ -98,6 +98,28 @@ def check_sample_weight(sample_weight, X, **kwargs):
     return sample_weight
 
 
+def polars_to_pandas(X):
+    """A polars DataFrame as a pandas one, built column by column (no pyarrow
+    needed); anything else is returned as it is.
+
+    Polars frames have no row labels, so the pandas frame gets a RangeIndex;
+    a null in an integer column becomes NaN, which the vote checks then name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal._validation import polars_to_pandas
+    >>> L = np.array([[0, -1]])
+    >>> polars_to_pandas(L) is L
+    True
+    """
+    if type(X).__module__.split(".")[0] != "polars" or not hasattr(X, "get_column"):
+        return X
+    import pandas as pd
+
+    return pd.DataFrame({name: X.get_column(name).to_numpy() for name in X.columns})
+
+
 def check_2d(L):
     """Raise a ValueError unless ``L`` is 2-D, saying how to reshape it.
 
@@ -207,6 +229,7 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
     >>> rows.tolist(), cols.tolist(), vals.tolist(), shape
     ([0, 1, 1], [0, 0, 1], [0, 1, 1], (2, 2))
     """
+    L = polars_to_pandas(L)
     if hasattr(L, "iloc") and hasattr(L, "columns"):
         if names is None:
             names = [str(c) for c in L.columns]
@@ -429,6 +452,7 @@ class _LabelMatrixMixin:
     __metadata_request__score = {"L": metadata_routing.UNUSED}
 
     def _validate_votes(self, L, *, reset):
+        L = polars_to_pandas(L)
         if type(L).__module__.split(".")[0] == "dask":
             L = L.compute()  # an in-memory estimator reads a dask input whole
         names = None

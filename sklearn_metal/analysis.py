@@ -14,7 +14,12 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import _number, check_gold_labels, check_label_matrix
+from ._validation import (
+    _number,
+    check_gold_labels,
+    check_label_matrix,
+    polars_to_pandas,
+)
 
 __all__ = [
     "lf_conflicts",
@@ -95,6 +100,7 @@ def _check_unsigned(L):
 
 def _votes(L, cardinality, y=None, names=None):
     """Validated votes of ``L`` and the cardinality they were checked against."""
+    L = polars_to_pandas(L)
     _check_unsigned(L)
     if cardinality is None:
         cardinality = _infer_cardinality(L)
@@ -559,6 +565,7 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
     ...
     ValueError: y holds the value 5 at row 1; expected -1 (unlabeled) or a class ...
     """
+    L = polars_to_pandas(L)
     if label_model is not None:
         check_is_fitted(label_model)
         if not hasattr(label_model, "accuracies_"):

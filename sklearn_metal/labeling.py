@@ -13,6 +13,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._validation import polars_to_pandas
+
 __all__ = ["LFApplier", "LabelingFunction", "labeling_function"]
 
 
@@ -426,6 +428,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
         self : LFApplier
         """
         names = self._check_lfs()
+        X = polars_to_pandas(X)
         if _is_dask(X) and hasattr(X, "columns"):
             # Only the columns are needed: record them from an empty pandas frame.
             validate_data(self, _empty_frame(X), reset=True, skip_check_array=True)
@@ -445,9 +448,10 @@ class LFApplier(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame, list of dicts or texts, ndarray, or dask DataFrame
-            Raw rows. DataFrame rows reach the functions as namedtuples and
-            dicts as namespaces (both with attribute access, ``x.text``). A
-            dask DataFrame is labelled partition by partition on the workers.
+            Raw rows (a polars DataFrame is read as a pandas one). DataFrame
+            rows reach the functions as namedtuples and dicts as namespaces
+            (both with attribute access, ``x.text``). A dask DataFrame is
+            labelled partition by partition on the workers.
 
         Returns
         -------
@@ -547,6 +551,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
     def _apply(self, X, start=0):
         """:meth:`apply`; errors and failures number the rows from ``start``."""
         check_is_fitted(self, "n_features_out_")
+        X = polars_to_pandas(X)
         rows, n = _rows(X)
         if n == 0:
             raise ValueError("Found array with 0 sample(s); LFApplier needs rows.")

@@ -13,7 +13,12 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._statistics import one_hot_votes
-from ._validation import check_label_matrix, numeric_labels, refuse_sparse_labels
+from ._validation import (
+    check_label_matrix,
+    numeric_labels,
+    polars_to_pandas,
+    refuse_sparse_labels,
+)
 
 __all__ = ["MultitaskLabelModel", "TaskGraph"]
 
@@ -514,6 +519,7 @@ class MultitaskLabelModel(BaseEstimator):
         return np.array([graph.task_index(t) for t in tasks], dtype=np.int64)
 
     def _votes(self, L, reset):
+        L = polars_to_pandas(L)
         names = [str(c) for c in L.columns] if hasattr(L, "columns") else None
         # each source's classes are those of its task, checked below
         rows, cols, vals, (n, m) = check_label_matrix(L, None, names=names)
