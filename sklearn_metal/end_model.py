@@ -66,6 +66,12 @@ def check_targets(y, n_samples=None):
         raise ValueError(
             "This estimator requires y to be passed, but the target y is None."
         )
+    if sp.issparse(y):
+        # np.asarray would wrap the matrix in a 0-d object array
+        raise ValueError(
+            f"y is a sparse matrix ({type(y).__name__}); pass hard labels (n,) or "
+            "soft labels (n, k) as a dense array: y.toarray()."
+        )
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)

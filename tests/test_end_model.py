@@ -242,6 +242,22 @@ def test_bad_targets_raise(y, match):
         EndModel(max_epochs=1, verbose=0).fit(X, y)
 
 
+@pytest.mark.parametrize("fmt", ["csr_matrix", "csr_array", "coo_array"])
+def test_sparse_targets_are_refused_by_name(fmt):
+    # np.asarray wrapped a sparse y in a 0-d array: fit raised an IndexError,
+    # score 'got shape ()'
+    X, soft, _ = _soft_data(n=20)
+    y = getattr(sp, fmt)(soft)
+    match = rf"y is a sparse matrix \({fmt}\).*y\.toarray\(\)"
+    with pytest.raises(ValueError, match=match):
+        EndModel(max_epochs=1, verbose=0).fit(X, y)
+    model = EndModel(max_epochs=1, verbose=0).fit(X, soft)
+    with pytest.raises(ValueError, match=match):
+        model.score(X, y)
+    with pytest.raises(ValueError, match=match):
+        EndModel(max_epochs=1, verbose=0).fit(X, soft, valid_data=(X, y))
+
+
 def test_bad_inputs_raise():
     X, soft, _ = _soft_data()
     X_nan = X.copy()
