@@ -46,6 +46,7 @@ from ._validation import (
     check_sample_weight,
     check_sparse_format,
     has_duplicate_entries,
+    polars_to_pandas,
 )
 from .end_model import (
     _check_architecture,
@@ -248,6 +249,7 @@ def _parse_task_labels(y, tasks):
     """Split a task-label table into ``{task: (kind, array)}``."""
     if isinstance(y, dict):
         y = task_labels(**y)
+    y = polars_to_pandas(y)  # (a polars frame has columns but no pandas to_numpy)
     if not hasattr(y, "columns"):
         y = np.asarray(y)
         if y.ndim == 1 and len(tasks) == 1:

@@ -9,10 +9,14 @@ from sklearn_metal import (
     LFApplier,
     MajorityClassVoter,
     MajorityLabelVoter,
+    MultitaskClassifier,
     MultitaskLabelModel,
+    MultitaskTrainer,
     TaskGraph,
+    Votes,
     labeling_function,
     lf_summary,
+    task_labels,
 )
 
 pl = pytest.importorskip("polars")
@@ -106,3 +110,35 @@ def test_lf_applier_gives_polars_rows_attribute_access(output):
         assert votes.columns == ["positive", "mentions_cat"]
     with pytest.raises(ValueError, match="Feature names unseen at fit time:\n- words"):
         applier.transform(frame.rename({"text": "words"}))
+
+
+def test_multitask_reads_polars_task_labels_as_pandas(votes):
+    # a polars y reached pandas' DataFrame.to_numpy(dtype=, na_value=):
+    # TypeError: DataFrame.to_numpy() got an unexpected keyword argument 'dtype'
+    L, y, _ = votes
+    X = np.column_stack([y, L]).astype(np.float32)
+    b = np.where(np.arange(len(y)) % 3 == 0, -1, 1 - y)
+    labels = task_labels(a=Votes(L), b=b)
+    frame = pl.DataFrame({c: labels[c].to_numpy() for c in labels.columns})
+
+    def net():
+        return MultitaskClassifier(
+            {"a": 2, "b": 2}, max_epochs=2, verbose=0, random_state=0
+        )
+
+    hard = task_labels(a=y, b=b)
+    hard_frame = pl.DataFrame({c: hard[c].to_numpy() for c in hard.columns})
+    model = net().fit(X, hard_frame)
+    expected = net().fit(X, hard)
+    for got, want in zip(
+        model.predict_proba(X), expected.predict_proba(X), strict=True
+    ):
+        np.testing.assert_array_equal(got, want)
+    assert model.score(X, hard_frame) == expected.score(X, hard)
+    trainer = MultitaskTrainer(net()).fit(X, frame)
+    reference = MultitaskTrainer(net()).fit(X, labels)
+    for got, want in zip(
+        trainer.predict_proba(X), reference.predict_proba(X), strict=True
+    ):
+        np.testing.assert_array_equal(got, want)
+    assert trainer.score(X, frame) == reference.score(X, labels)
