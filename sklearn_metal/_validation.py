@@ -100,10 +100,12 @@ def check_sample_weight(sample_weight, X, **kwargs):
 
 def polars_to_pandas(X):
     """A polars DataFrame as a pandas one, built column by column (no pyarrow
-    needed); anything else is returned as it is.
+    needed), and a pyarrow Table as a pandas one (``Table.to_pandas``);
+    anything else is returned as it is.
 
-    Polars frames have no row labels, so the pandas frame gets a RangeIndex;
-    a null in an integer column becomes NaN, which the vote checks then name.
+    Polars frames and pyarrow Tables have no row labels, so the pandas frame
+    gets a RangeIndex; a null in an integer column becomes NaN, which the
+    vote checks then name.
 
     Examples
     --------
@@ -113,7 +115,12 @@ def polars_to_pandas(X):
     >>> polars_to_pandas(L) is L
     True
     """
-    if type(X).__module__.split(".")[0] != "polars" or not hasattr(X, "get_column"):
+    module = type(X).__module__.split(".")[0]
+    if module == "pyarrow" and hasattr(X, "column_names") and hasattr(X, "to_pandas"):
+        # (np.asarray would drop the names, and a Table's .columns are its
+        # arrays, not their names)
+        return X.to_pandas()
+    if module != "polars" or not hasattr(X, "get_column"):
         return X
     import pandas as pd
 

@@ -125,6 +125,7 @@ class Votes:
     """
 
     def __init__(self, L):
+        L = polars_to_pandas(L)
         if sp.issparse(L):
             # Entries that are not stored abstain, as in ``check_label_matrix``.
             # (values are checked against the task's cardinality at fit time).

@@ -272,6 +272,7 @@ class TaskGraph:
         [[0, 1], [1, -1]]
         """
         refuse_sparse_labels(Y, "Y")
+        Y = polars_to_pandas(Y)
         if hasattr(Y, "columns"):
             Y = self._columns_by_task(Y)
         Y = np.asarray(Y)

@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_metal import LabelModel
+from sklearn_metal import LabelModel, lf_summary
 from sklearn_metal.datasets import make_label_matrix
 
 
@@ -150,6 +150,24 @@ def test_sparse_and_dataframe_inputs_match_dense(votes):
     params = framed.get_source_parameters()
     assert list(params.index) == names
     np.testing.assert_allclose(params["accuracy"], framed.accuracies_)
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 256])
+def test_pyarrow_table_names_the_sources(votes, chunk_rows):
+    # np.asarray read a pyarrow Table without its column names: no
+    # feature_names_in_ (MajorityLabelVoter recorded them), lf_summary's
+    # sources were source_0, source_1, ...
+    pa = pytest.importorskip("pyarrow")
+    L, y, _ = votes
+    names = [f"lf_{j}" for j in range(L.shape[1])]
+    table = pa.table({name: L[:, j] for j, name in enumerate(names)})
+    model = LabelModel(chunk_rows=chunk_rows).fit(table)
+    expected = LabelModel(chunk_rows=chunk_rows).fit(L)
+    assert list(model.feature_names_in_) == names
+    np.testing.assert_allclose(
+        model.predict_proba(table), expected.predict_proba(L), rtol=0, atol=1e-10
+    )
+    assert list(lf_summary(table, y, label_model=model).index) == names
 
 
 def test_fit_is_deterministic_and_clone_pickle_roundtrip(votes):

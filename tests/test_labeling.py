@@ -32,6 +32,19 @@ def _frame():
     )
 
 
+def test_pyarrow_table_rows_have_attribute_access():
+    # a pyarrow Table's rows reached the functions as object arrays:
+    # "raised AttributeError: 'numpy.ndarray' object has no attribute 'text'"
+    pa = pytest.importorskip("pyarrow")
+    table = pa.Table.from_pandas(_frame())
+    applier = LFApplier([has_link, short])
+    np.testing.assert_array_equal(
+        applier.fit_transform(table),
+        LFApplier([has_link, short]).fit_transform(_frame()),
+    )
+    assert list(applier.feature_names_in_) == ["text"]
+
+
 def test_decorator_resources_and_preprocessors():
     assert isinstance(short, LabelingFunction) and short.name == "short"
     lower = LabelingFunction(

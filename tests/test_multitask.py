@@ -923,6 +923,20 @@ def test_votes_refuse_what_label_model_refuses():
     assert Votes(L.fillna(-1)).L.tolist() == [[0, 1], [-1, -1], [1, 0]]
 
 
+def test_votes_read_a_pyarrow_table():
+    # Votes raised AttributeError: 'pyarrow.lib.Table' object has no
+    # attribute 'dtypes'
+    pa = pytest.importorskip("pyarrow")
+    L = np.array([[0, -1], [1, 1], [-1, 0]])
+    table = pa.table({"s0": L[:, 0], "s1": L[:, 1]})
+    np.testing.assert_array_equal(Votes(table).L, L)
+    X = np.zeros((3, 2), dtype=np.float32)
+    trainer = MultitaskTrainer(MultitaskClassifier({"a": 2}, max_epochs=1, verbose=0))
+    null = pa.table({"s0": pa.array([0, None, 1]), "s1": L[:, 1]})
+    with pytest.raises(ValueError, match=r"'a\|0'.*NaN at row 1"):
+        trainer.fit(X, task_labels(a=Votes(null)))
+
+
 def test_task_names_must_be_strings_and_labels_errors():
     import pandas as pd
 

@@ -557,6 +557,17 @@ def test_dataframe_gold_labels_are_matched_to_tasks_by_name():
         graph.check_labels(pd.DataFrame(np.c_[Y, Y[:, 0]], columns=["a", "b", 0]))
 
 
+def test_pyarrow_gold_labels_are_matched_to_tasks_by_name():
+    # a Table's .columns are its arrays: "Y has columns [<pyarrow.lib.ChunkedArray
+    # object at ...> ...] that name no task"
+    pa = pytest.importorskip("pyarrow")
+    L, Y, graph, source_tasks = make_parent_child(300, random_state=0)
+    swapped = pa.table({"b": Y[:, 1], "a": Y[:, 0]})
+    np.testing.assert_array_equal(graph.check_labels(swapped), Y)
+    model = MultitaskLabelModel(graph, source_tasks).fit(L)
+    assert model.score(L, swapped) == model.score(L, Y)
+
+
 def test_score_without_any_gold_label_raises():
     L, Y, graph, source_tasks = make_parent_child(300, random_state=0)
     model = MultitaskLabelModel(graph, source_tasks).fit(L)
