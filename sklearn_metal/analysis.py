@@ -101,6 +101,14 @@ def _check_unsigned(L):
 def _votes(L, cardinality, y=None, names=None):
     """Validated votes of ``L`` and the cardinality they were checked against."""
     L = polars_to_pandas(L)
+    if (
+        hasattr(L, "__array__")
+        and not isinstance(L, np.ndarray)
+        and not (sp.issparse(L) or hasattr(L, "iloc"))
+    ):
+        # a torch tensor or dask array: read once, with numpy's dtype, so its
+        # unsigned votes are checked too
+        L = np.asarray(L)
     _check_unsigned(L)
     if cardinality is None:
         cardinality = _infer_cardinality(L)

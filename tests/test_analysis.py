@@ -472,6 +472,12 @@ def test_unsigned_votes_holding_the_dtype_maximum_are_rejected():
     nullable = pd.DataFrame(L.astype(np.uint8), columns=["a", "b", "c"])
     with pytest.raises(ValueError, match="column 'b'.*uint8.*cannot hold -1"):
         lf_summary(nullable.astype("UInt8"))
+    # a torch tensor or dask array of them too (255 was read as class 255)
+    torch = pytest.importorskip("torch")
+    da = pytest.importorskip("dask.array")
+    for bad in (torch.tensor(L.astype(np.uint8)), da.from_array(L.astype(np.uint8))):
+        with pytest.raises(ValueError, match="uint8 and holds 255.*cannot hold -1"):
+            lf_polarities(bad)
     # unsigned votes without the wrapped -1 are valid
     valid = np.abs(L).astype(np.uint8)
     pd.testing.assert_frame_equal(lf_summary(valid), lf_summary(np.abs(L)))
