@@ -196,6 +196,14 @@ def task_labels(**tasks):
         elif isinstance(value, dict) and "tokens" in value:
             arr, kind = np.asarray(value["tokens"]), "#"
         else:
+            if sp.issparse(value):
+                # np.asarray would wrap the matrix in a 0-d object array
+                raise ValueError(
+                    f"Labels of task {task!r} are a sparse matrix "
+                    f"({type(value).__name__}); pass hard labels (n,) or soft "
+                    "labels (n, k) as a dense array (.toarray()), or votes as "
+                    "Votes(L), where unstored entries abstain."
+                )
             arr = np.asarray(value)
             kind = "" if arr.ndim == 1 else ":"
         if arr.ndim not in (1, 2):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import sklearn
 import skorch
 import torch
@@ -214,6 +215,11 @@ def test_multitask_label_model_output_feeds_the_trainer():
         (lambda a, b: task_labels(a=a[:10], b=b[:10]), "rows"),
         # printed in full, not as 1.23457e+06
         (lambda a, b: task_labels(a=a + 1234567, b=b), "label 123456[78]; expected"),
+        # (it said "Labels of task 'b' must be 1-D or 2-D")
+        (
+            lambda a, b: task_labels(a=a, b=sp.csr_matrix(np.eye(3)[b])),
+            r"task 'b' are a sparse matrix \(csr_matrix\).*\.toarray\(\)",
+        ),
     ],
 )
 def test_bad_label_sets_raise(y, match):
