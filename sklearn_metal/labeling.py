@@ -476,7 +476,8 @@ class LFApplier(TransformerMixin, BaseEstimator):
         ``transform_output="pandas"``) scikit-learn turns the dask array into a
         pandas DataFrame, so every labeling function runs inside ``transform``,
         on the client, and the frame has a new ``RangeIndex``, not the dask
-        DataFrame's index.
+        DataFrame's index; under ``"polars"`` the array is computed in the
+        same way, into a polars DataFrame.
 
         Errors and failures name rows by their position in the whole dask
         DataFrame. With ``on_error="abstain"`` each partition warns where it
@@ -484,7 +485,12 @@ class LFApplier(TransformerMixin, BaseEstimator):
         cluster.
         """
         if _is_dask(X):
-            return self._transform_dask(X)
+            L = self._transform_dask(X)
+            if _get_output_config("transform", self)["dense"] == "polars":
+                # polars cannot wrap a dask array (pandas reads it through
+                # __array__): compute it here, as the pandas output does
+                L = L.compute()
+            return L
         L, failures = self.apply(X)
         _warn_failures(failures, stacklevel=2)
         if _get_output_config("transform", self)["dense"] == "pandas":

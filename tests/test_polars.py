@@ -142,3 +142,21 @@ def test_multitask_reads_polars_task_labels_as_pandas(votes):
     ):
         np.testing.assert_array_equal(got, want)
     assert trainer.score(X, frame) == reference.score(X, labels)
+
+
+def test_lf_applier_polars_output_of_a_dask_dataframe():
+    # polars could not wrap the lazy dask array: "TypeError: DataFrame
+    # constructor called with unsupported type 'Array' for the `data` parameter"
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"score": [1.5, -2.0, 0.5, 3.0], "text": ["a cat", "dog", "cat", "bird"]}
+    )
+    applier = LFApplier([positive, mentions_cat]).set_output(transform="polars")
+    votes = applier.fit_transform(dd.from_pandas(frame, npartitions=2))
+    assert isinstance(votes, pl.DataFrame)
+    assert votes.columns == ["positive", "mentions_cat"]
+    np.testing.assert_array_equal(
+        votes.to_numpy(), LFApplier([positive, mentions_cat]).fit_transform(frame)
+    )
