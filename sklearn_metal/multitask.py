@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
     _check_feature_names,
     check_array,
     check_is_fitted,
+    column_or_1d,
     has_fit_parameter,
     validate_data,
 )
@@ -154,16 +155,16 @@ class Votes:
 def task_labels(**tasks):
     """Pack per-task label sets into one DataFrame that survives row splitting.
 
-    Each keyword is a task: hard labels ``(n,)`` with ``-1`` for rows the task
-    does not label, soft labels ``(n, k)`` whose rows are probability
-    distributions, or all NaN for unlabeled rows (a row with only some NaN
-    raises a ``ValueError``), token labels ``(n, seq_len)`` wrapped in a dict
-    ``{"tokens": array}`` (``-1`` for padding), or votes wrapped in
-    :class:`Votes`. Columns are named ``task`` (hard), ``task:c`` (soft, class
-    ``c``), ``task#i`` (token ``i``) and ``task|j`` (source ``j``), so
-    ``GridSearchCV`` and ``cross_val_score`` can split the rows like any
-    DataFrame. Columns are read by the number in their name, not by their
-    position; a task's numbers must be exactly ``0..m-1``.
+    Each keyword is a task: hard labels ``(n,)`` (or one column ``(n, 1)``)
+    with ``-1`` for rows the task does not label, soft labels ``(n, k)`` whose
+    rows are probability distributions, or all NaN for unlabeled rows (a row
+    with only some NaN raises a ``ValueError``), token labels ``(n, seq_len)``
+    wrapped in a dict ``{"tokens": array}`` (``-1`` for padding), or votes
+    wrapped in :class:`Votes`. Columns are named ``task`` (hard), ``task:c``
+    (soft, class ``c``), ``task#i`` (token ``i``) and ``task|j`` (source
+    ``j``), so ``GridSearchCV`` and ``cross_val_score`` can split the rows
+    like any DataFrame. Columns are read by the number in their name, not by
+    their position; a task's numbers must be exactly ``0..m-1``.
 
     Parameters
     ----------
@@ -205,6 +206,10 @@ def task_labels(**tasks):
                     "Votes(L), where unstored entries abstain."
                 )
             arr = np.asarray(value)
+            if arr.ndim == 2 and arr.shape[1] == 1:
+                # one column is hard labels, as a 1-column y elsewhere (soft
+                # labels need a column per class, at least 2)
+                arr = column_or_1d(arr, warn=True)
             kind = "" if arr.ndim == 1 else ":"
         if arr.ndim not in (1, 2):
             raise ValueError(f"Labels of task {task!r} must be 1-D or 2-D.")

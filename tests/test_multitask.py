@@ -13,7 +13,11 @@ import sklearn
 import skorch
 import torch
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError, UnsetMetadataPassedError
+from sklearn.exceptions import (
+    DataConversionWarning,
+    NotFittedError,
+    UnsetMetadataPassedError,
+)
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -927,6 +931,21 @@ def test_votes_refuse_what_label_model_refuses():
     with pytest.raises(ValueError, match=r"'a\|0'.*NaN at row 1"):
         trainer.fit(X, task_labels(a=Votes(L)))
     assert Votes(L.fillna(-1)).L.tolist() == [[0, 1], [-1, -1], [1, 0]]
+
+
+def test_a_one_column_task_label_set_is_hard_labels():
+    # a column vector (or one-column frame) of hard labels was read as soft
+    # labels of one class: "soft-label row 0 is [-1.0]; values must be
+    # non-negative"
+    import pandas as pd
+
+    X, a, b, _ = _data(n=40)
+    b = np.where(np.arange(40) % 4 == 0, -1, b)
+    expected = task_labels(a=a, b=b)
+    for column in (b[:, None], pd.DataFrame({"b": b})):
+        with pytest.warns(DataConversionWarning):
+            y = task_labels(a=a, b=column)
+        pd.testing.assert_frame_equal(y, expected)
 
 
 def test_votes_read_a_pyarrow_table():
