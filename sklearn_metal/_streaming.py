@@ -18,8 +18,8 @@ from ._validation import (
     DUPLICATE_ENTRIES,
     check_label_matrix,
     check_sparse_format,
+    frame_to_pandas,
     has_duplicate_entries,
-    polars_to_pandas,
 )
 
 __all__ = [
@@ -78,7 +78,7 @@ def read_input(L, lengths=True):
     DataFrames become dask arrays (see :func:`as_dask_array`), with a dask
     DataFrame's names read from its pandas ``_meta`` (see :func:`names_frame`).
     """
-    L = polars_to_pandas(L)  # (polars frames have no ndim)
+    L = frame_to_pandas(L)  # (polars frames have no ndim)
     if not (hasattr(L, "shape") and hasattr(L, "ndim")):
         L = np.asarray(L)
     if sp.issparse(L) and L.format in ("lil", "dok"):

@@ -98,7 +98,7 @@ def check_sample_weight(sample_weight, X, **kwargs):
     return sample_weight
 
 
-def polars_to_pandas(X):
+def frame_to_pandas(X):
     """A polars DataFrame as a pandas one, built column by column (no pyarrow
     needed), and a pyarrow Table as a pandas one (``Table.to_pandas``);
     anything else is returned as it is.
@@ -110,9 +110,9 @@ def polars_to_pandas(X):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_metal._validation import polars_to_pandas
+    >>> from sklearn_metal._validation import frame_to_pandas
     >>> L = np.array([[0, -1]])
-    >>> polars_to_pandas(L) is L
+    >>> frame_to_pandas(L) is L
     True
     """
     module = type(X).__module__.split(".")[0]
@@ -236,7 +236,7 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
     >>> rows.tolist(), cols.tolist(), vals.tolist(), shape
     ([0, 1, 1], [0, 0, 1], [0, 1, 1], (2, 2))
     """
-    L = polars_to_pandas(L)
+    L = frame_to_pandas(L)
     if hasattr(L, "iloc") and hasattr(L, "columns"):
         if names is None:
             names = [str(c) for c in L.columns]
@@ -459,7 +459,7 @@ class _LabelMatrixMixin:
     __metadata_request__score = {"L": metadata_routing.UNUSED}
 
     def _validate_votes(self, L, *, reset):
-        L = polars_to_pandas(L)
+        L = frame_to_pandas(L)
         if type(L).__module__.split(".")[0] == "dask":
             L = L.compute()  # an in-memory estimator reads a dask input whole
         names = None

@@ -18,7 +18,7 @@ from ._validation import (
     _number,
     check_gold_labels,
     check_label_matrix,
-    polars_to_pandas,
+    frame_to_pandas,
 )
 
 __all__ = [
@@ -100,7 +100,7 @@ def _check_unsigned(L):
 
 def _votes(L, cardinality, y=None, names=None):
     """Validated votes of ``L`` and the cardinality they were checked against."""
-    L = polars_to_pandas(L)
+    L = frame_to_pandas(L)
     if (
         hasattr(L, "__array__")
         and not isinstance(L, np.ndarray)
@@ -573,7 +573,7 @@ def lf_summary(L, y=None, *, label_model=None, cardinality=None, source_names=No
     ...
     ValueError: y holds the value 5 at row 1; expected -1 (unlabeled) or a class ...
     """
-    L = polars_to_pandas(L)
+    L = frame_to_pandas(L)
     if label_model is not None:
         check_is_fitted(label_model)
         if not hasattr(label_model, "accuracies_"):

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import polars_to_pandas
+from ._validation import frame_to_pandas
 
 __all__ = ["LFApplier", "LabelingFunction", "labeling_function"]
 
@@ -428,7 +428,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
         self : LFApplier
         """
         names = self._check_lfs()
-        X = polars_to_pandas(X)
+        X = frame_to_pandas(X)
         if _is_dask(X) and hasattr(X, "columns"):
             # Only the columns are needed: record them from an empty pandas frame.
             validate_data(self, _empty_frame(X), reset=True, skip_check_array=True)
@@ -557,7 +557,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
     def _apply(self, X, start=0):
         """:meth:`apply`; errors and failures number the rows from ``start``."""
         check_is_fitted(self, "n_features_out_")
-        X = polars_to_pandas(X)
+        X = frame_to_pandas(X)
         rows, n = _rows(X)
         if n == 0:
             raise ValueError("Found array with 0 sample(s); LFApplier needs rows.")

@@ -46,8 +46,8 @@ from ._validation import (
     check_label_matrix,
     check_sample_weight,
     check_sparse_format,
+    frame_to_pandas,
     has_duplicate_entries,
-    polars_to_pandas,
 )
 from .end_model import (
     _check_architecture,
@@ -126,7 +126,7 @@ class Votes:
     """
 
     def __init__(self, L):
-        L = polars_to_pandas(L)
+        L = frame_to_pandas(L)
         if sp.issparse(L):
             # Entries that are not stored abstain, as in ``check_label_matrix``.
             # (values are checked against the task's cardinality at fit time).
@@ -263,7 +263,7 @@ def _parse_task_labels(y, tasks):
     """Split a task-label table into ``{task: (kind, array)}``."""
     if isinstance(y, dict):
         y = task_labels(**y)
-    y = polars_to_pandas(y)  # (a polars frame has columns but no pandas to_numpy)
+    y = frame_to_pandas(y)  # (a polars frame has columns but no pandas to_numpy)
     if not hasattr(y, "columns"):
         y = np.asarray(y)
         if y.ndim == 1 and len(tasks) == 1:

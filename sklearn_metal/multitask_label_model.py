@@ -15,8 +15,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._statistics import one_hot_votes
 from ._validation import (
     check_label_matrix,
+    frame_to_pandas,
     numeric_labels,
-    polars_to_pandas,
     refuse_sparse_labels,
 )
 
@@ -272,7 +272,7 @@ class TaskGraph:
         [[0, 1], [1, -1]]
         """
         refuse_sparse_labels(Y, "Y")
-        Y = polars_to_pandas(Y)
+        Y = frame_to_pandas(Y)
         if hasattr(Y, "columns"):
             Y = self._columns_by_task(Y)
         Y = np.asarray(Y)
@@ -520,7 +520,7 @@ class MultitaskLabelModel(BaseEstimator):
         return np.array([graph.task_index(t) for t in tasks], dtype=np.int64)
 
     def _votes(self, L, reset):
-        L = polars_to_pandas(L)
+        L = frame_to_pandas(L)
         names = [str(c) for c in L.columns] if hasattr(L, "columns") else None
         # each source's classes are those of its task, checked below
         rows, cols, vals, (n, m) = check_label_matrix(L, None, names=names)
