@@ -347,6 +347,11 @@ def numeric_labels(y, name, expected):
     dtype('float64')
     """
     if y.dtype.kind == "O":
+        import pandas as pd
+
+        missing = pd.isna(y)  # None, NaN and pandas' NA (nullable columns)
+        if missing.any():
+            y = np.where(missing, np.nan, y)
         try:
             y = y.astype(np.float64)
         except (TypeError, ValueError) as exc:

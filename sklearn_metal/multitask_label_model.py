@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._statistics import one_hot_votes
 from ._validation import (
+    _nonfinite,
     check_label_matrix,
     frame_to_pandas,
     numeric_labels,
@@ -294,8 +295,9 @@ class TaskGraph:
                 )
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
+                value = Y[i, t] if np.isfinite(col[i]) else _nonfinite(col[i])
                 raise ValueError(
-                    f"Y holds {Y[i, t]} at row {i} for task {task!r}; expected -1 "
+                    f"Y holds {value} at row {i} for task {task!r}; expected -1 "
                     f"(no label) or a class in 0..{k - 1}."
                 )
         Y = Yf.astype(np.int64)

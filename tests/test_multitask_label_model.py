@@ -197,6 +197,22 @@ def test_dask_input_is_read_whole_as_documented():
         np.testing.assert_array_equal(g, e)
 
 
+def test_missing_gold_labels_are_named_with_their_row():
+    # a nullable column's NA was "Unknown label type: Y must hold integer
+    # labels"; a float NaN was spelled numpy's "nan"
+    graph = TaskGraph({"a": 2, "b": 2})
+    nullable = pd.DataFrame(
+        {"a": pd.array([0, None, 1], dtype="Int64"), "b": pd.array([1, 1, 0])}
+    )
+    as_float = np.array([[0, 1], [np.nan, 1], [1, 0]])
+    as_object = np.array([[0, 1], [None, 1], [1, 0]], dtype=object)
+    for Y in (nullable, as_float, as_object):
+        with pytest.raises(ValueError, match=r"^Y holds NaN at row 1 for task 'a'"):
+            graph.check_labels(Y)
+    with pytest.raises(ValueError, match=r"^Y holds inf at row 1 for task 'a'"):
+        graph.check_labels(np.where(np.isnan(as_float), np.inf, as_float))
+
+
 def test_check_labels_sibling_conflict():
     graph = TaskGraph(
         {"a": 2, "b": 2, "c": 2}, edges=[("a", "b", [0]), ("a", "c", [1])]
