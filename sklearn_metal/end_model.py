@@ -2,6 +2,7 @@
 
 import inspect
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -249,6 +250,11 @@ def _check_cuda_device(device):
         )
 
 
+#: held by every :class:`_ForkedSeed` section (re-entrant: a seeded fit may
+#: fit another net inside it)
+_SEED_LOCK = threading.RLock()
+
+
 class _ForkedSeed:
     """Seed torch inside a forked generator state; the global state is restored.
 
@@ -256,6 +262,11 @@ class _ForkedSeed:
     ``device`` that one GPU, for ``"mps"`` the MPS one) are forked and seeded;
     no other generator is touched (``torch.manual_seed`` would reseed every
     GPU's, and MPS's, for good).
+
+    torch's generators are global to the process, so seeded sections hold a
+    process-wide lock: fits in threads (``GridSearchCV`` under joblib's
+    threading backend) run their seeded parts one at a time, and each draws
+    the same numbers as it would alone.
     """
 
     def __init__(self, seed, device):
@@ -269,19 +280,31 @@ class _ForkedSeed:
             self.device_type, self.devices = "mps", ["mps"]
 
     def __enter__(self):
-        self._fork = torch.random.fork_rng(
-            devices=self.devices, device_type=self.device_type
-        )
-        self._fork.__enter__()
-        torch.random.default_generator.manual_seed(self.seed)
-        if self.device_type == "mps":
-            torch.mps.manual_seed(self.seed)
-        else:
-            for index in self.devices:
-                torch.cuda.default_generators[index].manual_seed(self.seed)
+        _SEED_LOCK.acquire()
+        try:
+            self._fork = torch.random.fork_rng(
+                devices=self.devices, device_type=self.device_type
+            )
+            self._fork.__enter__()
+        except BaseException:
+            _SEED_LOCK.release()
+            raise
+        try:
+            torch.random.default_generator.manual_seed(self.seed)
+            if self.device_type == "mps":
+                torch.mps.manual_seed(self.seed)
+            else:
+                for index in self.devices:
+                    torch.cuda.default_generators[index].manual_seed(self.seed)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
 
     def __exit__(self, *exc):
-        return self._fork.__exit__(*exc)
+        try:
+            return self._fork.__exit__(*exc)
+        finally:
+            _SEED_LOCK.release()
 
 
 class ArrayDataset(torch.utils.data.Dataset):
