@@ -1285,7 +1285,9 @@ class EndModel(ClassifierMixin, NeuralNet):
             ``train_split`` for ``valid_score``, early stopping and the
             restored epoch. With ``sample_weight_valid`` (non-negative,
             finite, not all zero; None counts every row once) ``valid_loss``
-            and ``valid_score`` weigh its rows.
+            and ``valid_score`` weigh its rows. The model keeps the set (later
+            :meth:`partial_fit` calls validate on it), so it is pickled with
+            the model.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative, finite row weights, not all zero. Each batch loss
             is the weighted mean ``sum_i w_i * loss_i / sum_i w_i``; rows

@@ -1679,7 +1679,8 @@ class MultitaskClassifier(NeuralNet):
             checkpoint; tasks it labels no row of (of positive weight, with
             weights) are left out of the validation scores. With weights,
             each task's validation loss and score are weighted over the rows
-            it labels.
+            it labels. The net keeps the set (later :meth:`partial_fit` calls
+            validate on it), so it is pickled with the net.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights: each task's loss is the weighted mean
             over its labelled rows (an integer weight counts as that many
