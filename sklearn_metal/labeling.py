@@ -606,6 +606,10 @@ class LFApplier(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
+        # NaN in the raw rows (a missing value) reaches the labeling functions.
+        tags.input_tags.allow_nan = True
+        # L holds integer votes whatever the dtype of the rows.
+        tags.transformer_tags.preserves_dtype = []
         return tags
 
 

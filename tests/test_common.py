@@ -1,6 +1,8 @@
 """scikit-learn's common estimator checks over every public estimator."""
 
+import numpy as np
 import pytest
+from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_metal import (
@@ -101,15 +103,10 @@ def _expected_failed_checks(estimator):
             ),
         }
     if isinstance(estimator, LFApplier):
-        return {
-            "check_transformer_preserve_dtypes": (
-                "the output is integer votes whatever the dtype of the raw rows"
-            ),
-            "check_estimators_nan_inf": (
-                "raw rows may hold NaN (missing values) that the labeling "
-                "functions handle themselves, so NaN is passed through"
-            ),
-        }
+        # Tagged allow_nan (NaN reaches the labeling functions) and
+        # preserves_dtype=[] (the votes are integers), so the checks of NaN
+        # rejection and of dtype preservation are not run.
+        return {}
     if isinstance(estimator, EndModel):
         weights_not_repeats = (
             "an SGD-trained net draws its validation split and shuffled batches "
@@ -188,3 +185,26 @@ def test_sklearn_compatible_estimator(estimator, check):
 def test_cardinality_below_two_raises(Estimator):
     with pytest.raises(ValueError, match="'cardinality' parameter .* Got 1"):
         Estimator(cardinality=1).fit([[0, 1]])
+
+
+def _lf_applier():
+    return LFApplier(
+        [
+            LabelingFunction("first_positive", _first_feature_positive),
+            LabelingFunction("last_negative", _last_feature_negative),
+        ]
+    )
+
+
+def test_lf_applier_tags_match_its_output_and_nan_handling():
+    # The votes are int64 whatever the rows' dtype, so no dtype is preserved
+    # (TransformerMixin's default claims float64), and NaN in the raw rows
+    # reaches the labeling functions instead of being rejected.
+    applier = _lf_applier()
+    X = np.array([[1.0, -1.0], [np.nan, 2.0]])
+    L = applier.fit_transform(X)
+    assert L.dtype == np.int64
+    assert L.tolist() == [[1, 0], [-1, -1]]
+    tags = get_tags(applier)
+    assert tags.transformer_tags.preserves_dtype == []
+    assert tags.input_tags.allow_nan
