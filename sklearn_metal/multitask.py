@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import get_scorer
 from sklearn.metrics._scorer import _Scorer
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -259,8 +259,17 @@ def _check_soft_rows(task, values):
             )
 
 
+def _check_y_given(y):
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None: "
+            "pass the per-task labels (see task_labels)."
+        )
+
+
 def _parse_task_labels(y, tasks):
     """Split a task-label table into ``{task: (kind, array)}``."""
+    _check_y_given(y)
     if isinstance(y, dict):
         y = task_labels(**y)
     y = frame_to_pandas(y)  # (a polars frame has columns but no pandas to_numpy)
@@ -1549,6 +1558,7 @@ class MultitaskClassifier(NeuralNet):
         if self.tasks is not None:
             tasks = dict(self.tasks)
         else:
+            _check_y_given(y)
             arr = np.asarray(y)
             if arr.ndim == 1 and arr.dtype.kind not in "iuf":
                 raise ValueError(
@@ -1905,6 +1915,14 @@ class MultitaskClassifier(NeuralNet):
 
     def _get_param_names(self):
         return [k for k in super()._get_param_names() if k != "_metadata_request"]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True  # one label set per task
+        # random_state=None draws new weights, splits and batches every fit
+        tags.non_deterministic = self.random_state is None
+        return tags
 
 
 class _PredictionsEstimator(ClassifierMixin, BaseEstimator):
@@ -2284,3 +2302,13 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         score : float
         """
         return _mean_score(self.score_tasks(X, y))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True  # one label set per task
+        net = get_tags(self.estimator)
+        tags.non_deterministic = net.non_deterministic
+        tags.input_tags.sparse = net.input_tags.sparse
+        tags.input_tags.allow_nan = net.input_tags.allow_nan
+        return tags

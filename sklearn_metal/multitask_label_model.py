@@ -996,4 +996,5 @@ class MultitaskLabelModel(BaseEstimator):
         tags.input_tags.sparse = True
         tags.input_tags.categorical = True
         tags.target_tags.required = False
+        tags.target_tags.multi_output = True  # one column per task
         return tags

@@ -208,3 +208,31 @@ def test_lf_applier_tags_match_its_output_and_nan_handling():
     tags = get_tags(applier)
     assert tags.transformer_tags.preserves_dtype == []
     assert tags.input_tags.allow_nan
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rs: MultitaskClassifier({"a": 2}, max_epochs=1, random_state=rs),
+        lambda rs: MultitaskClassifier(max_epochs=1, random_state=rs),
+        lambda rs: MultitaskTrainer(
+            MultitaskClassifier({"a": 2}, max_epochs=1, random_state=rs)
+        ),
+    ],
+)
+def test_multitask_net_tags_match_behaviour(make):
+    # y (the per-task labels) is required, may hold several tasks, and
+    # random_state=None trains differently on every fit, as for EndModel.
+    X = np.random.RandomState(0).randn(30, 3).astype(np.float32)
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        make(0).fit(X, None)
+    tags = get_tags(make(0))
+    assert tags.target_tags.required
+    assert tags.target_tags.multi_output
+    assert not tags.non_deterministic
+    assert get_tags(make(None)).non_deterministic
+
+
+def test_multitask_label_model_tags_multi_output():
+    # fit takes and predict returns one column per task
+    assert get_tags(MultitaskLabelModel(TaskGraph([2, 2]))).target_tags.multi_output
