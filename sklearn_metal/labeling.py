@@ -428,6 +428,10 @@ class LFApplier(TransformerMixin, BaseEstimator):
         self : LFApplier
         """
         names = self._check_lfs()
+        # rows without columns (texts, dicts, None) record none: drop those of
+        # an earlier fit, which transform would otherwise check against
+        for attr in ("n_features_in_", "feature_names_in_"):
+            self.__dict__.pop(attr, None)
         X = frame_to_pandas(X)
         if _is_dask(X) and hasattr(X, "columns"):
             # Only the columns are needed: record them from an empty pandas frame.

@@ -89,6 +89,18 @@ def test_pandas_output_and_pipeline_with_label_model():
     assert list(pipe[-1].feature_names_in_) == ["has_link", "short"]
 
 
+def test_refit_on_rows_without_columns_forgets_the_old_columns():
+    applier = LFApplier([LabelingFunction("abstain", lambda x: -1)])
+    applier.fit(_frame().assign(n=1))
+    assert applier.n_features_in_ == 2
+    for rows in (["nice song", "http://x"], None):
+        applier.fit(rows)
+        assert not hasattr(applier, "n_features_in_")
+        assert not hasattr(applier, "feature_names_in_")
+        # an array of another width is labelled, not checked against the old fit
+        assert applier.transform(np.zeros((1, 3))).tolist() == [[-1]]
+
+
 def test_failing_lf_names_lf_and_row():
     @labeling_function()
     def fragile(x):
