@@ -11,7 +11,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._set_output import _get_output_config
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._validation import frame_to_pandas
 
@@ -598,13 +602,17 @@ class LFApplier(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        input_features : ignored
+        input_features : array-like of str or None, default=None
+            Only checked against the input seen in :meth:`fit`, as by
+            scikit-learn's transformers: it must equal ``feature_names_in_``,
+            or have ``n_features_in_`` entries, where those were recorded.
 
         Returns
         -------
         names : ndarray of str
         """
         check_is_fitted(self, "n_features_out_")
+        _check_feature_names_in(self, input_features, generate_names=False)
         return self._names.copy()
 
     def __sklearn_tags__(self):

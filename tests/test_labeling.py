@@ -101,6 +101,21 @@ def test_refit_on_rows_without_columns_forgets_the_old_columns():
         assert applier.transform(np.zeros((1, 3))).tolist() == [[-1]]
 
 
+def test_get_feature_names_out_checks_input_features():
+    # as scikit-learn's transformers: input_features must match the input of
+    # fit where it was recorded; the output names are the functions' names
+    applier = LFApplier([has_link, short]).fit(_frame())
+    assert list(applier.get_feature_names_out(["text"])) == ["has_link", "short"]
+    with pytest.raises(ValueError, match="input_features is not equal to"):
+        applier.get_feature_names_out(["comment"])
+    applier.fit(np.array([["a", "b"], ["http", "c"]]))
+    with pytest.raises(ValueError, match="input_features should have length"):
+        applier.get_feature_names_out(["x0", "x1", "x2"])
+    # texts record no columns, so any names pass (e.g. from a ColumnTransformer)
+    applier.fit(["nice song", "http://x"])
+    assert list(applier.get_feature_names_out(["text"])) == ["has_link", "short"]
+
+
 def test_failing_lf_names_lf_and_row():
     @labeling_function()
     def fragile(x):
