@@ -2191,6 +2191,8 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         self.n_features_in_ = self.estimator_.n_features_in_
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
+        else:  # X without names: drop those of an earlier fit
+            self.__dict__.pop("feature_names_in_", None)
         return self
 
     def get_metadata_routing(self):

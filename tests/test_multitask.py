@@ -978,6 +978,20 @@ def test_task_names_must_be_strings_and_labels_errors():
         net.fit(X, np.c_[a, b] + 0.5)
 
 
+def test_trainer_refit_without_feature_names_forgets_the_old_ones():
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 2).astype(np.float32)
+    y = task_labels(a=(X[:, 0] > 0).astype(int))
+    net = MultitaskClassifier({"a": 2}, max_epochs=1, verbose=0, random_state=0)
+    trainer = MultitaskTrainer(net).fit(pd.DataFrame(X, columns=["u", "v"]), y)
+    assert list(trainer.feature_names_in_) == ["u", "v"]
+    trainer.fit(X, y)
+    assert not hasattr(trainer.estimator_, "feature_names_in_")
+    assert not hasattr(trainer, "feature_names_in_")
+
+
 def test_trainer_reads_object_votes_as_numbers():
     rng = np.random.RandomState(0)
     X = rng.randn(60, 4).astype(np.float32)
