@@ -148,6 +148,39 @@ def check_2d(L):
         )
 
 
+def check_block_input(L):
+    """Raise a ValueError unless ``L`` can be read in row blocks as votes:
+    2-D, with a sample and a source, and not complex (the in-memory path's
+    checks, which the blocks would otherwise meet only one at a time).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal._validation import check_block_input
+    >>> check_block_input(np.zeros((2, 3), dtype=np.int8))
+    >>> check_block_input(np.zeros((2, 0), dtype=np.int8))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Found array with 0 feature(s) (shape=(2, 0)) while a minimum ...
+    """
+    check_2d(L)
+    n, m = L.shape
+    if n == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={L.shape}) while a minimum of 1 "
+            "is required."
+        )
+    if m == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={L.shape}) while a minimum of 1 "
+            "is required."
+        )
+    if getattr(getattr(L, "dtype", None), "kind", None) == "c":
+        raise ValueError(
+            "Complex data not supported: a label matrix holds integer votes."
+        )
+
+
 def check_sparse_format(S):
     """Raise a ValueError if the sparse matrix ``S`` cannot hold class-0 votes.
 

@@ -23,7 +23,7 @@ from . import _streaming
 from ._statistics import one_hot_votes
 from ._validation import (
     _LabelMatrixMixin,
-    check_2d,
+    check_block_input,
     check_gold_labels,
     check_sample_weight,
 )
@@ -430,12 +430,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     packed = None
             stream = packed is not None
         if stream:
-            check_2d(L)
+            check_block_input(L)
             n, m = L.shape
-            if n == 0 or m == 0:
-                raise ValueError(
-                    f"Expected a non-empty 2-D label matrix, got {L.shape}."
-                )
             validate_data(self, frame, reset=True, skip_check_array=True)
             if self._dependency_pairs():
                 raise ValueError(
@@ -1011,9 +1007,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 "model, to change it."
             )
         p_given = self._given_balance()
-        check_2d(L)
-        if L.shape[0] == 0 or L.shape[1] == 0:
-            raise ValueError(f"Expected a non-empty 2-D label matrix, got {L.shape}.")
+        check_block_input(L)
         n, m = L.shape
         if not first and m != self.n_features_in_:
             raise ValueError(
@@ -1231,6 +1225,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         L, frame = _streaming.read_input(L, lengths=False)
         if self._streams(L, predict=True) and not self.dependency_components_:
+            check_block_input(L)
             if L.shape[1] != self.n_features_in_:
                 raise ValueError(
                     f"X has {L.shape[1]} features, but LabelModel is expecting "

@@ -32,6 +32,8 @@ def _last_feature_negative(x):
 # above the largest rounded value keeps those votes valid.
 ESTIMATORS = [
     LabelModel(cardinality=40),
+    # the blocked path, its blocks in threads
+    LabelModel(cardinality=40, chunk_rows=7, n_jobs=2),
     MajorityLabelVoter(cardinality=40),
     MajorityClassVoter(cardinality=40),
     EndModel(max_epochs=10, lr=0.01, verbose=0, random_state=0),
