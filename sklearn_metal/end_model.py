@@ -628,7 +628,9 @@ class EndModel(ClassifierMixin, NeuralNet):
         of the :class:`ArrayDataset` are read as its rows, weights included)
         or ``skorch.helper.predefined_split(Dataset(X_valid, y_valid))``
         (raw labels, checked like ``valid_data``), or None for no
-        validation. A ``valid_data`` passed to :meth:`fit` replaces it.
+        validation. A float split keeps at least one training row: a
+        single row trains without validation. A ``valid_data`` passed to
+        :meth:`fit` replaces it.
     scoring : str or callable, default="accuracy"
         Scikit-learn scorer for the validation set, recorded as
         ``valid_score``; it drives early stopping and the restored epoch.
@@ -968,7 +970,7 @@ class EndModel(ClassifierMixin, NeuralNet):
             if len(dataset) < 2:
                 raise ValueError(
                     "The module has batch normalization, which needs at least 2 "
-                    f"training rows; got {len(dataset)}."
+                    f"training rows; got n_samples={len(dataset)}."
                 )
             if iterator is BatchIterator:
                 kwargs.setdefault("min_last_batch", 2)
@@ -999,6 +1001,9 @@ class EndModel(ClassifierMixin, NeuralNet):
                 self._own_dataset(train), self._own_dataset(valid)
             )
         labels = np.argmax(y, axis=1) if y.ndim == 2 else y
+        if len(labels) < 2:
+            # nothing to hold out: the one row trains, unvalidated
+            return dataset, None
         splitter = StratifiedShuffleSplit(
             n_splits=1, test_size=split, random_state=self._split_seed_
         )
@@ -1008,7 +1013,8 @@ class EndModel(ClassifierMixin, NeuralNet):
             # a class too small to stratify: fall back to a plain random split
             rng = check_random_state(self._split_seed_)
             order = rng.permutation(len(labels))
-            n_valid = max(1, int(round(split * len(labels))))
+            # at least one row on each side
+            n_valid = min(max(1, int(round(split * len(labels)))), len(labels) - 1)
             valid_idx, train_idx = order[:n_valid], order[n_valid:]
         return self._weighed_split(
             dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(valid_idx))

@@ -1283,8 +1283,9 @@ class MultitaskClassifier(NeuralNet):
             for task, (_, mask) in dataset.targets.items():
                 if mask.sum() == 1:
                     raise ValueError(
-                        f"Task {task!r} labels 1 training row, but the module has "
-                        "batch normalization, which needs at least 2 rows per batch."
+                        f"Task {task!r} labels 1 training row (n_samples=1 for the "
+                        "task), but the module has batch normalization, which "
+                        "needs at least 2 rows per batch."
                     )
         return _TaskBatches(
             dataset,

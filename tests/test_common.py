@@ -37,6 +37,16 @@ ESTIMATORS = [
     MajorityLabelVoter(cardinality=40),
     MajorityClassVoter(cardinality=40),
     EndModel(max_epochs=10, lr=0.01, verbose=0, random_state=0),
+    # batch normalization and dropout on small batches
+    EndModel(
+        max_epochs=5,
+        lr=0.01,
+        verbose=0,
+        random_state=0,
+        batch_norm=True,
+        dropout=0.3,
+        batch_size=7,
+    ),
     MultitaskLabelModel(TaskGraph([40])),
     MultitaskClassifier(max_epochs=5, lr=0.01, verbose=0, random_state=0),
     MultitaskTrainer(

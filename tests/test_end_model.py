@@ -371,10 +371,23 @@ def test_batch_norm_with_a_dataloader_merges_a_last_batch_of_one_row(shuffle):
     assert sum(b["train_batch_size"] for b in dropped.history[-1, "batches"]) == 256
 
 
+@pytest.mark.parametrize("n, split", [(1, 0.2), (2, 0.9)])
+def test_a_float_split_keeps_a_training_row(n, split):
+    # the fallback split held every row out: one row trained on nothing (no
+    # train_loss), and a 0.9 split of two rows likewise
+    X = np.arange(3.0 * n, dtype=np.float32).reshape(n, 3)
+    model = EndModel(max_epochs=2, train_split=split, verbose=0).fit(X, np.arange(n))
+    for epoch in model.history:
+        sizes = [b.get("train_batch_size") for b in epoch["batches"]]
+        assert sum(s for s in sizes if s is not None) == 1
+        assert np.isfinite(epoch["train_loss"])
+
+
 def test_batch_norm_with_a_dataloader_and_too_few_rows():
     X, _, y = _soft_data(n=257)
     one_row = EndModel(batch_norm=True, train_split=None, max_epochs=1, verbose=0)
-    with pytest.raises(ValueError, match="at least 2 training rows; got 1"):
+    # (scikit-learn's checks look for "n_samples=1" in a one-sample error)
+    with pytest.raises(ValueError, match="at least 2 training rows; got n_samples=1"):
         one_row.fit(X[:1], y[:1])
 
 
