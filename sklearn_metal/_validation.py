@@ -269,7 +269,6 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
     >>> rows.tolist(), cols.tolist(), vals.tolist(), shape
     ([0, 1, 1], [0, 0, 1], [0, 1, 1], (2, 2))
     """
-    L = frame_to_pandas(L)
     if hasattr(L, "iloc") and hasattr(L, "columns"):
         if names is None:
             names = [str(c) for c in L.columns]
@@ -398,11 +397,13 @@ def numeric_labels(y, name, expected):
     return y
 
 
-def refuse_sparse_labels(y, name):
-    """Raise a ValueError if the gold labels ``y`` are a sparse matrix.
+def refuse_sparse_labels(y, name, advice=None, verb="is"):
+    """Raise a ValueError if the labels ``y`` are a sparse matrix.
 
-    A sparse matrix's implicit zeros would read as class 0, where an
-    unlabeled row is ``-1``, so gold labels must be dense.
+    ``np.asarray`` would wrap one in a 0-d object array, and a sparse matrix's
+    implicit zeros would read as class 0 where an unlabeled row is ``-1``.
+    The message reads ``"{name} {verb} a sparse matrix (...); {advice}"``;
+    the default advice is that of gold labels.
 
     Examples
     --------
@@ -415,10 +416,13 @@ def refuse_sparse_labels(y, name):
     ValueError: y is a sparse matrix (csr_matrix); gold labels must be dense...
     """
     if sp.issparse(y):
+        if advice is None:
+            advice = (
+                "gold labels must be dense: its implicit zeros would read as "
+                f"class 0, not as -1 (unlabeled). Pass {name}.toarray()."
+            )
         raise ValueError(
-            f"{name} is a sparse matrix ({type(y).__name__}); gold labels must be "
-            "dense: its implicit zeros would read as class 0, not as -1 "
-            f"(unlabeled). Pass {name}.toarray()."
+            f"{name} {verb} a sparse matrix ({type(y).__name__}); {advice}"
         )
 
 

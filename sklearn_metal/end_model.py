@@ -26,7 +26,7 @@ from skorch.dataset import unpack_data
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
 
-from ._validation import check_sample_weight
+from ._validation import check_sample_weight, refuse_sparse_labels
 from .callbacks import ValidationEarlyStopping, ValidationScoring
 from .modules import (
     MLP,
@@ -67,12 +67,11 @@ def check_targets(y, n_samples=None):
         raise ValueError(
             "This estimator requires y to be passed, but the target y is None."
         )
-    if sp.issparse(y):
-        # np.asarray would wrap the matrix in a 0-d object array
-        raise ValueError(
-            f"y is a sparse matrix ({type(y).__name__}); pass hard labels (n,) or "
-            "soft labels (n, k) as a dense array: y.toarray()."
-        )
+    refuse_sparse_labels(
+        y,
+        "y",
+        "pass hard labels (n,) or soft labels (n, k) as a dense array: y.toarray().",
+    )
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
@@ -562,7 +561,31 @@ class _WeightedValidationScoring(ValidationScoring):
         net.history.record(self.name + "_best", bool(is_best))
 
 
-class EndModel(ClassifierMixin, NeuralNet):
+class _SkorchCompat:
+    """What skorch 1.2-1.3 nets lack next to skorch 1.4's, for every net here."""
+
+    def __sklearn_is_fitted__(self):
+        # skorch < 1.3 has none: check_is_fitted took the history_ and
+        # initialized_ set in __init__ for a fit (1.3.0's returns None when fitted)
+        try:
+            self.check_is_fitted()
+        except NotInitializedError:
+            return False
+        return True
+
+    def _get_param_names(self):
+        # skorch < 1.4 lists the _metadata_request that set_fit_request sets, and
+        # clone() passed it to __init__
+        return [k for k in super()._get_param_names() if k != "_metadata_request"]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # random_state=None draws new weights, splits and batches every fit
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
     """A skorch classifier that trains on hard or probabilistic (soft) labels.
 
     With soft labels ``y`` of shape ``(n, k)`` it minimizes the cross-entropy
@@ -1497,23 +1520,8 @@ class EndModel(ClassifierMixin, NeuralNet):
             )
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
-    def __sklearn_is_fitted__(self):
-        # skorch < 1.3 has none: check_is_fitted took the history_ and
-        # initialized_ set in __init__ for a fit (1.3.0's returns None when fitted)
-        try:
-            self.check_is_fitted()
-        except NotInitializedError:
-            return False
-        return True
-
-    def _get_param_names(self):
-        # skorch < 1.4 lists the _metadata_request that set_fit_request sets, and
-        # clone() passed it to __init__
-        return [k for k in super()._get_param_names() if k != "_metadata_request"]
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = False
-        tags.non_deterministic = self.random_state is None
         return tags

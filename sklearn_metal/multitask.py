@@ -38,7 +38,6 @@ from skorch.callbacks import (
     PassthroughScoring,
     PrintLog,
 )
-from skorch.exceptions import NotInitializedError
 
 from ._validation import (
     DUPLICATE_ENTRIES,
@@ -48,6 +47,7 @@ from ._validation import (
     check_sparse_format,
     frame_to_pandas,
     has_duplicate_entries,
+    refuse_sparse_labels,
 )
 from .end_model import (
     _check_architecture,
@@ -56,6 +56,7 @@ from .end_model import (
     _ForkedSeed,
     _is_int,
     _loss_weights,
+    _SkorchCompat,
     _weighted_score,
 )
 from .modules import (
@@ -197,14 +198,13 @@ def task_labels(**tasks):
         elif isinstance(value, dict) and "tokens" in value:
             arr, kind = np.asarray(value["tokens"]), "#"
         else:
-            if sp.issparse(value):
-                # np.asarray would wrap the matrix in a 0-d object array
-                raise ValueError(
-                    f"Labels of task {task!r} are a sparse matrix "
-                    f"({type(value).__name__}); pass hard labels (n,) or soft "
-                    "labels (n, k) as a dense array (.toarray()), or votes as "
-                    "Votes(L), where unstored entries abstain."
-                )
+            refuse_sparse_labels(
+                value,
+                f"Labels of task {task!r}",
+                "pass hard labels (n,) or soft labels (n, k) as a dense array "
+                "(.toarray()), or votes as Votes(L), where unstored entries abstain.",
+                verb="are",
+            )
             arr = np.asarray(value)
             if arr.ndim == 2 and arr.shape[1] == 1:
                 # one column is hard labels, as a 1-column y elsewhere (soft
@@ -914,7 +914,7 @@ class _LogWriter(Callback):
 # --------------------------------------------------------------------------
 # The multi-task net
 # --------------------------------------------------------------------------
-class MultitaskClassifier(NeuralNet):
+class MultitaskClassifier(_SkorchCompat, NeuralNet):
     """A skorch net with a shared trunk and one classification head per task.
 
     ``fit(X, y)`` takes a task-label table (see :func:`task_labels`) with hard
@@ -1906,23 +1906,10 @@ class MultitaskClassifier(NeuralNet):
         """
         return _mean_score(self.score_tasks(X, y))
 
-    def __sklearn_is_fitted__(self):
-        # for skorch < 1.4, as EndModel's
-        try:
-            self.check_is_fitted()
-        except NotInitializedError:
-            return False
-        return True
-
-    def _get_param_names(self):
-        return [k for k in super()._get_param_names() if k != "_metadata_request"]
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.target_tags.multi_output = True  # one label set per task
-        # random_state=None draws new weights, splits and batches every fit
-        tags.non_deterministic = self.random_state is None
         return tags
 
 
