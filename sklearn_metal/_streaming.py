@@ -18,6 +18,7 @@ from ._validation import (
     DUPLICATE_ENTRIES,
     check_label_matrix,
     check_sparse_format,
+    check_sparse_zeros,
     frame_to_pandas,
     has_duplicate_entries,
 )
@@ -83,6 +84,9 @@ def read_input(L, lengths=True):
         L = np.asarray(L)
     if sp.issparse(L) and L.format in ("lil", "dok"):
         L = L.tocsr()
+    if sp.issparse(L):
+        check_sparse_format(L)  # (DIA and BSR first: their zeros are padding)
+        check_sparse_zeros(L)
     frame = names_frame(L)
     if is_dask(L):
         L = as_dask_array(L, lengths=lengths)
@@ -130,7 +134,7 @@ def _block_votes(block, spec, start):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, 0
     rows, cols, vals, (n_b, _) = check_label_matrix(
-        block, spec["k"], names=spec["names"], first_row=start
+        block, spec["k"], names=spec["names"], first_row=start, whole=False
     )
     return rows, cols, vals, n_b
 

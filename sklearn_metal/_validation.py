@@ -82,6 +82,16 @@ DIA_FORMAT = (
     "csc or coo matrix instead."
 )
 
+DROPPED_ZEROS = (
+    "The sparse label matrix stores {n} abstains (-1) but not one vote for class "
+    "0: it looks made from a dense L by scipy.sparse (csr_matrix(L) and the like), "
+    "which keeps the -1 entries and drops the zeros, the votes for class 0. In a "
+    "sparse label matrix an entry that is not stored abstains; build it from the "
+    "votes, e.g. rows, cols = np.nonzero(L != -1); "
+    "csr_matrix((L[rows, cols], (rows, cols)), shape=L.shape). If no source votes "
+    "class 0, leave the abstains unstored or pass L dense."
+)
+
 BSR_FORMAT = (
     "Sparse label matrices in BSR format are not supported: BSR stores whole "
     "blocks, so the zeros padding a block cannot be told from class-0 votes. "
@@ -206,6 +216,39 @@ def check_sparse_format(S):
         raise ValueError(BSR_FORMAT)
 
 
+def check_sparse_zeros(S, step=2**20):
+    """Raise a ValueError if the sparse matrix ``S`` stores ``-1`` entries but
+    no ``0``: the mark of a dense label matrix converted by scipy.sparse,
+    which drops the zeros (class-0 votes) and keeps the abstains.
+
+    Call it on a whole matrix, not on a block of rows (a block may lack
+    class-0 votes). The stored values are scanned ``step`` at a time, and the
+    scan stops at the first 0, so a matrix with class-0 votes costs little.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from sklearn_metal._validation import check_sparse_zeros
+    >>> L = np.array([[0, -1], [1, 0]])
+    >>> rows, cols = np.nonzero(L != -1)
+    >>> check_sparse_zeros(sp.csr_matrix((L[rows, cols], (rows, cols))))
+    >>> check_sparse_zeros(sp.csr_matrix(L))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: The sparse label matrix stores 1 abstains (-1) but not one vote ...
+    """
+    data = S.data
+    if data.dtype.kind not in "if":
+        return  # unsigned votes cannot hold -1 (see the callers' own checks)
+    for start in range(0, data.size, step):
+        if np.any(data[start : start + step] == 0):
+            return
+    n = int(np.count_nonzero(data == -1))
+    if n:
+        raise ValueError(DROPPED_ZEROS.format(n=n))
+
+
 def has_duplicate_entries(S):
     """Whether a sparse matrix stores more than one entry at some position.
 
@@ -233,7 +276,7 @@ def has_duplicate_entries(S):
     return counted.nnz != coo.nnz
 
 
-def check_label_matrix(L, cardinality, *, names=None, first_row=0):
+def check_label_matrix(L, cardinality, *, names=None, first_row=0, whole=True):
     """Validate a label matrix and return its non-abstain votes.
 
     Parameters
@@ -254,6 +297,9 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
     first_row : int, default=0
         Row number of ``L``'s first row in error messages (for a block of a
         larger matrix).
+    whole : bool, default=True
+        Whether ``L`` is a whole label matrix rather than a block of one: a
+        whole sparse one is checked by :func:`check_sparse_zeros`.
 
     Returns
     -------
@@ -297,6 +343,8 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0):
         coo = sp.coo_matrix(L)
         if has_duplicate_entries(L):
             raise ValueError(DUPLICATE_ENTRIES)
+        if whole:
+            check_sparse_zeros(coo)
         rows, cols, vals = coo.row, coo.col, coo.data
     else:
         if isinstance(L, (list, tuple)):

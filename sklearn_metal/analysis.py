@@ -109,6 +109,8 @@ def _votes(L, cardinality, y=None, names=None):
         # a torch tensor or dask array: read once, with numpy's dtype, so its
         # unsigned votes are checked too
         L = np.asarray(L)
+    if sp.issparse(L) and L.format in ("lil", "dok"):
+        L = L.tocsr()  # (their ``data`` is not an array of the votes)
     _check_unsigned(L)
     if cardinality is None:
         cardinality = _infer_cardinality(L)

@@ -45,6 +45,7 @@ from ._validation import (
     check_label_matrix,
     check_sample_weight,
     check_sparse_format,
+    check_sparse_zeros,
     frame_to_pandas,
     has_duplicate_entries,
     refuse_sparse_labels,
@@ -135,6 +136,7 @@ class Votes:
             if has_duplicate_entries(L):
                 raise ValueError(DUPLICATE_ENTRIES)
             coo = sp.coo_matrix(L)
+            check_sparse_zeros(coo)
             if coo.dtype == bool or coo.dtype.kind not in "iuf":
                 raise ValueError(
                     f"Label matrix has dtype {coo.dtype}; expected integers "

@@ -56,6 +56,8 @@ def _all_formats(L):
         "csr": _sparse(L, "csr"),
         "csc": _sparse(L, "csc"),
         "coo": _sparse(L, "coo"),
+        "lil": _sparse(L, "lil"),
+        "dok": _sparse(L, "dok"),
         "csr_array": sp.csr_array(_sparse(L, "csr")),
         "dataframe": pd.DataFrame(L, columns=list("abcdef")[: L.shape[1]]),
     }
@@ -113,7 +115,8 @@ def test_summary_without_gold_has_only_label_matrix_columns():
 
 
 @pytest.mark.parametrize(
-    "fmt", ["list", "float", "csr", "csc", "coo", "csr_array", "dataframe"]
+    "fmt",
+    ["list", "float", "csr", "csc", "coo", "lil", "dok", "csr_array", "dataframe"],
 )
 def test_input_formats_match_dense(fmt):
     L_fmt = _all_formats(L)[fmt]

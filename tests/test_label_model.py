@@ -656,8 +656,11 @@ def test_sample_weight_equivalence_on_integer_votes(sparse):
     weights = rng.randint(0, 5, size=15)
     X_rep, y_rep = X.repeat(weights, axis=0), y.repeat(weights)
     X_w, y_w, weights = shuffle(X, y, weights, random_state=0)
-    if sparse:
-        X_w, X_rep = sp.csr_array(X_w), sp.csr_array(X_rep)
+    if sparse:  # abstains unstored (csr_array(X) would drop the class-0 votes)
+        X_w, X_rep = (sp.csr_array(np.where(A == -1, 0, A + 1)) for A in (X_w, X_rep))
+        X_w.data -= 1
+        X_rep.data -= 1
+        assert (X_w.data == 0).any()
     repeated = LabelModel(cardinality=40).fit(X_rep, y_rep)
     weighted = LabelModel(cardinality=40).fit(X_w, y_w, sample_weight=weights)
     np.testing.assert_allclose(
@@ -901,3 +904,59 @@ def test_class_voter_ignores_gold_labels_of_rows_weighted_zero():
     dropped = MajorityClassVoter().fit(L[1:], y[1:])
     np.testing.assert_allclose(weighted.class_balance_, dropped.class_balance_)
     assert weighted.predict(L).tolist() == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    ["csr_matrix", "csc_matrix", "coo_matrix", "lil_matrix", "dok_matrix", "csr_array"],
+)
+def test_sparse_made_from_dense_votes_is_refused(fmt):
+    # scipy.sparse's csr_matrix(L) keeps a dense L's -1s and drops its zeros,
+    # the class-0 votes: the model then put 0.99997 on class 1 for every row
+    from sklearn_metal import MajorityLabelVoter, MultitaskLabelModel, TaskGraph
+    from sklearn_metal.multitask import Votes
+
+    L, _, _ = make_label_matrix(3_000, 6, 2, coverages=0.5, random_state=3)
+    trap = getattr(sp, fmt)(L)
+    match = r"stores \d+ abstains \(-1\) but not one vote for class 0"
+    for chunk_rows in (None, 500):
+        with pytest.raises(ValueError, match=match):
+            LabelModel(chunk_rows=chunk_rows).fit(trap)
+        with pytest.raises(ValueError, match=match):
+            LabelModel(chunk_rows=chunk_rows).partial_fit(trap)
+        with pytest.raises(ValueError, match=match):
+            LabelModel(chunk_rows=chunk_rows).fit(L).predict_proba(trap)
+    with pytest.raises(ValueError, match=match):
+        lf_summary(trap)
+    with pytest.raises(ValueError, match=match):
+        MajorityLabelVoter().fit(L).predict(trap)
+    with pytest.raises(ValueError, match=match):
+        MultitaskLabelModel(TaskGraph({"a": 2}), source_tasks=["a"] * 6).fit(trap)
+    with pytest.raises(ValueError, match=match):
+        Votes(trap)
+    # built from the votes (abstains unstored), or with some -1s stored next to
+    # class-0 votes, it is read as the dense L
+    rows, cols = np.nonzero(L != -1)
+    good = sp.coo_matrix((L[rows, cols], (rows, cols)), shape=L.shape).asformat(
+        trap.format
+    )
+    dense = LabelModel().fit(L)
+    np.testing.assert_allclose(
+        LabelModel().fit(good).predict_proba(good), dense.predict_proba(L), atol=1e-10
+    )
+    a_rows, a_cols = np.nonzero(L == -1)
+    mixed = sp.coo_matrix(
+        (
+            np.r_[L[rows, cols], np.full(a_rows.size // 2, -1)],
+            (
+                np.r_[rows, a_rows[::2][: a_rows.size // 2]],
+                np.r_[cols, a_cols[::2][: a_rows.size // 2]],
+            ),
+        ),
+        shape=L.shape,
+    )
+    np.testing.assert_allclose(
+        LabelModel().fit(mixed).predict_proba(mixed),
+        dense.predict_proba(L),
+        atol=1e-10,
+    )

@@ -899,7 +899,7 @@ def test_trainer_validates_votes_like_label_model():
         with pytest.raises(ValueError, match=match):
             trainer().fit(X, task_labels(a=Votes(L)))
     # unstored sparse entries abstain, as in LabelModel
-    S = sp.csr_matrix(np.where(V == 0, -1, V))
+    S = sp.csr_matrix(V)
     dense = np.where(V == 0, -1, V)
     fitted = trainer().fit(X, task_labels(a=Votes(S)))
     assert (
