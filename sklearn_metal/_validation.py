@@ -1,5 +1,7 @@
 """One validation path for label matrices and label vectors."""
 
+from numbers import Real
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import accuracy_score
@@ -443,6 +445,49 @@ def numeric_labels(y, name, expected):
             f"Unknown label type: {name} has dtype {y.dtype}; expected {expected}."
         )
     return y
+
+
+def by_class(values, cardinality, name):
+    """``values`` in class order ``0..cardinality-1``; a pandas Series is
+    read by its index, which must be those classes (in any order).
+
+    ``y.value_counts(normalize=True)`` lists the most frequent class first,
+    so reading such a Series by position would give the classes each
+    other's probabilities; one indexed by anything else (class names, a
+    subset of the classes) raises a ValueError. Anything else is returned
+    as it is.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_metal._validation import by_class
+    >>> by_class(pd.Series({1: 0.8, 0: 0.2}), 2, "class_balance").tolist()
+    [0.2, 0.8]
+    >>> by_class([0.2, 0.8], 2, "class_balance")
+    [0.2, 0.8]
+    """
+    import pandas as pd
+
+    if not isinstance(values, pd.Series):
+        return values
+    index = values.index.tolist()
+    # classes as ints (a float y's value_counts is indexed by 0.0, 1.0, ...)
+    whole = all(
+        isinstance(c, Real)
+        and not isinstance(c, (bool, np.bool_))
+        and np.isfinite(c)
+        and c == int(c)
+        for c in index
+    )
+    if not whole or sorted(int(c) for c in index) != list(range(cardinality)):
+        raise ValueError(
+            f"{name} is a pandas Series indexed by {index}; its values are read "
+            f"by class, so its index must be the classes 0..{cardinality - 1}, "
+            "each once (as y.value_counts(normalize=True) gives them, in any "
+            f"order). Pass {name}.to_numpy() if its values are already in class "
+            "order."
+        )
+    return values.to_numpy()[np.argsort([int(c) for c in index])]
 
 
 def refuse_sparse_labels(y, name, advice=None, verb="is"):

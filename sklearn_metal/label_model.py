@@ -23,6 +23,7 @@ from . import _streaming
 from ._statistics import one_hot_votes
 from ._validation import (
     _LabelMatrixMixin,
+    by_class,
     check_block_input,
     check_gold_labels,
     check_sample_weight,
@@ -123,7 +124,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         Prior ``P(Y)``. ``None`` estimates it from the data (and from gold
         labels passed to :meth:`fit`); an array is used as given, divided
         by its sum (which must be 1 up to ``np.isclose``'s tolerance) so that
-        ``class_balance_`` sums to 1 exactly.
+        ``class_balance_`` sums to 1 exactly. A pandas Series is read by its
+        index, which must be the classes ``0..cardinality-1`` in any order
+        (as ``y.value_counts(normalize=True)`` gives them, most frequent
+        first).
 
     coverage : {"auto", "class_conditional", "independent"}, default="auto"
         Whether a source's chance of voting depends on the class.
@@ -499,7 +503,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         if self.class_balance is None:
             return None
         k = self.cardinality
-        p_given = np.asarray(self.class_balance, dtype=np.float64)
+        p_given = np.asarray(
+            by_class(self.class_balance, k, "class_balance"), dtype=np.float64
+        )
         if p_given.shape != (k,):
             raise ValueError(
                 f"class_balance has shape {p_given.shape}; expected ({k},) for "

@@ -444,6 +444,17 @@ def test_fit_command_refuses_a_csv_without_a_header_row(tmp_path, capsys, suffix
     assert np.load(out).shape == (200, 2)
 
 
+def test_make_label_matrix_reads_class_balance_series_by_class():
+    # as value_counts gives it: class 1 first
+    balance = pd.Series({1: 0.9, 0: 0.1})
+    _, y, _ = make_label_matrix(2000, 2, class_balance=balance, random_state=0)
+    assert 0.85 < y.mean() < 0.95
+    with pytest.raises(ValueError, match=r"indexed by \['ham', 'spam'\]"):
+        make_label_matrix(
+            10, 2, class_balance=pd.Series([0.1, 0.9], index=["ham", "spam"])
+        )
+
+
 def test_make_label_matrix_rejects_bad_accuracies():
     with pytest.raises(ValueError, match="accuracies"):
         make_label_matrix(10, 3, accuracies=[0.7, 0.8])

@@ -812,6 +812,30 @@ def test_class_balance_within_tolerance_is_renormalized():
         LabelModel(class_balance=[0.5, 0.6]).fit(L)
 
 
+def test_class_balance_series_is_read_by_class_not_position():
+    # y.value_counts(normalize=True) lists the most frequent class first: read
+    # by position, a balance of 80% class 1 became 80% class 0
+    L, y, _ = make_label_matrix(
+        300, 3, class_balance=[0.2, 0.8], coverages=0.5, random_state=0
+    )
+    counts = pd.Series(y).value_counts(normalize=True)
+    assert counts.index.tolist() == [1, 0]
+    model = LabelModel(class_balance=counts).fit(L)
+    expected = LabelModel(class_balance=counts.sort_index().to_numpy()).fit(L)
+    np.testing.assert_array_equal(model.class_balance_, [counts[0], counts[1]])
+    np.testing.assert_array_equal(model.predict_proba(L), expected.predict_proba(L))
+    # a float y's counts are indexed by 0.0, 1.0
+    floats = pd.Series(y.astype(float)).value_counts(normalize=True)
+    model = LabelModel(class_balance=floats).fit(L)
+    np.testing.assert_array_equal(model.class_balance_, [counts[0], counts[1]])
+    for index in (["ham", "spam"], [1, 2], [0, 0]):
+        given = pd.Series([0.3, 0.7], index=index)
+        with pytest.raises(ValueError, match=r"index must be the classes 0\.\.1"):
+            LabelModel(class_balance=given).fit(L)
+        with pytest.raises(ValueError, match=r"index must be the classes 0\.\.1"):
+            LabelModel(class_balance=given).partial_fit(L)
+
+
 def test_subnormal_prior_strength_is_rejected():
     L = np.array([[1, 0], [1, 1], [-1, 0], [1, -1], [-1, 1]] * 4)
     with pytest.raises(ValueError, match="prior_strength"):

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from .._validation import by_class
 from ._youtube_lfs import youtube_spam_lfs
 
 __all__ = [
@@ -342,7 +343,9 @@ def make_label_matrix(
         every source.
     class_balance : array-like of shape (cardinality,), default=None
         Class prior: one non-negative probability per class, summing to 1;
-        uniform when None.
+        uniform when None. A pandas Series is read by its index, which must
+        be the classes ``0..cardinality-1`` in any order (as
+        ``y.value_counts(normalize=True)`` gives them).
     dependencies : list of (int, int) or array-like of shape (n_pairs, 2), \
             default=None
         Pairs ``(i, j)`` of distinct sources in ``0..n_sources-1``: source
@@ -403,7 +406,7 @@ def make_label_matrix(
         p = np.full(k, 1.0 / k)
     else:
         p = _check_probabilities(
-            class_balance,
+            by_class(class_balance, k, "class_balance"),
             "class_balance",
             k,
             f"one probability per class (cardinality={k})",
