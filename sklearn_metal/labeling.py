@@ -6,6 +6,7 @@ import numbers
 import sys
 import types
 import warnings
+from collections.abc import Mapping, Set
 
 import numpy as np
 import scipy.sparse as sp
@@ -243,7 +244,9 @@ def _rows(X):
 
     DataFrame rows come as namedtuples (``x.text``; a column whose name is not
     an identifier is read with ``getattr(x, "my text")``), dicts as namespaces
-    (``x.text``), strings as strings, 2-D arrays as 1-D rows.
+    (``x.text``), strings as strings, 2-D arrays as 1-D rows. A dict of
+    columns (whose iteration gives its keys) and a set (whose order is
+    arbitrary) raise a ValueError.
     """
     if sp.issparse(X):
         raise ValueError(
@@ -273,6 +276,18 @@ def _rows(X):
                 )
             return list(X), X.shape[0]
         raise ValueError(f"Expected 1-D or 2-D rows, got an array of shape {X.shape}.")
+    if isinstance(X, Mapping):
+        # iterating a dict gives its keys: each column name would be a row
+        raise ValueError(
+            f"LFApplier got a {type(X).__name__} (keys {list(X)[:5]}), whose "
+            "iteration gives its keys, not rows. Pass a mapping of columns as "
+            "pandas.DataFrame(X), and rows as a list of dicts."
+        )
+    if isinstance(X, Set):
+        raise ValueError(
+            f"LFApplier got a {type(X).__name__}, whose order is arbitrary: the "
+            "rows of L would not line up with the rows given. Pass a list."
+        )
     if isinstance(X, str) or not hasattr(X, "__len__"):
         raise ValueError(
             "LFApplier expects a sequence of rows (DataFrame, list of dicts or "

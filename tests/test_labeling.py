@@ -489,6 +489,27 @@ def test_dict_rows_with_keys_that_are_not_strings_are_named():
         LFApplier([lf]).fit_transform(records)
 
 
+def test_a_dict_of_columns_or_a_set_of_rows_is_refused():
+    # A dict of columns (a Hugging Face dataset's ds[:n], df.to_dict("list"))
+    # iterates over its keys: L had one row per column name, [[-1]] for four
+    # texts. A set of texts comes in an arbitrary order.
+    texts = _frame()["text"].tolist()
+    lf = LabelingFunction("has_link", lambda x: 1 if "http" in x else -1)
+    assert LFApplier([lf]).fit_transform(texts)[:, 0].tolist() == [-1, 1, -1, 1]
+    columns = {"text": texts}
+    for applier in (LFApplier([has_link]), LFApplier([lf])):
+        with pytest.raises(ValueError, match=r"dict \(keys \['text'\]\).*DataFrame"):
+            applier.fit_transform(columns)
+        with pytest.raises(ValueError, match=r"dict \(keys \['text'\]\)"):
+            applier.fit().transform(columns)
+    with pytest.raises(ValueError, match="set, whose order is arbitrary"):
+        LFApplier([lf]).fit_transform(set(texts))
+    np.testing.assert_array_equal(
+        LFApplier([has_link]).fit_transform(pd.DataFrame(columns)),
+        LFApplier([has_link]).fit_transform(_frame()),
+    )
+
+
 def test_a_vote_too_large_for_int64_names_the_lf_and_row():
     # Was "OverflowError: Python int too large to convert to C long".
     huge = LabelingFunction("huge", lambda x: 2**63 if x == "b" else -1)
