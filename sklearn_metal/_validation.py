@@ -1,5 +1,6 @@
 """One validation path for label matrices and label vectors."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -519,7 +520,14 @@ def refuse_sparse_labels(y, name, advice=None, verb="is"):
         )
 
 
-def check_gold_labels(y, n_samples, cardinality):
+PLUS_MINUS_ONE = (
+    "y holds -1 and 1 but no 0: -1 marks a row without a gold label, not "
+    "the negative class, so the {n} rows with y == -1 are left out. If y "
+    "encodes the two classes as -1 and +1, pass (y + 1) // 2."
+)
+
+
+def check_gold_labels(y, n_samples, cardinality, *, whole=True):
     """Validate semi-supervised gold labels (``-1`` = unlabeled row).
 
     Parameters
@@ -530,6 +538,11 @@ def check_gold_labels(y, n_samples, cardinality):
         Number of rows of the label matrix.
     cardinality : int
         Number of classes.
+    whole : bool, default=True
+        Whether ``y`` labels a whole label matrix rather than a block of it:
+        then binary labels that hold ``-1`` and ``1`` but no ``0``, the
+        look of classes encoded as -1/+1, warn (a ``UserWarning``), since
+        their ``-1`` rows are read as unlabeled.
 
     Returns
     -------
@@ -578,7 +591,12 @@ def check_gold_labels(y, n_samples, cardinality):
             f"y holds the value {_number(y[i])} at row {i}; expected -1 (unlabeled) "
             f"or a class in 0..{cardinality - 1} (cardinality={cardinality})."
         )
-    return yf.astype(np.int64)
+    y = yf.astype(np.int64)
+    if whole and cardinality == 2:
+        unlabeled = np.count_nonzero(y == -1)
+        if unlabeled and not np.any(y == 0) and np.any(y == 1):
+            warnings.warn(PLUS_MINUS_ONE.format(n=unlabeled), UserWarning, 3)
+    return y
 
 
 class _LabelMatrixMixin:
@@ -618,7 +636,9 @@ class _LabelMatrixMixin:
 
         Rows with ``y == -1`` are unlabeled, as in ``fit``, and are left out,
         so that semi-supervised label vectors can be scored (and used by
-        ``GridSearchCV`` or ``cross_val_score``) as they are.
+        ``GridSearchCV`` or ``cross_val_score``) as they are. Binary labels
+        that hold ``-1`` and ``1`` but no ``0`` warn: classes coded -1/+1
+        would be scored on the positive rows alone.
 
         Parameters
         ----------

@@ -384,7 +384,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,), default=None
             Optional gold labels, ``-1`` for unlabeled rows (scikit-learn's
             semi-supervised convention). Gold rows count as known classes in
-            the source statistics and the class balance.
+            the source statistics and the class balance. Binary labels that
+            hold ``-1`` and ``1`` but no ``0`` (classes coded -1/+1?) warn.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row, read as a count: a row of
             weight 2 counts as two copies of it in every statistic (vote
@@ -1025,7 +1026,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 f"{self.n_features_in_} features as input."
             )
         validate_data(self, frame, reset=first, skip_check_array=True)
-        gold = check_gold_labels(y, n, k)
+        # (a block may lack class 0 by chance: no -1/+1 warning)
+        gold = check_gold_labels(y, n, k, whole=False)
         if sample_weight is not None:
             sample_weight = self._check_weights(sample_weight, L)
             seen = 0.0 if first else self._partial_stats["n"]

@@ -146,10 +146,13 @@ def test_sparse_stored_minus_one_is_an_abstain():
 def test_gold_labels_ignore_unlabeled_rows():
     # Only row 1 is labeled: source 1 votes 0 there, the others vote 1.
     y = np.array([-1, 1, -1, -1])
-    assert_allclose(lf_empirical_accuracies(L, y), [1.0, 0.0, 1.0])
+    # (binary labels with -1 and 1 but no 0 may be -1/+1 classes: a warning)
+    with pytest.warns(UserWarning, match="the 3 rows with y == -1 are left out"):
+        assert_allclose(lf_empirical_accuracies(L, y), [1.0, 0.0, 1.0])
     # No labeled row at all: no accuracy for anyone.
     assert np.isnan(lf_empirical_accuracies(L, np.full(4, -1))).all()
-    summary = lf_summary(L, pd.Series(y))
+    with pytest.warns(UserWarning, match="holds -1 and 1 but no 0"):
+        summary = lf_summary(L, pd.Series(y))
     assert_array_equal(summary["correct"], [1, 0, 1])
     assert_array_equal(summary["incorrect"], [0, 1, 0])
 

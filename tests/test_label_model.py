@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_metal import LabelModel, lf_summary
+from sklearn_metal import LabelModel, MajorityClassVoter, lf_summary
 from sklearn_metal.datasets import make_label_matrix
 
 
@@ -834,6 +834,31 @@ def test_class_balance_series_is_read_by_class_not_position():
             LabelModel(class_balance=given).fit(L)
         with pytest.raises(ValueError, match=r"index must be the classes 0\.\.1"):
             LabelModel(class_balance=given).partial_fit(L)
+
+
+def test_gold_labels_coded_minus_one_plus_one_warn():
+    # -1 marks an unlabeled row, so binary gold labels coded -1/+1 silently
+    # lost every negative row: score was the accuracy on positives alone and
+    # MajorityClassVoter's balance put all its mass on class 1
+    L, y, _ = make_label_matrix(200, 4, random_state=0)
+    plus_minus = 2 * y - 1
+    model = LabelModel().fit(L)
+    message = f"the {np.sum(y == 0)} rows with y == -1 are left out"
+    with pytest.warns(UserWarning, match=message):
+        assert model.score(L, plus_minus) == model.score(L[y == 1], y[y == 1])
+    with pytest.warns(UserWarning, match=r"pass \(y \+ 1\) // 2"):
+        LabelModel().fit(L, plus_minus)
+    with pytest.warns(UserWarning, match="holds -1 and 1 but no 0"):
+        MajorityClassVoter().fit(L, plus_minus)
+    with pytest.warns(UserWarning, match="holds -1 and 1 but no 0"):
+        lf_summary(L, plus_minus)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.score(L, (plus_minus + 1) // 2)
+        model.score(L, np.where(y == 0, -1, 0))  # class 0 labeled: no -1/+1
+        LabelModel(cardinality=3).fit(L, plus_minus)
+        # a block of rows may lack class 0 by chance
+        LabelModel().partial_fit(L, plus_minus)
 
 
 def test_subnormal_prior_strength_is_rejected():
