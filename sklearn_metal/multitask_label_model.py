@@ -2,9 +2,11 @@
 
 import itertools
 import warnings
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -383,9 +385,11 @@ class MultitaskLabelModel(BaseEstimator):
     ----------
     task_graph : TaskGraph
         Tasks, cardinalities and feasibility constraints.
-    source_tasks : array-like of shape (n_sources,) or None, default=None
+    source_tasks : array-like of shape (n_sources,), dict or None, default=None
         Task (name or index) of each column of ``L``; None is allowed when the
-        graph has a single task.
+        graph has a single task. A pandas Series or a dict is read by its
+        keys: the column names of a DataFrame ``L`` or the column positions,
+        in any order.
     prior_strength : float, default=1.0
         Dirichlet pseudo-count on every source's vote distribution; at least
         ``numpy.finfo(float).tiny`` (about 2.2e-308).
@@ -505,7 +509,7 @@ class MultitaskLabelModel(BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------ helpers
-    def _resolve_sources(self, m):
+    def _resolve_sources(self, m, names):
         graph = self.task_graph
         if self.source_tasks is None:
             if len(graph.tasks) != 1:
@@ -514,12 +518,40 @@ class MultitaskLabelModel(BaseEstimator):
                     "give the task of every column of L."
                 )
             return np.zeros(m, dtype=np.int64)
-        tasks = list(self.source_tasks)
+        tasks = self.source_tasks
+        if isinstance(tasks, Mapping):
+            tasks = pd.Series(tasks, dtype=object)
+        if isinstance(tasks, pd.Series):
+            tasks = self._sources_by_key(tasks, m, names)
+        tasks = list(tasks)
         if len(tasks) != m:
             raise ValueError(
                 f"source_tasks names {len(tasks)} sources but L has {m} columns."
             )
         return np.array([graph.task_index(t) for t in tasks], dtype=np.int64)
+
+    @staticmethod
+    def _sources_by_key(tasks, m, names):
+        """The values of the Series ``tasks`` in the order of L's columns: its
+        index names them (by column name, or by position)."""
+        keys = tasks.index.tolist()
+        if keys == list(range(m)):  # pd.Series(list): positions, in order
+            return tasks.tolist()
+        if names is not None and sorted(str(key) for key in keys) == sorted(names):
+            if len(set(names)) == len(names):
+                at = {str(key): value for key, value in zip(keys, tasks, strict=True)}
+                return [at[name] for name in names]
+        positions = all(
+            isinstance(key, Integral) and not isinstance(key, bool) for key in keys
+        )
+        if positions and sorted(keys) == list(range(m)):
+            return tasks.sort_index().tolist()
+        columns = "" if names is None else f" or the column names {names}"
+        raise ValueError(
+            f"source_tasks is keyed by {keys}; its keys must be the columns of "
+            f"L, each once: positions 0..{m - 1}{columns}. Pass a list to give "
+            "the tasks in the order of the columns."
+        )
 
     def _votes(self, L, reset):
         L = frame_to_pandas(L)
@@ -532,7 +564,7 @@ class MultitaskLabelModel(BaseEstimator):
                 f"{self.n_features_in_} features as input (sources of L)."
             )
         validate_data(self, L, reset=reset, skip_check_array=True)
-        task_of = self._resolve_sources(m) if reset else self.source_task_index_
+        task_of = self._resolve_sources(m, names) if reset else self.source_task_index_
         k_of = np.array(self.task_graph.cardinalities)[task_of]
         bad = vals >= k_of[cols]
         if bad.any():

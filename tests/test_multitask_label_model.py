@@ -109,6 +109,33 @@ def test_multilabel_independent_tasks_and_dataframe_names():
     assert repr(clone(model).get_params()["task_graph"]) == repr(graph)
 
 
+def test_source_tasks_keyed_by_column_are_read_by_key():
+    # A Series or dict of tasks keyed by column name was read by position:
+    # built in another order, each source silently voted on the wrong task.
+    graph = TaskGraph({"a": 2, "b": 2})
+    L = np.array([[0, 1, 1, 0], [1, -1, 0, 0], [0, 0, 1, -1], [1, 1, -1, 1]])
+    frame = pd.DataFrame(L, columns=["a1", "a2", "b1", "b2"])
+    expected = MultitaskLabelModel(graph, ["a", "a", "b", "b"]).fit(frame)
+    keyed = {"b2": "b", "a1": "a", "b1": "b", "a2": "a"}
+    for source_tasks in (keyed, pd.Series(keyed)):
+        model = MultitaskLabelModel(graph, source_tasks).fit(frame)
+        np.testing.assert_array_equal(model.source_task_index_, [0, 0, 1, 1])
+        got, want = model.predict_proba(frame), expected.predict_proba(frame)
+        for task_got, task_want in zip(got, want, strict=True):
+            np.testing.assert_array_equal(task_got, task_want)
+    # keyed by position: in any order; a Series of a list keeps its order
+    by_position = pd.Series(["b", "a", "b", "a"], index=[3, 0, 2, 1])
+    model = MultitaskLabelModel(graph, by_position).fit(L)
+    np.testing.assert_array_equal(model.source_task_index_, [0, 0, 1, 1])
+    model = MultitaskLabelModel(graph, pd.Series(["a", "a", "b", "b"])).fit(frame)
+    np.testing.assert_array_equal(model.source_task_index_, [0, 0, 1, 1])
+    # a column left out, or names for an L without column names
+    with pytest.raises(ValueError, match=r"keyed by \['a1', 'a2', 'b1'\]"):
+        MultitaskLabelModel(graph, {"a1": "a", "a2": "a", "b1": "b"}).fit(frame)
+    with pytest.raises(ValueError, match=r"must be the columns of L, each once"):
+        MultitaskLabelModel(graph, pd.Series(keyed)).fit(L)
+
+
 def test_bad_votes_and_sources_raise():
     graph = TaskGraph({"a": 2, "b": 3}, edges=[("a", "b", [0])])
     L = np.array([[0, 2], [1, -1], [0, 1]])
