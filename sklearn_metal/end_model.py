@@ -4,6 +4,7 @@ import inspect
 import numbers
 import threading
 import warnings
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -634,7 +635,10 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
         by a ``DataLoader`` as ``iterator_train`` too.
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         Loss on logits; ``CrossEntropyLoss`` takes class indices and soft
-        targets alike.
+        targets alike. Whatever the criterion, :meth:`predict_proba` is the
+        softmax of the module's output (skorch's ``predict_nonlinearity``
+        applies it only for ``CrossEntropyLoss``); a ``predict_nonlinearity``
+        passed explicitly replaces it.
     optimizer : torch optimizer class, default=torch.optim.Adam
         Optimizer; its arguments go in ``optimizer__*``.
     lr : float, default=1e-3
@@ -1455,6 +1459,22 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
             _check_activation(self.activation)
 
     # ------------------------------------------------------------ predict
+    def _get_predict_nonlinearity(self):
+        """Softmax over the last axis, whatever the criterion.
+
+        The module returns logits (or log-probabilities, whose softmax is the
+        same), so ``predict_proba`` is their softmax. skorch's
+        ``predict_nonlinearity="auto"`` applies it only for a
+        ``CrossEntropyLoss`` and returns the raw module output for any other
+        criterion (``MultiMarginLoss``, ``NLLLoss``); an explicit
+        ``predict_nonlinearity`` is used as given.
+        """
+        if isinstance(self.predict_nonlinearity, str) and (
+            self.predict_nonlinearity == "auto"
+        ):
+            return partial(torch.softmax, dim=-1)
+        return super()._get_predict_nonlinearity()
+
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -1466,7 +1486,7 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Softmax of the module's logits.
+            Softmax of the module's logits, with any ``criterion``.
         """
         check_is_fitted(self, "classes_")
         _check_cuda_device(self.device)

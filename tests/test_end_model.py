@@ -1254,3 +1254,63 @@ def test_class_weighted_epoch_loss_is_the_mean_over_all_rows(weighted):
     expected = -(w * cw * log_p[np.arange(37), y]).sum() / (w * cw).sum()
     assert model.history[-1, "train_loss"] == pytest.approx(expected, rel=1e-5)
     assert model.history[-1, "valid_loss"] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("criterion", [torch.nn.MultiMarginLoss, torch.nn.NLLLoss])
+def test_predict_proba_is_the_softmax_of_the_logits_with_any_criterion(criterion):
+    # skorch's predict_nonlinearity="auto" applies the softmax only for a
+    # CrossEntropyLoss: with another criterion predict_proba was the raw
+    # logits (rows summing to 0.33, 0.66, ..., negative entries)
+    X, _, y = _soft_data(n=40, d=3)
+    model = EndModel(
+        criterion=criterion,
+        hidden_layer_sizes=(4,),
+        train_split=None,
+        max_epochs=2,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    proba = model.predict_proba(X)
+    logits = model.infer(torch.from_numpy(X)).detach()
+    np.testing.assert_allclose(proba, torch.softmax(logits, dim=-1).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert (proba >= 0).all()
+
+
+def test_predict_proba_of_log_softmax_output_is_its_exponential():
+    # a module ending in log_softmax, trained with NLLLoss (the skorch pairing
+    # for log-probabilities): the softmax of log-probabilities is the
+    # probabilities themselves
+    class LogSoftmaxNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(3, 2)
+
+        def forward(self, X):
+            return torch.log_softmax(self.linear(X), dim=-1)
+
+    X, _, y = _soft_data(n=40, d=3)
+    model = EndModel(
+        LogSoftmaxNet,
+        criterion=torch.nn.NLLLoss,
+        train_split=None,
+        max_epochs=2,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    log_proba = model.infer(torch.from_numpy(X)).detach().numpy()
+    np.testing.assert_allclose(model.predict_proba(X), np.exp(log_proba), rtol=1e-5)
+
+
+def test_an_explicit_predict_nonlinearity_is_used_as_given():
+    X, _, y = _soft_data(n=40, d=3)
+    model = EndModel(
+        predict_nonlinearity=None,  # skorch: the module's raw output
+        hidden_layer_sizes=(4,),
+        train_split=None,
+        max_epochs=2,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    logits = model.infer(torch.from_numpy(X)).detach().numpy()
+    np.testing.assert_allclose(model.predict_proba(X), logits, rtol=1e-6)
