@@ -1512,18 +1512,35 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
     def score(self, X, y, sample_weight=None):
         """Accuracy against hard labels, or against the argmax of soft labels.
 
+        Hard labels ``-1`` mark unlabeled rows (scikit-learn's semi-supervised
+        convention, as in :meth:`LabelModel.score`) and are left out, unless
+        ``-1`` is one of ``classes_``.
+
         Parameters
         ----------
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
-            Hard or soft labels.
+            Hard or soft labels; ``-1`` for unlabeled rows.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights.
 
         Returns
         -------
         score : float
+            Mean accuracy over the labeled rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_metal import EndModel
+        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]], dtype=np.float32)
+        >>> model = EndModel(
+        ...     hidden_layer_sizes=(), lr=0.5, max_epochs=50, train_split=None,
+        ...     verbose=0, random_state=0,
+        ... ).fit(X, [0, 0, 1, 1])
+        >>> model.score(X, [0, -1, 1, -1])  # the two labeled rows
+        1.0
         """
         check_is_fitted(self, "classes_")
         y, soft = check_targets(y)
@@ -1534,11 +1551,33 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
                     f"{len(self.classes_)} classes."
                 )
             y = self.classes_[np.argmax(y, axis=1)]
+        pred = self.predict(X)
+        check_consistent_length(y, pred)
         if sample_weight is not None:
             sample_weight = check_sample_weight(
                 sample_weight, np.empty(len(y)), ensure_non_negative=True
             )
-        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+        if (
+            not soft
+            and y.dtype.kind in "iuf"
+            and self.classes_.dtype.kind in "iuf"
+            and not np.isin(-1, self.classes_)
+        ):
+            labeled = y != -1
+            if not labeled.any():
+                raise ValueError(
+                    "y has no gold label: every entry is -1 (unlabeled); score "
+                    "needs at least one labeled row."
+                )
+            y, pred = y[labeled], pred[labeled]
+            if sample_weight is not None:
+                sample_weight = sample_weight[labeled]
+                if not sample_weight.any():
+                    raise ValueError(
+                        "Every row with a gold label (y != -1) has sample_weight "
+                        "0; score needs a labeled row of positive weight."
+                    )
+        return float(accuracy_score(y, pred, sample_weight=sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1314,3 +1314,41 @@ def test_an_explicit_predict_nonlinearity_is_used_as_given():
     ).fit(X, y)
     logits = model.infer(torch.from_numpy(X)).detach().numpy()
     np.testing.assert_allclose(model.predict_proba(X), logits, rtol=1e-6)
+
+
+def test_score_leaves_out_unlabeled_rows():
+    # -1 marks an unlabeled row (scikit-learn's semi-supervised convention, as
+    # LabelModel.score and MultitaskClassifier.score read it); score counted
+    # those rows as errors, so half the rows unlabeled halved the accuracy
+    X, soft, y = _soft_data(n=40, d=3)
+    model = EndModel(
+        hidden_layer_sizes=(4,), train_split=None, max_epochs=3, verbose=0
+    ).fit(X, y)
+    y_semi = y.copy()
+    y_semi[::2] = -1
+    labeled = y_semi != -1
+    expected = np.mean(model.predict(X[labeled]) == y[labeled])
+    assert model.score(X, y_semi) == pytest.approx(expected)
+    w = np.random.RandomState(0).rand(len(y))
+    expected = np.average(model.predict(X[labeled]) == y[labeled], weights=w[labeled])
+    assert model.score(X, y_semi, sample_weight=w) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="every entry is -1"):
+        model.score(X, np.full(len(y), -1))
+    with pytest.raises(ValueError, match="sample_weight 0"):
+        model.score(X, y_semi, sample_weight=np.where(labeled, 0.0, 1.0))
+    # soft training labels: classes_ 0..k-1, and -1 rows still left out
+    soft_model = EndModel(
+        hidden_layer_sizes=(4,), train_split=None, max_epochs=3, verbose=0
+    ).fit(X, soft)
+    expected = np.mean(soft_model.predict(X[labeled]) == y[labeled])
+    assert soft_model.score(X, y_semi) == pytest.approx(expected)
+
+
+def test_score_keeps_minus_one_when_it_is_a_class():
+    X, _, y = _soft_data(n=40, d=3)
+    y_pm = np.where(y == 1, 1, -1)  # the +-1 encoding of binary labels
+    model = EndModel(
+        hidden_layer_sizes=(4,), train_split=None, max_epochs=3, verbose=0
+    ).fit(X, y_pm)
+    np.testing.assert_array_equal(model.classes_, [-1, 1])
+    assert model.score(X, y_pm) == pytest.approx(np.mean(model.predict(X) == y_pm))
