@@ -182,6 +182,30 @@ def _loss_weights(criterion, y_true, weight=None):
     return weight
 
 
+def _warn_minus_one_class(y, classes):
+    """Warn where hard labels ``y`` look like classes ``0..k-1`` with ``-1``
+    for unlabeled rows: fitted as they are, ``-1`` becomes a class of its own.
+
+    ``-1`` beside ``0`` is this package's (and scikit-learn's semi-supervised)
+    mark of an unlabeled row; ``{-1, 1}`` is the usual binary encoding and is
+    not warned about.
+    """
+    if classes.dtype.kind not in "iuf" or not np.isin([-1, 0], classes).all():
+        return
+    n = int(np.count_nonzero(y == -1))
+    warnings.warn(
+        f"y holds -1 in {n} of its {len(y)} rows beside the classes "
+        f"{classes[classes != -1].tolist()}, so -1 is fitted as a class of its "
+        f"own (classes_={classes.tolist()}); in sklearn_metal -1 marks an "
+        "unlabeled row. To train on the labeled rows only, pass X[y != -1] and "
+        "y[y != -1]; to train on all rows, give them soft labels (e.g. a "
+        "LabelModel's predict_proba). If -1 is a real class, ignore this "
+        "warning.",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -1248,6 +1272,7 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
                 self.classes_ = np.unique(classes)
             else:
                 self.classes_ = np.unique(y)
+                _warn_minus_one_class(y, self.classes_)
         elif classes is not None and (
             np.unique(classes).tolist() != self.classes_.tolist()
         ):

@@ -1352,3 +1352,32 @@ def test_score_keeps_minus_one_when_it_is_a_class():
     ).fit(X, y_pm)
     np.testing.assert_array_equal(model.classes_, [-1, 1])
     assert model.score(X, y_pm) == pytest.approx(np.mean(model.predict(X) == y_pm))
+
+
+def test_fit_warns_where_minus_one_looks_like_unlabeled_rows():
+    # y with -1 beside 0..k-1 (a semi-supervised label vector, or a labeling
+    # function's column) silently trained a third class "-1"
+    X, _, y = _soft_data(n=40, d=3)
+    y_semi = y.copy()
+    y_semi[:5] = -1
+    params = dict(hidden_layer_sizes=(4,), train_split=None, max_epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match=r"y holds -1 in 5 of its 40 rows"):
+        model = EndModel(**params).fit(X, y_semi)
+    np.testing.assert_array_equal(model.classes_, [-1, 0, 1])
+    with pytest.warns(UserWarning, match="marks an unlabeled row"):
+        EndModel(**params).partial_fit(X, y_semi)
+
+
+@pytest.mark.parametrize("case", ["plus_minus_one", "classes_given", "no_minus_one"])
+def test_fit_does_not_warn_about_minus_one_as_a_plain_class(case, recwarn):
+    X, _, y = _soft_data(n=40, d=3)
+    params = dict(hidden_layer_sizes=(4,), train_split=None, max_epochs=1, verbose=0)
+    if case == "plus_minus_one":  # the usual +-1 binary encoding
+        EndModel(**params).fit(X, np.where(y == 1, 1, -1))
+    elif case == "classes_given":  # -1 declared a class
+        y_semi = y.copy()
+        y_semi[:5] = -1
+        EndModel(**params).partial_fit(X, y_semi, classes=[-1, 0, 1])
+    else:
+        EndModel(**params).fit(X, y)
+    assert not [w for w in recwarn if "y holds -1" in str(w.message)]
