@@ -520,6 +520,57 @@ def refuse_sparse_labels(y, name, advice=None, verb="is"):
         )
 
 
+def _class_number(label):
+    """A column label as a class number: an integer, or a string of ASCII
+    digits (a CSV header); None for any other label."""
+    if isinstance(label, (bool, np.bool_)):
+        return None
+    if isinstance(label, (int, np.integer)):
+        return int(label)
+    if isinstance(label, str) and label.isascii() and label.isdigit():
+        return int(label)
+    return None
+
+
+def check_soft_label_columns(y, name="y", verb="is"):
+    """Raise a ValueError if the soft labels ``y``, a DataFrame, number their
+    columns by classes other than ``0..k-1`` in that order.
+
+    Soft label columns are read by position as the classes ``0..k-1``, so a
+    frame whose columns are named ``[1, 0]`` (or ``[1, 2]``, as
+    ``pd.get_dummies`` of labels 1 and 2 gives) would silently train each
+    column as another class than its name says. Columns named otherwise
+    (``"p_ham"``, ``"p_spam"``) are read by position. The message reads
+    ``"{name} {verb} a DataFrame of soft labels ..."``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_metal._validation import check_soft_label_columns
+    >>> check_soft_label_columns(pd.DataFrame({0: [0.2], 1: [0.8]}))
+    >>> check_soft_label_columns(pd.DataFrame({1: [0.8], 0: [0.2]}))
+    Traceback (most recent call last):
+    ...
+    ValueError: y is a DataFrame of soft labels whose columns are named [1, 0]; ...
+    """
+    columns = getattr(y, "columns", None)
+    if columns is None or isinstance(columns, (str, bytes)):
+        return
+    labels = list(columns)
+    numbers = [_class_number(c) for c in labels]
+    if len(labels) < 2 or None in numbers or numbers == list(range(len(labels))):
+        return
+    k = len(labels)
+    j = next(j for j, c in enumerate(numbers) if c != j)
+    raise ValueError(
+        f"{name} {verb} a DataFrame of soft labels whose columns are named "
+        f"{labels}; soft label columns are read by position as the classes "
+        f"0..{k - 1}, so its column {labels[j]!r} would be class {j}. Order "
+        f"the columns as the classes 0..{k - 1}, or pass the values as an "
+        "array (.to_numpy()) to read them by position."
+    )
+
+
 PLUS_MINUS_ONE = (
     "y holds -1 and 1 but no 0: -1 marks a row without a gold label, not "
     "the negative class, so the {n} rows with y == -1 are left out. If y "

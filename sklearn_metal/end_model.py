@@ -27,7 +27,11 @@ from skorch.dataset import unpack_data
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
 
-from ._validation import check_sample_weight, refuse_sparse_labels
+from ._validation import (
+    check_sample_weight,
+    check_soft_label_columns,
+    refuse_sparse_labels,
+)
 from .callbacks import ValidationEarlyStopping, ValidationScoring
 from .modules import (
     MLP,
@@ -47,7 +51,9 @@ def check_targets(y, n_samples=None):
     ----------
     y : array-like of shape (n_samples,) or (n_samples, n_classes)
         Hard class labels, or soft labels whose rows are probability
-        distributions.
+        distributions and whose columns are the classes ``0..k-1`` in order
+        (a DataFrame whose columns are named by other class numbers, e.g.
+        ``[1, 0]`` or ``[1, 2]``, raises a ``ValueError``).
     n_samples : int, default=None
         Expected number of rows.
 
@@ -73,6 +79,7 @@ def check_targets(y, n_samples=None):
         "y",
         "pass hard labels (n,) or soft labels (n, k) as a dense array: y.toarray().",
     )
+    check_soft_label_columns(y)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
@@ -1336,7 +1343,9 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Inputs; sparse matrices are densified one batch at a time.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
-            Hard class labels or soft labels (rows summing to 1).
+            Hard class labels or soft labels (rows summing to 1, columns the
+            classes ``0..k-1`` in order; a DataFrame whose columns are named
+            by other class numbers raises a ``ValueError``).
         valid_data : tuple, default=None
             Explicit (gold) validation set ``(X_valid, y_valid)`` or
             ``(X_valid, y_valid, sample_weight_valid)``, used instead of

@@ -44,6 +44,7 @@ from ._validation import (
     _number,
     check_label_matrix,
     check_sample_weight,
+    check_soft_label_columns,
     check_sparse_format,
     check_sparse_zeros,
     frame_to_pandas,
@@ -167,7 +168,10 @@ def task_labels(**tasks):
     (soft, class ``c``), ``task#i`` (token ``i``) and ``task|j`` (source
     ``j``), so ``GridSearchCV`` and ``cross_val_score`` can split the rows
     like any DataFrame. Columns are read by the number in their name, not by
-    their position; a task's numbers must be exactly ``0..m-1``.
+    their position; a task's numbers must be exactly ``0..m-1``. Soft labels
+    given as a DataFrame are read by position, so one whose columns are named
+    by class numbers must name them ``0..k-1`` in order (else a
+    ``ValueError``).
 
     Parameters
     ----------
@@ -207,6 +211,7 @@ def task_labels(**tasks):
                 "(.toarray()), or votes as Votes(L), where unstored entries abstain.",
                 verb="are",
             )
+            check_soft_label_columns(value, f"The labels of task {task!r}", verb="are")
             arr = np.asarray(value)
             if arr.ndim == 2 and arr.shape[1] == 1:
                 # one column is hard labels, as a 1-column y elsewhere (soft

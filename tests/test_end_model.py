@@ -1381,3 +1381,34 @@ def test_fit_does_not_warn_about_minus_one_as_a_plain_class(case, recwarn):
     else:
         EndModel(**params).fit(X, y)
     assert not [w for w in recwarn if "y holds -1" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    "columns, named",
+    [([1, 0], "1"), ([1, 2], "1"), (["1", "0"], "'1'"), ([0, 2, 1], "2")],
+)
+def test_soft_label_frames_numbered_otherwise_than_the_classes_are_refused(
+    columns, named
+):
+    # soft label columns are read by position as classes 0..k-1: a frame
+    # named [1, 0] trained column "1" as class 0, and pd.get_dummies of
+    # labels {1, 2} gave classes_ [0, 1] whose predict never matched them
+    X, _, y = _soft_data(n=30, d=3)
+    y = y + (X[:, 2] > 1) if len(columns) == 3 else y
+    Y = pd.DataFrame(np.eye(len(columns))[y], columns=columns)
+    model = EndModel(hidden_layer_sizes=(4,), max_epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=f"its column {named} would be class"):
+        model.fit(X, Y)
+    model.fit(X, Y.to_numpy())  # by position, as the message says
+    for call in (lambda: model.score(X, Y), lambda: model.fit(X, y, valid_data=(X, Y))):
+        with pytest.raises(ValueError, match="columns are named"):
+            call()
+
+
+def test_soft_label_frames_in_class_order_or_with_names_are_read_by_position():
+    X, soft, _ = _soft_data(n=30, d=3)
+    params = dict(hidden_layer_sizes=(4,), max_epochs=1, verbose=0, random_state=0)
+    expected = EndModel(**params).fit(X, soft).predict_proba(X)
+    for columns in ([0, 1], ["0", "1"], ["p_ham", "p_spam"]):
+        model = EndModel(**params).fit(X, pd.DataFrame(soft, columns=columns))
+        np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-6)

@@ -1732,3 +1732,19 @@ def test_documented_routing_snippet_runs():
         unweighted = cross_val_score(trainer, X, Y, params={})
     np.testing.assert_array_equal(weighted[0], weighted[1])
     assert not np.array_equal(weighted[0], unweighted)
+
+
+def test_task_soft_label_frames_numbered_otherwise_than_the_classes_are_refused():
+    import pandas as pd
+
+    # a task's soft labels as a DataFrame are read by position: columns named
+    # [1, 0] became task:0 and task:1 the other way round
+    soft = np.eye(2)[[0, 1, 1, 0]]
+    with pytest.raises(ValueError, match="labels of task 'a' are a DataFrame"):
+        task_labels(a=pd.DataFrame(soft, columns=[1, 0]))
+    with pytest.raises(ValueError, match="its column 1 would be class 0"):
+        MultitaskClassifier({"a": 2}, max_epochs=1, verbose=0).fit(
+            np.zeros((4, 2), np.float32), {"a": pd.DataFrame(soft, columns=[1, 0])}
+        )
+    y = task_labels(a=pd.DataFrame(soft, columns=["p0", "p1"]))
+    np.testing.assert_array_equal(y[["a:0", "a:1"]].to_numpy(), soft)
