@@ -1690,7 +1690,11 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
         X : array-like of shape (n_samples, n_features) or (n_samples, seq_len, d)
             Inputs (sequences when there are token-level tasks).
         y : DataFrame, dict or array
-            Per-task labels, see :func:`task_labels`.
+            Per-task labels, see :func:`task_labels`. Every task of ``tasks``
+            needs labelled rows (a task missing from ``y`` raises a
+            ``ValueError``, as its head would stay untrained) except in a
+            warm refit; the first :meth:`partial_fit` may label some tasks
+            only.
         valid_data : tuple, default=None
             Validation set ``(X_valid, y_valid)`` or ``(X_valid, y_valid,
             sample_weight_valid)`` for per-task scores and the best
@@ -1733,6 +1737,16 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                 "(X_valid, y_valid, sample_weight_valid)."
             )
         dataset = self._prepare_fit(X, y, reset=not warm, sample_weight=sample_weight)
+        if not warm and not getattr(self, "_partial_first", False):
+            missing = [t for t in self.tasks_ if t not in dataset.targets]
+            if missing:
+                raise ValueError(
+                    f"y has no labels for the tasks {missing} (of "
+                    f"{list(self.tasks_)}), so their heads would stay untrained "
+                    "and predict at random; pass labels for them, or leave them "
+                    "out of tasks. (A first partial_fit may train on some tasks "
+                    "only.)"
+                )
         self._valid_dataset_ = None
         if valid_data is not None:
             X_valid, y_valid, *weight = valid_data
@@ -1780,7 +1794,12 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             The net.
         """
         if not (self.initialized_ and hasattr(self, "tasks_")):
-            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+            # a stream may bring the tasks' labels in separate calls
+            self._partial_first = True
+            try:
+                return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+            finally:
+                del self._partial_first
         _check_cuda_device(self.device)
         _check_architecture(self, "partial_fit")
         dataset = self._prepare_fit(X, y, reset=False, sample_weight=sample_weight)

@@ -1748,3 +1748,21 @@ def test_task_soft_label_frames_numbered_otherwise_than_the_classes_are_refused(
         )
     y = task_labels(a=pd.DataFrame(soft, columns=["p0", "p1"]))
     np.testing.assert_array_equal(y[["a:0", "a:1"]].to_numpy(), soft)
+
+
+def test_fit_refuses_a_task_missing_from_y():
+    # a task with no column in y trained nothing: its head predicted at
+    # random, while a column of -1 for it was refused ("no labelled rows")
+    X, a, b, _ = _data(n=40)
+    net = MultitaskClassifier({"a": 2, "b": 3}, max_epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"no labels for the tasks \['b'\]"):
+        net.fit(X, task_labels(a=a))
+    with pytest.raises(ValueError, match="no labels for the tasks"):
+        MultitaskTrainer(net).fit(X, {"a": a})
+    # a stream may bring each task's labels in its own partial_fit call
+    net.partial_fit(X, task_labels(a=a))
+    net.partial_fit(X, task_labels(b=b))
+    assert len(net.history_) == 2
+    # a warm refit goes on training the heads it has
+    net.set_params(warm_start=True).fit(X, task_labels(a=a))
+    assert len(net.history_) == 3
