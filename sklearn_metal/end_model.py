@@ -616,6 +616,23 @@ class _SkorchCompat:
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def on_epoch_end(self, net, **kwargs):
+        """Raise a ValueError once training has diverged: a parameter that is
+        NaN or infinite stays so, and the net would predict NaN (runs before
+        the callbacks, so no checkpoint keeps the diverged weights)."""
+        super().on_epoch_end(net, **kwargs)
+        params = [p.detach() for p in self.module_.parameters()]
+        if params and not bool(
+            torch.stack([torch.isfinite(p).all() for p in params]).all()
+        ):
+            loss = self.history[-1].get("train_loss", float("nan"))
+            raise ValueError(
+                f"{type(self).__name__}'s training diverged in epoch "
+                f"{len(self.history)}: its parameters are no longer finite "
+                f"(train_loss {loss:.6g}), so it would predict NaN. Lower lr, "
+                "scale the inputs, or clip the gradients."
+            )
+
 
 class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
     """A skorch classifier that trains on hard or probabilistic (soft) labels.

@@ -1412,3 +1412,52 @@ def test_soft_label_frames_in_class_order_or_with_names_are_read_by_position():
     for columns in ([0, 1], ["0", "1"], ["p_ham", "p_spam"]):
         model = EndModel(**params).fit(X, pd.DataFrame(soft, columns=columns))
         np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_diverged_training_raises_instead_of_predicting_nan():
+    # with a huge learning rate on huge inputs the weights became NaN in the
+    # first epoch; fit returned, predict_proba gave NaN rows and score 0.54
+    from sklearn.exceptions import FitFailedWarning
+
+    from sklearn_metal import MultitaskClassifier
+    from sklearn_metal.multitask import task_labels
+
+    rng = np.random.RandomState(0)
+    X = (rng.randn(120, 5) * 1e18).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    checkpoints = []
+
+    class Saves(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            checkpoints.append(len(net.history))
+
+    diverging = EndModel(
+        lr=1e30,
+        max_epochs=3,
+        train_split=None,
+        verbose=0,
+        random_state=0,
+        callbacks=[("saves", Saves())],
+    )
+    with pytest.raises(ValueError, match=r"diverged in epoch 1: .*train_loss nan"):
+        diverging.fit(X, y)
+    assert checkpoints == []  # raised before any callback saw the NaN weights
+    with pytest.raises(ValueError, match="MultitaskClassifier's training diverged"):
+        MultitaskClassifier(
+            {"a": 2}, lr=1e30, max_epochs=2, verbose=0, random_state=0
+        ).fit(X, task_labels(a=y))
+    # a grid search records the diverged candidate as failed, not as a model
+    search = GridSearchCV(
+        EndModel(max_epochs=2, train_split=None, verbose=0, random_state=0),
+        {"lr": [1e-2, 1e30]},
+        cv=2,
+        error_score=np.nan,
+    )
+    with pytest.warns(FitFailedWarning, match="diverged"):
+        search.fit(X / 1e18, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
+    # a stable fit is unchanged
+    stable = EndModel(max_epochs=2, train_split=None, verbose=0, random_state=0)
+    assert np.isfinite(stable.fit(X / 1e18, y).predict_proba(X / 1e18)).all()
