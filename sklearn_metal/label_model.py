@@ -919,7 +919,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             L, sample_weight = packed, None  # the packed blocks carry it
         stats = self._moments(L, m, gold, sample_weight, whole)
         tot = self._init_stream_state(m, stats["tot"], n)
-        self._set_factors(stats["cnt"], stats["q_sum"])
+        # a copy: EM updates self._cnt in place, and partial_fit calls after
+        # this fit go on from the moment tallies kept in stats
+        self._set_factors(stats["cnt"].copy(), stats["q_sum"])
         n_info = stats["n_info"]
         gold_counts = stats["gold_counts"]
         p = p_given if p_given is not None else (stats["q_sum"] + 1.0) / (n_info + k)

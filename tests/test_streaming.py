@@ -851,3 +851,29 @@ def test_documented_memory_map_snippet(tmp_path, monkeypatch):
     assert isinstance(namespace["L"], np.memmap)
     expected = LabelModel(cardinality=5).fit(L).predict_proba(L)
     np.testing.assert_allclose(namespace["proba"], expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("chunk_rows", [500, "dask"])
+def test_partial_fit_after_a_blocked_fit_goes_on_from_its_moments(chunk_rows):
+    # a blocked fit's EM updated the tallies it kept for partial_fit in place,
+    # so partial_fit after it went on from EM tallies of the sources with
+    # class-independent coverage rather than from their moment statistics
+    # (cond_probs_ 0.039 and predict_proba 0.20 away from partial_fit after
+    # an in-memory fit of the same rows, here)
+    L, _, _ = make_label_matrix(4000, 6, 2, coverages=0.6, random_state=3)
+    head = L[:3000]
+    if chunk_rows == "dask":
+        da = pytest.importorskip("dask.array")
+        head, chunk_rows = da.from_array(head, chunks=(700, 6)), "auto"
+    blocked = LabelModel(chunk_rows=chunk_rows).fit(head)
+    assert blocked.coverage_independent_.any()  # EM refined these sources
+    in_memory = LabelModel(chunk_rows=None).fit(L[:3000])
+    blocked.partial_fit(L[3000:])
+    in_memory.partial_fit(L[3000:])
+    np.testing.assert_allclose(
+        blocked.class_balance_, in_memory.class_balance_, atol=1e-9
+    )
+    np.testing.assert_allclose(blocked.cond_probs_, in_memory.cond_probs_, atol=1e-9)
+    np.testing.assert_allclose(
+        blocked.predict_proba(L), in_memory.predict_proba(L), atol=1e-9
+    )
