@@ -975,7 +975,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         from the statistics of the rows given to ``fit``, starting from its
         class balance; the source parameters then become the moment estimate
         over all rows seen. :meth:`fit` starts afresh, dropping statistics
-        collected by earlier ``partial_fit`` calls.
+        collected by earlier ``partial_fit`` calls. Likewise, where
+        ``class_balance`` was given to earlier calls and is then set to None
+        (``set_params``), the online balance starts from the given one.
 
         Parameters
         ----------
@@ -1062,6 +1064,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self._set_factors(total["cnt"], total["q_sum"])
         if p_given is not None:
             p = p_given
+            # the posterior class counts that give this balance, as after a
+            # fit with a given class_balance, so that a later call without
+            # one goes on from it (counting none for this block left the
+            # balance of such a call summing to less than 1)
+            self._partial_post = p * (total["n_info"] + k) - total["gold_counts"] - 1.0
         else:
             p = getattr(self, "class_balance_", None)
             if p is None:

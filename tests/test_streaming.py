@@ -877,3 +877,21 @@ def test_partial_fit_after_a_blocked_fit_goes_on_from_its_moments(chunk_rows):
     np.testing.assert_allclose(
         blocked.predict_proba(L), in_memory.predict_proba(L), atol=1e-9
     )
+
+
+def test_partial_fit_balance_after_a_given_balance_is_dropped():
+    # class_balance given to the first partial_fit call, then set to None:
+    # the first block's rows were in n_info but not in the summed posterior
+    # counts, so the balance summed to 0.4997; it goes on from
+    # the given balance, as partial_fit after a fit with that balance does
+    L, _, _ = make_label_matrix(2000, 6, 2, coverages=0.6, random_state=4)
+    given = [0.5, 0.5]
+    online = LabelModel(class_balance=given).partial_fit(L[:1000])
+    online.set_params(class_balance=None).partial_fit(L[1000:])
+    after_fit = LabelModel(class_balance=given, method="moments").fit(L[:1000])
+    after_fit.set_params(class_balance=None).partial_fit(L[1000:])
+    assert online.class_balance_.sum() == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(
+        online.class_balance_, after_fit.class_balance_, atol=1e-12
+    )
+    np.testing.assert_allclose(online.cond_probs_, after_fit.cond_probs_, atol=1e-12)
