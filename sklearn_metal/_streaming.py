@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from ._statistics import one_hot_votes
 from ._validation import (
     DUPLICATE_ENTRIES,
+    check_frame_dtypes,
     check_label_matrix,
     check_sparse_format,
     check_sparse_zeros,
@@ -88,6 +89,16 @@ def read_input(L, lengths=True):
         check_sparse_format(L)  # (DIA and BSR first: their zeros are padding)
         check_sparse_zeros(L)
     frame = names_frame(L)
+    if is_dask(L) and hasattr(L, "columns"):
+        # as a pandas frame's are: to_dask_array would give a boolean,
+        # string or categorical column's values, read as votes
+        check_frame_dtypes(frame)
+        # pandas' nullable columns would come as objects (pd.NA does not
+        # convert to a number): as floats, a missing vote is a NaN that the
+        # vote checks name, as for a pandas frame
+        nullable = [c for c, t in frame.dtypes.items() if not isinstance(t, np.dtype)]
+        if nullable:
+            L = L.astype(dict.fromkeys(nullable, np.float64))
     if is_dask(L):
         L = as_dask_array(L, lengths=lengths)
     return L, frame

@@ -279,6 +279,37 @@ def has_duplicate_entries(S):
     return counted.nnz != coo.nnz
 
 
+def check_frame_dtypes(L, names=None):
+    """Raise a ValueError naming the first column of the DataFrame ``L`` that
+    does not hold numbers: only integer and float columns (numpy or pandas'
+    nullable ones) hold votes; a boolean, object, string or categorical
+    column does not, though its values may convert to numbers.
+
+    ``L`` may be a pandas DataFrame or a dask DataFrame's ``_meta``;
+    ``names`` (default: ``L``'s column names) name the columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_metal._validation import check_frame_dtypes
+    >>> check_frame_dtypes(pd.DataFrame({"a": [0, -1], "b": [1.0, 0.0]}))
+    >>> flags = pd.DataFrame({"a": [0, -1], "b": [True, False]})
+    >>> check_frame_dtypes(flags)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Label matrix column 'b' (index 1) has dtype bool; expected ...
+    """
+    if names is None:
+        names = [str(c) for c in L.columns]
+    for j, dtype in enumerate(L.dtypes):
+        kind = getattr(dtype, "kind", "O")
+        if kind not in "iuf" or str(dtype).lower().startswith("bool"):
+            raise ValueError(
+                f"Label matrix {_column_label(names, j)} has dtype {dtype}; "
+                "expected integer votes (-1 abstains)."
+            )
+
+
 def check_label_matrix(L, cardinality, *, names=None, first_row=0, whole=True):
     """Validate a label matrix and return its non-abstain votes.
 
@@ -321,13 +352,7 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0, whole=True):
     if hasattr(L, "iloc") and hasattr(L, "columns"):
         if names is None:
             names = [str(c) for c in L.columns]
-        for j, dtype in enumerate(L.dtypes):
-            kind = getattr(dtype, "kind", "O")
-            if kind not in "iuf" or str(dtype).lower().startswith("bool"):
-                raise ValueError(
-                    f"Label matrix {_column_label(names, j)} has dtype {dtype}; "
-                    "expected integer votes (-1 abstains)."
-                )
+        check_frame_dtypes(L, names)
         L = L.to_numpy(dtype=np.float64, na_value=np.nan)
     if sp.issparse(L):
         if L.ndim != 2:

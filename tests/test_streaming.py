@@ -895,3 +895,45 @@ def test_partial_fit_balance_after_a_given_balance_is_dropped():
         online.class_balance_, after_fit.class_balance_, atol=1e-12
     )
     np.testing.assert_allclose(online.cond_probs_, after_fit.cond_probs_, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "category", "str"])
+def test_dask_dataframe_columns_that_hold_no_votes_are_refused(dtype):
+    # a pandas frame's boolean, categorical or string column is refused; in
+    # a dask DataFrame to_dask_array gave its values, read as votes: a
+    # boolean "fired" column was fitted as votes for classes 0 and 1, with
+    # coverage 1.0, without a word
+    dd = pytest.importorskip("dask.dataframe")
+    L, _, _ = make_label_matrix(600, 4, 2, random_state=5)
+    frame = pd.DataFrame(L, columns=["a", "b", "c", "d"])
+    frame["d"] = (frame["d"] >= 0) if dtype == "bool" else frame["d"].astype(dtype)
+    ddf = dd.from_pandas(frame, npartitions=3)
+    message = r"column 'd' \(index 3\) has dtype"
+    with pytest.raises(ValueError, match=message):
+        LabelModel().fit(frame)
+    with pytest.raises(ValueError, match=message):
+        LabelModel().fit(ddf)
+    with pytest.raises(ValueError, match=message):
+        LabelModel().partial_fit(ddf)
+    model = LabelModel().fit(L)
+    with pytest.raises(ValueError, match=message):
+        model.predict_proba(ddf)
+
+
+def test_dask_dataframe_with_nullable_integer_columns():
+    # pandas' nullable Int8 reads as in a pandas frame: a missing vote is
+    # named (it raised a TypeError: float() argument ... not 'NAType')
+    dd = pytest.importorskip("dask.dataframe")
+    L, _, _ = make_label_matrix(600, 4, 2, random_state=6)
+    frame = pd.DataFrame(L, columns=["a", "b", "c", "d"]).astype("Int8")
+    whole = LabelModel(chunk_rows=None).fit(L)
+    model = LabelModel().fit(dd.from_pandas(frame, npartitions=3))
+    np.testing.assert_allclose(model.cond_probs_, whole.cond_probs_, atol=1e-10)
+    frame.loc[250, "c"] = pd.NA
+    ddf = dd.from_pandas(frame, npartitions=3)
+    with pytest.raises(
+        ValueError, match=r"column 'c' \(index 2\) holds NaN at row 250"
+    ):
+        LabelModel().fit(ddf)
+    with pytest.raises(ValueError, match=r"column 'c' \(index 2\) holds NaN"):
+        model.predict_proba(ddf).compute()
