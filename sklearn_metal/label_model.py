@@ -1005,12 +1005,12 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 f"classes={np.asarray(classes).tolist()} must lie in 0..{k - 1} "
                 f"(cardinality={k})."
             )
+        # every call, not the first only: each call refits the parameters
+        # from the statistics, with the hyper-parameters of the moment
+        self._validate_params()
+        if self.prec_init <= 1.0 / k:
+            raise ValueError(f"prec_init={self.prec_init} must exceed 1 / cardinality.")
         if first:
-            self._validate_params()
-            if self.prec_init <= 1.0 / k:
-                raise ValueError(
-                    f"prec_init={self.prec_init} must exceed 1 / cardinality."
-                )
             # a fit with dependencies keeps no statistics: start afresh
             self.__dict__.pop("_log_w", None)
         if self._dependency_pairs():

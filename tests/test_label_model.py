@@ -448,6 +448,30 @@ def test_partial_fit_checks_balance_and_cardinality(votes):
         model.set_params(cardinality=2).partial_fit(L)
 
 
+@pytest.mark.parametrize("after", ["partial_fit", "fit"])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"coverage": "bogus"}, "'coverage' parameter"),
+        ({"prior_strength": -0.5}, "'prior_strength' parameter"),
+        ({"prec_init": 1.5}, "'prec_init' parameter"),
+        ({"prec_init": 0.4}, "prec_init=0.4 must exceed 1 / cardinality"),
+    ],
+)
+def test_partial_fit_checks_parameters_set_between_calls(votes, after, params, message):
+    # parameters were checked on the first partial_fit call only, while every
+    # call refits from the statistics with the parameters of the moment:
+    # coverage="bogus" was read as "class_conditional" for every source, and
+    # a negative prior_strength or a prec_init of 1.5 gave negative
+    # pseudo-counts, all without a word
+    L, _, _ = votes
+    model = LabelModel()
+    getattr(model, after)(L[:1000])
+    model.set_params(**params)
+    with pytest.raises(ValueError, match=message):
+        model.partial_fit(L[1000:])
+
+
 def test_voters_and_score_read_dask_inputs():
     dd = pytest.importorskip("dask.dataframe")
     from sklearn_metal import MajorityClassVoter, MajorityLabelVoter
