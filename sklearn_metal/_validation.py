@@ -601,6 +601,13 @@ PLUS_MINUS_ONE = (
     "the negative class, so the {n} rows with y == -1 are left out. If y "
     "encodes the two classes as -1 and +1, pass (y + 1) // 2."
 )
+# the same for one task's column of multi-task labels
+TASK_PLUS_MINUS_ONE = (
+    "The labels of task {task!r} hold -1 and 1 but no 0: -1 marks a row the "
+    "task does not label, not the negative class, so the {n} rows with -1 are "
+    "left out. If the task's labels encode its two classes as -1 and +1, pass "
+    "(y + 1) // 2 for it."
+)
 
 
 def check_gold_labels(y, n_samples, cardinality, *, whole=True):

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._statistics import one_hot_votes
 from ._validation import (
+    TASK_PLUS_MINUS_ONE,
     _nonfinite,
     check_label_matrix,
     frame_to_pandas,
@@ -264,6 +265,15 @@ class TaskGraph:
             child task's label where its parent's value leaves the child
             undefined).
 
+        Warns
+        -----
+        UserWarning
+            If a binary task's labels hold -1 and 1 but no 0, the look of
+            classes coded -1/+1, whose -1 entries would be read as unlabeled
+            (-1 entries that the row's other labels force undefined, as a
+            child's where its parent is known to leave it undefined, do not
+            count).
+
         Examples
         --------
         >>> import pandas as pd
@@ -315,7 +325,38 @@ class TaskGraph:
                         f"Y row {i} is {Y[i].tolist()}, a joint label the task "
                         f"graph forbids: {self._violated(comp, Y[i])}"
                     )
+        self._warn_plus_minus_one(Y)
         return Y
+
+    def _warn_plus_minus_one(self, Y):
+        """Warn for a binary task whose gold labels look coded as -1/+1.
+
+        A -1 entry that the row's other known labels force (a child task
+        whose parent is known to leave it undefined) is no unlabeled row.
+        """
+        for comp in self.components:
+            states = self.feasible_states(comp)
+            for pos, t in enumerate(comp):
+                col = Y[:, t]
+                if self.cardinalities[t] != 2 or np.any(col == 0):
+                    continue
+                if not np.any(col == 1) or not np.any(col == -1):
+                    continue
+                rows, inverse = np.unique(
+                    Y[col == -1][:, comp], axis=0, return_inverse=True
+                )
+                known = rows[:, None, :] >= 0
+                agree = np.all((states[None] == rows[:, None, :]) | ~known, axis=2)
+                # a row may leave the task unlabeled where some state that
+                # agrees with its known labels defines the task
+                open_ = (agree & (states[None, :, pos] >= 0)).any(axis=1)
+                n = int(np.count_nonzero(open_[inverse.ravel()]))
+                if n:
+                    warnings.warn(
+                        TASK_PLUS_MINUS_ONE.format(task=self.tasks[t], n=n),
+                        UserWarning,
+                        stacklevel=3,
+                    )
 
     def _columns_by_task(self, Y):
         """Reorder the columns of a DataFrame of gold labels to ``tasks``."""

@@ -718,3 +718,36 @@ def test_documented_usage_snippet_runs_as_written():
     assert pred.shape == (6, 2)
     # person_kind is undefined exactly where the entity is an organization
     np.testing.assert_array_equal(pred[:, 1] == -1, pred[:, 0] == 1)
+
+
+def test_gold_labels_coded_minus_one_plus_one_warn_per_task():
+    # -1 marks an entry without a gold label, so a binary task coded -1/+1
+    # silently lost every negative row (LabelModel warns for the same)
+    L, Y, graph, source_tasks = make_parent_child(300, random_state=0)
+    a = Y[:, 0]
+    plus_minus = np.column_stack([2 * a - 1, np.full_like(a, -1)])  # b unlabeled
+    model = MultitaskLabelModel(graph, source_tasks).fit(L)
+    n_minus = np.count_nonzero(a == 0)
+    with pytest.warns(UserWarning, match=f"task 'a' .* the {n_minus} rows with -1"):
+        model.fit(L, plus_minus)
+    with pytest.warns(UserWarning, match="task 'a' hold -1 and 1 but no 0"):
+        scores = model.score_tasks(L, plus_minus)
+    positives = a == 1
+    assert scores[0] == model.score_tasks(L[positives], Y[positives])[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.score_tasks(L, Y)  # 0/1 labels
+
+
+def test_a_child_task_undefined_by_its_known_parent_is_not_a_minus_one_label():
+    # c is defined only where a = 0: its -1 entries where a is known to be 1
+    # are "not defined", not unlabeled, so a c labeled 1 wherever defined
+    # does not look coded -1/+1; a -1 where a is unknown may hide a class
+    graph = TaskGraph({"a": 2, "c": 2}, edges=[("a", "c", [0])])
+    Y = np.array([[0, 1], [1, -1], [0, 1], [1, -1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(graph.check_labels(Y), Y)
+    unknown_parent = np.vstack([Y, [-1, -1], [-1, -1]])
+    with pytest.warns(UserWarning, match="task 'c' .* the 2 rows with -1"):
+        graph.check_labels(unknown_parent)
