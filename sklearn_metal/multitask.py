@@ -6,6 +6,7 @@ import inspect
 import json
 import numbers
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,7 @@ from skorch.callbacks import (
 
 from ._validation import (
     DUPLICATE_ENTRIES,
+    TASK_PLUS_MINUS_ONE,
     _number,
     check_label_matrix,
     check_sample_weight,
@@ -345,11 +347,13 @@ def _parse_task_labels(y, tasks):
     return parsed
 
 
-def _targets(parsed, tasks, token_tasks, require_labels=True):
+def _targets(parsed, tasks, token_tasks, require_labels=True, whole=True):
     """Soft targets ``(n, k)`` (or hard token targets) and row masks per task.
 
     With ``require_labels=False`` (scoring) a task without labelled rows is
-    dropped instead of rejected.
+    dropped instead of rejected. With ``whole`` (labels of a whole data set,
+    not of one ``partial_fit`` block) binary hard labels that hold -1 and 1
+    but no 0, the look of classes coded -1/+1, warn.
     """
     out = {}
     for task, k in tasks.items():
@@ -383,6 +387,14 @@ def _targets(parsed, tasks, token_tasks, require_labels=True):
                     f"expected -1 (no label) or a class in 0..{k - 1}."
                 )
             hard = values.astype(np.int64)
+            if whole and kind == "hard" and k == 2 and not np.any(hard == 0):
+                unlabeled = np.count_nonzero(hard == -1)
+                if unlabeled and np.any(hard == 1):
+                    warnings.warn(
+                        TASK_PLUS_MINUS_ONE.format(task=task, n=unlabeled),
+                        UserWarning,
+                        stacklevel=3,
+                    )
             mask = hard >= 0 if kind == "hard" else (hard >= 0).any(axis=1)
             out[task] = (hard, mask)
         else:
@@ -1633,11 +1645,14 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             )
         return X.astype(np.float32, copy=False)
 
-    def _prepare_fit(self, X, y, reset, sample_weight=None, require_labels=True):
+    def _prepare_fit(
+        self, X, y, reset, sample_weight=None, require_labels=True, whole=True
+    ):
         """Validate ``X``, ``y`` and ``sample_weight`` into a dataset.
 
         With ``require_labels=False`` (a validation set) tasks without
-        labelled rows are left out rather than rejected.
+        labelled rows are left out rather than rejected; ``whole=False`` (a
+        ``partial_fit`` block) does not warn about labels coded -1/+1.
         """
         if reset:
             self._check_params()
@@ -1650,6 +1665,7 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             self.tasks_,
             self.token_tasks,
             require_labels=require_labels,
+            whole=whole,
         )
         self._check_label_shapes(X, targets)
         weights = None
@@ -1694,7 +1710,9 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             needs labelled rows (a task missing from ``y`` raises a
             ``ValueError``, as its head would stay untrained) except in a
             warm refit; the first :meth:`partial_fit` may label some tasks
-            only.
+            only. A binary task whose hard labels hold -1 and 1 but no 0
+            warns: -1 marks a row the task does not label, so classes coded
+            -1/+1 would lose their -1 rows.
         valid_data : tuple, default=None
             Validation set ``(X_valid, y_valid)`` or ``(X_valid, y_valid,
             sample_weight_valid)`` for per-task scores and the best
@@ -1736,8 +1754,11 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                 "valid_data must be a pair (X_valid, y_valid) or a triple "
                 "(X_valid, y_valid, sample_weight_valid)."
             )
-        dataset = self._prepare_fit(X, y, reset=not warm, sample_weight=sample_weight)
-        if not warm and not getattr(self, "_partial_first", False):
+        first_block = getattr(self, "_partial_first", False)
+        dataset = self._prepare_fit(
+            X, y, reset=not warm, sample_weight=sample_weight, whole=not first_block
+        )
+        if not warm and not first_block:
             missing = [t for t in self.tasks_ if t not in dataset.targets]
             if missing:
                 raise ValueError(
@@ -1802,7 +1823,9 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                 del self._partial_first
         _check_cuda_device(self.device)
         _check_architecture(self, "partial_fit")
-        dataset = self._prepare_fit(X, y, reset=False, sample_weight=sample_weight)
+        dataset = self._prepare_fit(
+            X, y, reset=False, sample_weight=sample_weight, whole=False
+        )
         with self._seeded(self._batch_rng_.randint(np.iinfo(np.int32).max)):
             NeuralNet.partial_fit(self, dataset, None, **fit_params)
         return self

@@ -1766,3 +1766,28 @@ def test_fit_refuses_a_task_missing_from_y():
     # a warm refit goes on training the heads it has
     net.set_params(warm_start=True).fit(X, task_labels(a=a))
     assert len(net.history_) == 3
+
+
+def test_hard_labels_coded_minus_one_plus_one_warn():
+    # -1 marks a row a task does not label, so a binary task coded -1/+1
+    # silently trained and scored on its positive rows alone
+    X, a, _ = _setup()
+    b = (X[:, 1] > 0).astype(int)
+    plus_minus = task_labels(a=2 * a - 1, b=b)
+    n_minus = np.count_nonzero(a == 0)
+    net = MultitaskClassifier({"a": 2, "b": 2}, max_epochs=2, verbose=0)
+    with pytest.warns(UserWarning, match=f"task 'a' .* the {n_minus} rows with -1"):
+        net.fit(X, plus_minus)
+    with pytest.warns(UserWarning, match="task 'a' hold -1 and 1 but no 0"):
+        scores = net.score_tasks(X, plus_minus)
+    positives = a == 1
+    assert (
+        scores["a"]
+        == net.score_tasks(X[positives], task_labels(a=a, b=b)[positives])["a"]
+    )
+    with pytest.warns(UserWarning, match="task 'a' hold -1"):
+        MultitaskTrainer(net).fit(X, plus_minus)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.fit(X, task_labels(a=a, b=b))  # 0/1 labels
+        net.partial_fit(X, plus_minus)  # a block of a stream may lack class 0
