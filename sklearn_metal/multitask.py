@@ -2051,7 +2051,9 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         The multi-task net; its ``tasks`` fixes tasks and cardinalities.
     label_model : estimator, default=None
         Label model for tasks given as votes; ``LabelModel()`` when None. Its
-        ``cardinality`` is set to the task's.
+        ``cardinality`` parameter is set to the task's; a label model without
+        one (e.g. a ``Pipeline`` ending in a label model) is cloned as given,
+        and its ``predict_proba`` must give one column per class of the task.
     task_weights : dict of {str: float}, default=None
         Loss weight per task, passed to the estimator.
 
@@ -2149,7 +2151,9 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
             votes = np.full(shape, -1, dtype=np.int64)
             votes[rows, cols] = vals
             if fit:
-                lm = clone(self._base_label_model()).set_params(cardinality=tasks[task])
+                lm = clone(self._base_label_model())
+                if "cardinality" in lm.get_params(deep=False):
+                    lm.set_params(cardinality=tasks[task])
                 params = dict(fit_params or {})
                 if not _routing_enabled() and not has_fit_parameter(
                     lm, "sample_weight"
@@ -2163,7 +2167,14 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
                     f"or soft labels for task {task!r}."
                 )
             lm = self.label_models_[task]
-            soft = lm.predict_proba(votes)
+            soft = np.asarray(lm.predict_proba(votes))
+            if soft.ndim != 2 or soft.shape[1] != tasks[task]:
+                raise ValueError(
+                    f"The label model of task {task!r} gives probabilities of "
+                    f"shape {soft.shape}, but the task has {tasks[task]} classes; "
+                    "a label_model without a cardinality parameter (such as a "
+                    "Pipeline) must be set to the task's cardinality itself."
+                )
             soft[(votes == -1).all(axis=1)] = np.nan
             out[task] = soft
         return task_labels(**out)

@@ -1791,3 +1791,23 @@ def test_hard_labels_coded_minus_one_plus_one_warn():
         warnings.simplefilter("error")
         net.fit(X, task_labels(a=a, b=b))  # 0/1 labels
         net.partial_fit(X, plus_minus)  # a block of a stream may lack class 0
+
+
+def test_trainer_takes_a_pipeline_label_model_as_documented():
+    # the docs name a Pipeline as a label model fitted unweighted, but
+    # set_params(cardinality=...) refused it: it has no such parameter
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, votes, weight, params = _vote_task()
+    y = task_labels(a=Votes(votes))
+    pipe = make_pipeline(FunctionTransformer(), LabelModel(cardinality=2))
+    trainer = MultitaskTrainer(MultitaskClassifier(**params), label_model=pipe)
+    trainer.fit(X, y, sample_weight=weight)
+    plain = LabelModel(cardinality=2).fit(votes)  # unweighted, as documented
+    np.testing.assert_allclose(
+        trainer.label_models_["a"][-1].cond_probs_, plain.cond_probs_, atol=1e-12
+    )
+    # one whose probabilities miss a class of the task is refused by name
+    wide = MultitaskClassifier(**{**params, "tasks": {"a": 3}})
+    with pytest.raises(ValueError, match=r"task 'a' gives probabilities of shape"):
+        MultitaskTrainer(wide, label_model=pipe).fit(X, y)
