@@ -670,9 +670,20 @@ def check_gold_labels(y, n_samples, cardinality, *, whole=True):
     bad = (yf < -1) | (yf >= cardinality)
     if bad.any():
         i = np.flatnonzero(bad)[0]
+        hint = ""
+        if yf.min() == 0 and yf.max() == cardinality:
+            # the look of semi-supervised labels that cross_val_predict's
+            # label encoding shifted by one
+            hint = (
+                " cross_val_predict with method='predict_proba' label-encodes "
+                "y before fit, turning -1 (unlabeled) into 0 and each class c "
+                "into c + 1; for out-of-fold probabilities with unlabeled rows, "
+                "use cross_validate(..., return_estimator=True, "
+                "return_indices=True) and each fold's predict_proba."
+            )
         raise ValueError(
             f"y holds the value {_number(y[i])} at row {i}; expected -1 (unlabeled) "
-            f"or a class in 0..{cardinality - 1} (cardinality={cardinality})."
+            f"or a class in 0..{cardinality - 1} (cardinality={cardinality}).{hint}"
         )
     y = yf.astype(np.int64)
     if whole and cardinality == 2:

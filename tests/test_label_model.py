@@ -1033,3 +1033,26 @@ def test_sparse_made_from_dense_votes_is_refused(fmt):
         dense.predict_proba(L),
         atol=1e-10,
     )
+
+
+def test_cross_val_predict_proba_of_semi_supervised_labels_says_why_it_fails():
+    # cross_val_predict(method="predict_proba") label-encodes y before fit, so
+    # -1, 0, 1 reach LabelModel as 0, 1, 2: "y holds the value 2" named a
+    # value the user never passed
+    from sklearn.model_selection import cross_val_predict, cross_validate
+
+    L, y, _ = make_label_matrix(300, 4, random_state=0)
+    semi = np.where(np.arange(300) % 4 == 0, y, -1)
+    with pytest.raises(ValueError, match="value 2 at row .* label-encodes y"):
+        cross_val_predict(LabelModel(), L, semi, method="predict_proba", cv=3)
+    # the recipe the message gives: each fold's model on its own test rows
+    cv = cross_validate(
+        LabelModel(), L, semi, cv=3, return_estimator=True, return_indices=True
+    )
+    for model, test in zip(cv["estimator"], cv["indices"]["test"], strict=True):
+        train = np.setdiff1d(np.arange(300), test)
+        direct = LabelModel().fit(L[train], semi[train]).predict_proba(L[test])
+        np.testing.assert_allclose(model.predict_proba(L[test]), direct)
+    # a value out of range for other reasons gets no such hint
+    with pytest.raises(ValueError, match=r"cardinality=2\)\.$"):
+        LabelModel().fit(L, np.where(y == 1, 2, -1))
