@@ -389,6 +389,8 @@ def _sparse_task_data(n=200):
     return X, a, c, rng
 
 
+# a sparse task that labels a few rows, all of class 1, looks coded -1/+1
+@pytest.mark.filterwarnings("ignore:The labels of task:UserWarning")
 def test_task_without_validation_labels_is_left_out_of_valid_score():
     X, a, c, _ = _sparse_task_data()
     net = MultitaskClassifier(
@@ -421,6 +423,8 @@ def test_task_without_validation_labels_is_left_out_of_valid_score():
         net.fit(X[150:], task_labels(a=a[150:], c=no_c))
 
 
+# a sparse task that labels a few rows, all of class 1, looks coded -1/+1
+@pytest.mark.filterwarnings("ignore:The labels of task:UserWarning")
 def test_checkpoint_task_needs_validation_labels():
     X, a, c, _ = _sparse_task_data()
     params = dict(max_epochs=2, verbose=0, random_state=0, checkpoint_task="c")
@@ -436,6 +440,8 @@ def test_checkpoint_task_needs_validation_labels():
         net.fit(X, task_labels(a=a, c=c), valid_data=(X, task_labels(a=a)))
 
 
+# a sparse task that labels a few rows, all of class 1, looks coded -1/+1
+@pytest.mark.filterwarnings("ignore:The labels of task:UserWarning")
 @pytest.mark.parametrize("seed", range(5))
 def test_train_split_keeps_training_rows_of_every_task(seed):
     X, a, c, _ = _sparse_task_data()
@@ -1503,6 +1509,8 @@ def test_initialize_before_fit_explains_and_load_params_restores(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+# a sparse task that labels a few rows, all of class 1, looks coded -1/+1
+@pytest.mark.filterwarnings("ignore:The labels of task:UserWarning")
 def test_probability_scorers_know_every_class_of_a_sparse_task():
     from sklearn.metrics import log_loss
 
