@@ -335,13 +335,13 @@ class TaskGraph:
         whose parent is known to leave it undefined) is no unlabeled row.
         """
         for comp in self.components:
-            states = self.feasible_states(comp)
             for pos, t in enumerate(comp):
                 col = Y[:, t]
                 if self.cardinalities[t] != 2 or np.any(col == 0):
                     continue
                 if not np.any(col == 1) or not np.any(col == -1):
                     continue
+                states = self.feasible_states(comp)
                 rows, inverse = np.unique(
                     Y[col == -1][:, comp], axis=0, return_inverse=True
                 )
