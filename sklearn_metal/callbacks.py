@@ -67,7 +67,10 @@ class ValidationEarlyStopping(EarlyStopping):
 
     It monitors ``valid_score`` (higher is better) by default, skips epochs
     without validation, and with ``load_best=True`` restores the weights of
-    the best epoch at the end of training.
+    the best epoch at the end of training. An epoch improves on the best
+    when its score is better by more than ``threshold`` times ``|best|``
+    (``threshold_mode="rel"``, skorch's default of ``1e-4``), for negative
+    scores such as ``neg_log_loss`` too.
 
     Parameters
     ----------
@@ -110,3 +113,18 @@ class ValidationEarlyStopping(EarlyStopping):
         if self.monitor not in net.history[-1]:
             return
         super().on_epoch_end(net, **kwargs)
+
+    def _calc_new_threshold(self, score):
+        """The value the next score must beat: ``score`` moved by
+        ``threshold`` (times ``|score|`` in the "rel" mode) in the better
+        direction.
+
+        skorch's own multiplies by ``score``, which for a negative score
+        (``neg_log_loss``, higher is better) moves the bar below it: each
+        slightly worse epoch then counted as an improvement, reset the
+        patience and became the epoch restored at the end.
+        """
+        change = self.threshold
+        if self.threshold_mode == "rel":
+            change = self.threshold * abs(score)
+        return score - change if self.lower_is_better else score + change

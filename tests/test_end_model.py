@@ -169,6 +169,43 @@ def test_valid_data_drives_early_stopping_and_best_epoch():
     assert len(history) - 1 - best == 3
 
 
+def test_early_stopping_counts_worse_negative_scores_as_misses():
+    # neg_log_loss-like scores, each a little worse (lower) than the one
+    # before: epoch 1 is the best, so patience=2 stops after epoch 3 and
+    # restores epoch 1. skorch's relative threshold, score * (1 + 1e-4), lay
+    # below a negative score and took every worse epoch for an improvement.
+    X, _, y = _soft_data(n=60)
+    scores = iter([-1.0 - 5e-5 * i for i in range(10)])
+
+    def worsening(estimator, X, y, sample_weight=None):
+        return next(scores)
+
+    class Snapshots(Callback):
+        def initialize(self):
+            self.states = []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            state = net.module_.state_dict()
+            self.states.append({k: v.clone() for k, v in state.items()})
+
+    snapshots = Snapshots()
+    model = EndModel(
+        max_epochs=6,
+        patience=2,
+        lr=0.05,
+        scoring=worsening,
+        callbacks=[("snapshots", snapshots)],
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    assert len(model.history) == 3
+    final = model.module_.state_dict()
+    first = snapshots.states[0]
+    assert all(torch.equal(final[k], first[k]) for k in first)
+    assert not all(torch.equal(final[k], v) for k, v in snapshots.states[-1].items())
+
+
 def test_train_split_none_and_valid_every():
     X, soft, _ = _soft_data()
     model = EndModel(train_split=None, max_epochs=4, verbose=0, random_state=0)
