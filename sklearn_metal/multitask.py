@@ -836,6 +836,11 @@ class _LRSchedule(Callback):
     """Set the epoch's learning rate from ``lr_schedule`` and ``warmup_epochs``
     (the schedule restarts with every call) and record it as ``lr``.
 
+    The schedule scales each parameter group's learning rate as the call
+    found it in the optimizer: ``lr``, or ``optimizer__lr`` and the rates of
+    ``optimizer__param_groups`` where given (and changed by ``set_params``
+    between calls); the rates are put back at the end of the call.
+
     A skorch ``LRScheduler`` among the net's callbacks owns the learning rate
     instead: the built-in schedule then leaves it alone (it must be the
     constant one, without warmup) and only records it. The constant schedule
@@ -846,6 +851,7 @@ class _LRSchedule(Callback):
     def on_train_begin(self, net, **kwargs):
         self.first_epoch_ = len(net.history)
         self.user_schedulers_ = _lr_schedulers(net)
+        self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
         if self.user_schedulers_ and (
             net.lr_schedule != "constant" or net.warmup_epochs
         ):
@@ -865,9 +871,25 @@ class _LRSchedule(Callback):
         # so a callback of the user's that changes the rate keeps its change.
         if not getattr(self, "user_schedulers_", None) and (epoch == 0 or not constant):
             factor = net._lr_factor(epoch)
-            for group in net.optimizer_.param_groups:
-                group["lr"] = net.lr * factor
+            groups = net.optimizer_.param_groups
+            for group, base in zip(groups, self._base_lrs(net), strict=True):
+                group["lr"] = base * factor
         net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+
+    def _base_lrs(self, net):
+        """Each group's rate at the start of the call (``lr`` for every
+        group if the optimizer's groups have changed since)."""
+        base = getattr(self, "base_lrs_", None)
+        if base is None or len(base) != len(net.optimizer_.param_groups):
+            base = [net.lr] * len(net.optimizer_.param_groups)
+        return base
+
+    def on_train_end(self, net, **kwargs):
+        # the next call scales the rates it finds, not this call's last ones
+        if not getattr(self, "user_schedulers_", None):
+            groups = net.optimizer_.param_groups
+            for group, base in zip(groups, self._base_lrs(net), strict=True):
+                group["lr"] = base
 
 
 class _GradClip(Callback):
@@ -983,7 +1005,9 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
     optimizer : {"sgd", "adam", "adamax", "adamw"} or class, default="adam"
         The shared optimizer.
     lr : float, default=1e-3
-        Base learning rate.
+        Base learning rate; skorch's ``optimizer__lr`` and the rates of
+        ``optimizer__param_groups`` take precedence, as in skorch, and
+        ``lr_schedule`` scales each group's own rate.
     weight_decay : float, default=0.0
         L2 penalty.
     gradient_clip : float or None, default=None

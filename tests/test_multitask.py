@@ -1345,6 +1345,55 @@ def test_the_constant_schedule_keeps_a_callbacks_lr_change():
     np.testing.assert_allclose(net.history[:, "lr"], [1 - e / 4 for e in range(4)])
 
 
+class _GroupLrsSeen(skorch.callbacks.Callback):
+    """The learning rate of every parameter group at every training batch."""
+
+    def initialize(self):
+        self.lrs_ = []
+        return self
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            self.lrs_.append([g["lr"] for g in net.optimizer_.param_groups])
+
+
+def test_the_schedule_scales_optimizer_lr_and_param_group_rates():
+    # optimizer__lr (skorch's spelling of lr) was overwritten by lr=1e-3 at
+    # the first epoch, and a parameter group's own rate by lr, silently
+    X, a, _ = _setup()
+    net = MultitaskClassifier(
+        {"a": 2},
+        optimizer="sgd",
+        optimizer__lr=0.5,
+        max_epochs=3,
+        batch_size=100,
+        verbose=0,
+        random_state=0,
+        callbacks=[("seen", _GroupLrsSeen())],
+    ).fit(X, task_labels(a=a))
+    np.testing.assert_allclose(dict(net.callbacks_)["seen"].lrs_, [[0.5]] * 3)
+    np.testing.assert_allclose(net.history[:, "lr"], [0.5] * 3)
+    # the linear schedule scales each group's own rate: 1, 3/4, 1/2, 1/4
+    net = MultitaskClassifier(
+        {"a": 2},
+        optimizer="sgd",
+        optimizer__param_groups=[("heads*", {"lr": 0.1})],
+        lr=0.4,
+        lr_schedule="linear",
+        max_epochs=4,
+        batch_size=100,
+        verbose=0,
+        random_state=0,
+        callbacks=[("seen", _GroupLrsSeen())],
+    ).fit(X, task_labels(a=a))
+    factors = np.array([1, 0.75, 0.5, 0.25])
+    expected = np.column_stack([0.1 * factors, 0.4 * factors])  # heads, trunk
+    np.testing.assert_allclose(dict(net.callbacks_)["seen"].lrs_, expected)
+    # a later call starts again from the groups' rates
+    net.partial_fit(X, task_labels(a=a))
+    np.testing.assert_allclose(dict(net.callbacks_)["seen"].lrs_[-4:], expected)
+
+
 def _entry_loss(proba, values, mask):
     """Cross-entropy of each labelled row (hard or soft targets)."""
     if values.ndim == 1:
