@@ -993,7 +993,8 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
         Trunk layer each head reads (MeTaL's ``task_head_layers``).
     token_tasks : tuple of str, default=()
         Token-level tasks: ``X`` is then ``(n_samples, seq_len, d)``, padded
-        with all-zero token vectors, with labels per token. Any ``seq_len``
+        with all-zero token vectors, with labels per token (-1 on padding:
+        a label on a padding token raises a ``ValueError``). Any ``seq_len``
         works, in fit and predict alike; other shapes of ``X`` raise a
         ``ValueError``.
     task_weights : dict of {str: float}, default=None
@@ -1706,15 +1707,32 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
         return _ForkedSeed(seed, self.device)
 
     def _check_label_shapes(self, X, targets):
-        """Labels for every row of ``X``, and for every token of token tasks."""
+        """Labels for every row of ``X``, and for every token of token tasks,
+        with -1 on the padding tokens (all-zero vectors)."""
         n_labels = next(iter(targets.values()))[0].shape[0]
         if X.shape[0] != n_labels:
             raise ValueError(f"X has {X.shape[0]} rows but the labels have {n_labels}.")
+        padding = None
         for task in self.token_tasks:
-            if task in targets and targets[task][0].shape[1] != X.shape[1]:
+            if task not in targets:
+                continue
+            tokens = targets[task][0]
+            if tokens.shape[1] != X.shape[1]:
                 raise ValueError(
-                    f"Task {task!r} has labels for {targets[task][0].shape[1]} "
+                    f"Task {task!r} has labels for {tokens.shape[1]} "
                     f"tokens per row, but X has seq_len={X.shape[1]}."
+                )
+            if padding is None:
+                padding = ~X.any(axis=-1)
+            # a label on padding would be trained and scored (token accuracy)
+            labelled = padding & (tokens >= 0)
+            if labelled.any():
+                i, j = np.argwhere(labelled)[0]
+                raise ValueError(
+                    f"Task {task!r} labels {int(labelled.sum())} padding tokens "
+                    f"(all-zero vectors), e.g. token {j} of row {i} with "
+                    f"{tokens[i, j]}; label padding -1, or its label counts in "
+                    "the loss and the token accuracy."
                 )
 
     def fit(self, X, y, valid_data=None, sample_weight=None, **fit_params):

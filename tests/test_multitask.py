@@ -1236,6 +1236,26 @@ def _token_net(**kw):
     return MultitaskClassifier({"tag": 2, "s": 2}, **params)
 
 
+def test_labels_on_padding_tokens_are_refused():
+    # a padding tag of 0 ("O") instead of -1 was trained and scored: on rows
+    # whose last 7 of 10 tokens are padding the token accuracy counted them
+    X, y = _token_data(40, 10)
+    tags = y[[f"tag#{j}" for j in range(10)]].to_numpy()
+    net = _token_net().fit(X, y)
+    padded = np.where((X == 0).all(axis=-1), 0, tags)
+    i, j = np.argwhere((X == 0).all(axis=-1))[0]
+    bad = task_labels(tag={"tokens": padded}, s=y["s"].to_numpy())
+    match = f"labels {int((tags == -1).sum())} padding tokens .* token {j} of row {i}"
+    with pytest.raises(ValueError, match=match):
+        net.score_tasks(X, bad)
+    with pytest.raises(ValueError, match=match):
+        _token_net().fit(X, bad)
+    with pytest.raises(ValueError, match=match):
+        _token_net().fit(X, y, valid_data=(X, bad))
+    with pytest.raises(ValueError, match=match):
+        net.partial_fit(X, bad)
+
+
 def test_token_input_counts_token_features_and_takes_any_seq_len():
     X, y = _token_data(80, 6)
     net = _token_net().fit(X, y)
