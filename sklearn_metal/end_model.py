@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import unpack_data
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
@@ -616,15 +616,31 @@ class _SkorchCompat:
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def _keeps_best_weights(self):
+        """Whether a callback keeps the weights of an earlier (finite) epoch
+        to restore when training ends: skorch's ``EarlyStopping`` with
+        ``load_best`` (``early_stopping``) once an epoch was its best."""
+        return any(
+            isinstance(callback, EarlyStopping)
+            and callback.load_best
+            and getattr(callback, "best_model_weights_", None) is not None
+            for _, callback in getattr(self, "callbacks_", [])
+        )
+
     def on_epoch_end(self, net, **kwargs):
         """Raise a ValueError once training has diverged: a parameter that is
         NaN or infinite stays so, and the net would predict NaN (runs before
-        the callbacks, so no checkpoint keeps the diverged weights)."""
+        the callbacks, so no checkpoint keeps the diverged weights). Where a
+        callback keeps a best epoch's weights to restore at the end, training
+        stops instead, as early stopping would after ``patience`` NaN epochs,
+        and the net keeps those weights."""
         super().on_epoch_end(net, **kwargs)
         params = [p.detach() for p in self.module_.parameters()]
         if params and not bool(
             torch.stack([torch.isfinite(p).all() for p in params]).all()
         ):
+            if self._keeps_best_weights():
+                raise KeyboardInterrupt  # skorch ends the epochs, as EarlyStopping
             loss = self.history[-1].get("train_loss", float("nan"))
             raise ValueError(
                 f"{type(self).__name__}'s training diverged in epoch "

@@ -1700,6 +1700,14 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             )
         return _MultitaskDataset(X, targets, weights)
 
+    def _keeps_best_weights(self):
+        """Whether a callback keeps a best epoch's weights to restore when
+        training ends (the best checkpoint, once a validated epoch)."""
+        return super()._keeps_best_weights() or any(
+            isinstance(callback, _BestCheckpoint) and callback.best_state_ is not None
+            for _, callback in getattr(self, "callbacks_", [])
+        )
+
     def _warm(self):
         return bool(self.warm_start) and self.initialized_ and hasattr(self, "tasks_")
 

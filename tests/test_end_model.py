@@ -1452,6 +1452,51 @@ def test_soft_label_frames_in_class_order_or_with_names_are_read_by_position():
 
 
 @pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_divergence_after_a_best_epoch_keeps_the_early_stopping_weights():
+    # early stopping (on by default) keeps the best validated epoch's weights
+    # and restores them when training ends: a later divergence (here a
+    # schedule that raises lr to 1e28 after 5 epochs) stops training there,
+    # as early stopping would after its NaN epochs, instead of raising
+    from torch.optim.lr_scheduler import StepLR
+
+    from sklearn_metal import MultitaskClassifier
+    from sklearn_metal.multitask import task_labels
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 5).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+
+    def blow_up():
+        return ("lr", LRScheduler(policy=StepLR, step_size=5, gamma=1e30))
+
+    model = EndModel(
+        lr=1e-2, max_epochs=30, verbose=0, random_state=0, callbacks=[blow_up()]
+    ).fit(X, y)
+    assert len(model.history) == 6  # stopped in the first diverged epoch
+    assert all(np.isfinite(p.detach()).all() for p in model.module_.parameters())
+    assert model.score(X, y) > 0.9
+    multi = MultitaskClassifier(
+        {"a": 2},
+        lr=1e-2,
+        max_epochs=30,
+        verbose=0,
+        random_state=0,
+        callbacks=[blow_up()],
+    ).fit(X, task_labels(a=y), valid_data=(X, task_labels(a=y)))
+    assert len(multi.history) == 6
+    assert multi.score(X, task_labels(a=y)) > 0.9
+    # without a kept best epoch (no validation) it still raises
+    with pytest.raises(ValueError, match="diverged in epoch 6"):
+        EndModel(
+            lr=1e-2,
+            max_epochs=30,
+            verbose=0,
+            random_state=0,
+            train_split=None,
+            callbacks=[blow_up()],
+        ).fit(X, y)
+
+
 def test_diverged_training_raises_instead_of_predicting_nan():
     # with a huge learning rate on huge inputs the weights became NaN in the
     # first epoch; fit returned, predict_proba gave NaN rows and score 0.54
