@@ -1,5 +1,7 @@
 """One validation path for label matrices and label vectors."""
 
+import os
+import sys
 import warnings
 from numbers import Real
 
@@ -16,6 +18,35 @@ from sklearn.utils.validation import (
 )
 
 __all__ = ["check_label_matrix", "check_gold_labels"]
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# scikit-learn's wrappers of fit (_fit_context) and of functions (validate_params)
+_WRAPPERS = (
+    os.path.join("sklearn", "base.py"),
+    os.path.join("sklearn", "utils", "_param_validation.py"),
+)
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that makes a warning raised by the caller of this
+    function point at the first frame outside sklearn_metal (and outside
+    scikit-learn's wrappers of ``fit`` and of functions): the user's call,
+    whichever of the package's functions led to the warning.
+
+    Examples
+    --------
+    >>> from sklearn_metal._validation import user_stacklevel
+    >>> user_stacklevel()  # called from outside the package: the caller itself
+    1
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIR) and not filename.endswith(_WRAPPERS):
+            break
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _column_label(names, j):
@@ -689,7 +720,9 @@ def check_gold_labels(y, n_samples, cardinality, *, whole=True):
     if whole and cardinality == 2:
         unlabeled = np.count_nonzero(y == -1)
         if unlabeled and not np.any(y == 0) and np.any(y == 1):
-            warnings.warn(PLUS_MINUS_ONE.format(n=unlabeled), UserWarning, 3)
+            warnings.warn(
+                PLUS_MINUS_ONE.format(n=unlabeled), UserWarning, user_stacklevel()
+            )
     return y
 
 

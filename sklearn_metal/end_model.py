@@ -31,6 +31,7 @@ from ._validation import (
     check_sample_weight,
     check_soft_label_columns,
     refuse_sparse_labels,
+    user_stacklevel,
 )
 from .callbacks import ValidationEarlyStopping, ValidationScoring
 from .modules import (
@@ -209,7 +210,7 @@ def _warn_minus_one_class(y, classes):
         "LabelModel's predict_proba). If -1 is a real class, ignore this "
         "warning.",
         UserWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
 
 

@@ -52,6 +52,7 @@ from ._validation import (
     frame_to_pandas,
     has_duplicate_entries,
     refuse_sparse_labels,
+    user_stacklevel,
 )
 from .end_model import (
     _check_architecture,
@@ -393,7 +394,7 @@ def _targets(parsed, tasks, token_tasks, require_labels=True, whole=True):
                     warnings.warn(
                         TASK_PLUS_MINUS_ONE.format(task=task, n=unlabeled),
                         UserWarning,
-                        stacklevel=3,
+                        stacklevel=user_stacklevel(),
                     )
             mask = hard >= 0 if kind == "hard" else (hard >= 0).any(axis=1)
             out[task] = (hard, mask)

@@ -22,6 +22,7 @@ from ._validation import (
     frame_to_pandas,
     numeric_labels,
     refuse_sparse_labels,
+    user_stacklevel,
 )
 
 __all__ = ["MultitaskLabelModel", "TaskGraph"]
@@ -355,7 +356,7 @@ class TaskGraph:
                     warnings.warn(
                         TASK_PLUS_MINUS_ONE.format(task=self.tasks[t], n=n),
                         UserWarning,
-                        stacklevel=3,
+                        stacklevel=user_stacklevel(),
                     )
 
     def _columns_by_task(self, Y):

@@ -1405,6 +1405,20 @@ def test_fit_warns_where_minus_one_looks_like_unlabeled_rows():
         EndModel(**params).partial_fit(X, y_semi)
 
 
+def test_minus_one_class_warning_points_at_the_callers_line():
+    X = np.arange(8, dtype=np.float32).reshape(-1, 1)
+    y = np.array([0, -1, 1, -1] * 2)
+    for call in (
+        lambda: EndModel(max_epochs=1, verbose=0, train_split=None).fit(X, y),
+        lambda: EndModel(max_epochs=1, verbose=0, train_split=None).partial_fit(X, y),
+    ):
+        with pytest.warns(UserWarning, match="y holds -1") as record:
+            call()
+        assert [w.filename for w in record if "y holds -1" in str(w.message)] == [
+            __file__
+        ]
+
+
 @pytest.mark.parametrize("case", ["plus_minus_one", "classes_given", "no_minus_one"])
 def test_fit_does_not_warn_about_minus_one_as_a_plain_class(case, recwarn):
     X, _, y = _soft_data(n=40, d=3)

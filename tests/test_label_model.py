@@ -885,6 +885,27 @@ def test_gold_labels_coded_minus_one_plus_one_warn():
         LabelModel().partial_fit(L, plus_minus)
 
 
+def test_minus_one_plus_one_warning_points_at_the_callers_line():
+    # the warning's stacklevel pointed at scikit-learn's fit wrapper (base.py),
+    # its parameter validation or analysis.py, not at the user's call
+    from sklearn_metal.analysis import lf_empirical_accuracies
+
+    L, y, _ = make_label_matrix(200, 4, random_state=0)
+    plus_minus = 2 * y - 1
+    model = LabelModel().fit(L)
+    calls = [
+        lambda: LabelModel().fit(L, plus_minus),
+        lambda: model.score(L, plus_minus),
+        lambda: MajorityClassVoter().fit(L, plus_minus),
+        lambda: lf_summary(L, plus_minus),
+        lambda: lf_empirical_accuracies(L, plus_minus),
+    ]
+    for call in calls:
+        with pytest.warns(UserWarning, match="holds -1 and 1 but no 0") as record:
+            call()
+        assert [w.filename for w in record] == [__file__]
+
+
 def test_subnormal_prior_strength_is_rejected():
     L = np.array([[1, 0], [1, 1], [-1, 0], [1, -1], [-1, 1]] * 4)
     with pytest.raises(ValueError, match="prior_strength"):

@@ -1870,6 +1870,25 @@ def test_hard_labels_coded_minus_one_plus_one_warn():
         net.partial_fit(X, plus_minus)  # a block of a stream may lack class 0
 
 
+def test_minus_one_warnings_point_at_the_callers_line():
+    # the -1/+1 warning's stacklevel pointed at multitask.py (fit, score,
+    # valid_data), not at the user's call
+    X, a, _ = _setup()
+    plus_minus = task_labels(a=2 * a - 1)
+    net = MultitaskClassifier({"a": 2}, max_epochs=1, verbose=0)
+    fitted = clone(net).fit(X, task_labels(a=a))
+    calls = [
+        lambda: clone(net).fit(X, plus_minus),
+        lambda: clone(net).fit(X, task_labels(a=a), valid_data=(X, plus_minus)),
+        lambda: fitted.score(X, plus_minus),
+        lambda: MultitaskTrainer(net).fit(X, plus_minus),
+    ]
+    for call in calls:
+        with pytest.warns(UserWarning, match="task 'a' hold -1") as record:
+            call()
+        assert {w.filename for w in record if "hold -1" in str(w.message)} == {__file__}
+
+
 def test_trainer_takes_a_pipeline_label_model_as_documented():
     # the docs name a Pipeline as a label model fitted unweighted, but
     # set_params(cardinality=...) refused it: it has no such parameter

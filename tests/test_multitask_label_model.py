@@ -739,6 +739,23 @@ def test_gold_labels_coded_minus_one_plus_one_warn_per_task():
         model.score_tasks(L, Y)  # 0/1 labels
 
 
+def test_minus_one_plus_one_warning_points_at_the_callers_line():
+    # its stacklevel pointed at multitask_label_model.py (fit and score call
+    # TaskGraph.check_labels), not at the user's call
+    L, Y, graph, source_tasks = make_parent_child(100, random_state=0)
+    plus_minus = np.column_stack([2 * Y[:, 0] - 1, np.full_like(Y[:, 0], -1)])
+    model = MultitaskLabelModel(graph, source_tasks)
+    calls = [
+        lambda: model.fit(L, plus_minus),
+        lambda: model.score(L, plus_minus),
+        lambda: graph.check_labels(plus_minus),
+    ]
+    for call in calls:
+        with pytest.warns(UserWarning, match="task 'a' hold -1") as record:
+            call()
+        assert [w.filename for w in record] == [__file__]
+
+
 def test_a_child_task_undefined_by_its_known_parent_is_not_a_minus_one_label():
     # c is defined only where a = 0: its -1 entries where a is known to be 1
     # are "not defined", not unlabeled, so a c labeled 1 wherever defined
