@@ -577,11 +577,14 @@ def refuse_sparse_labels(y, name, advice=None, verb="is"):
 
 
 def _class_number(label):
-    """A column label as a class number: an integer, or a string of ASCII
-    digits (a CSV header); None for any other label."""
+    """A column label as a class number: an integer, an integral float (as
+    ``pd.get_dummies`` of float labels names its columns), or a string of
+    ASCII digits (a CSV header); None for any other label."""
     if isinstance(label, (bool, np.bool_)):
         return None
     if isinstance(label, (int, np.integer)):
+        return int(label)
+    if isinstance(label, Real) and np.isfinite(label) and label == int(label):
         return int(label)
     if isinstance(label, str) and label.isascii() and label.isdigit():
         return int(label)

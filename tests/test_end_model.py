@@ -1436,7 +1436,13 @@ def test_fit_does_not_warn_about_minus_one_as_a_plain_class(case, recwarn):
 
 @pytest.mark.parametrize(
     "columns, named",
-    [([1, 0], "1"), ([1, 2], "1"), (["1", "0"], "'1'"), ([0, 2, 1], "2")],
+    [
+        ([1, 0], "1"),
+        ([1, 2], "1"),
+        (["1", "0"], "'1'"),
+        ([0, 2, 1], "2"),
+        ([1.0, 2.0], "1.0"),  # pd.get_dummies of float labels 1.0 and 2.0
+    ],
 )
 def test_soft_label_frames_numbered_otherwise_than_the_classes_are_refused(
     columns, named
@@ -1460,12 +1466,11 @@ def test_soft_label_frames_in_class_order_or_with_names_are_read_by_position():
     X, soft, _ = _soft_data(n=30, d=3)
     params = dict(hidden_layer_sizes=(4,), max_epochs=1, verbose=0, random_state=0)
     expected = EndModel(**params).fit(X, soft).predict_proba(X)
-    for columns in ([0, 1], ["0", "1"], ["p_ham", "p_spam"]):
+    for columns in ([0, 1], ["0", "1"], [0.0, 1.0], ["p_ham", "p_spam"]):
         model = EndModel(**params).fit(X, pd.DataFrame(soft, columns=columns))
         np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-6)
 
 
-@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
 def test_divergence_after_a_best_epoch_keeps_the_early_stopping_weights():
     # early stopping (on by default) keeps the best validated epoch's weights
     # and restores them when training ends: a later divergence (here a
@@ -1511,6 +1516,7 @@ def test_divergence_after_a_best_epoch_keeps_the_early_stopping_weights():
         ).fit(X, y)
 
 
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
 def test_diverged_training_raises_instead_of_predicting_nan():
     # with a huge learning rate on huge inputs the weights became NaN in the
     # first epoch; fit returned, predict_proba gave NaN rows and score 0.54
