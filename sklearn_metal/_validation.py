@@ -253,7 +253,9 @@ def check_sparse_format(S):
 def check_sparse_zeros(S, step=2**20):
     """Raise a ValueError if the sparse matrix ``S`` stores ``-1`` entries but
     no ``0``: the mark of a dense label matrix converted by scipy.sparse,
-    which drops the zeros (class-0 votes) and keeps the abstains.
+    which drops the zeros (class-0 votes) and keeps the abstains. A matrix
+    that stores every entry dropped none (a block of rows without a class-0
+    vote, e.g. one row to predict, of a matrix that stores its abstains).
 
     Call it on a whole matrix, not on a block of rows (a block may lack
     class-0 votes). The stored values are scanned ``step`` at a time, and the
@@ -275,6 +277,8 @@ def check_sparse_zeros(S, step=2**20):
     data = S.data
     if data.dtype.kind not in "if":
         return  # unsigned votes cannot hold -1 (see the callers' own checks)
+    if S.nnz == S.shape[0] * S.shape[1]:
+        return  # every entry stored (-1 abstains explicitly): none was dropped
     for start in range(0, data.size, step):
         if np.any(data[start : start + step] == 0):
             return

@@ -378,9 +378,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 (n_samples, n_sources)
             Votes: ``-1`` abstains, ``0..cardinality-1`` are classes. In a
             sparse matrix an entry that is not stored abstains (so does a
-            stored ``-1``); one that stores ``-1`` entries but no ``0`` is
-            refused, since scipy's ``csr_matrix(L)`` of a dense ``L`` keeps
-            its abstains and drops its class-0 votes.
+            stored ``-1``); one that stores ``-1`` entries but no ``0``, and
+            not every entry, is refused, since scipy's ``csr_matrix(L)`` of a
+            dense ``L`` keeps its abstains and drops its class-0 votes.
         y : array-like of shape (n_samples,), default=None
             Optional gold labels, ``-1`` for unlabeled rows (scikit-learn's
             semi-supervised convention). Gold rows count as known classes in

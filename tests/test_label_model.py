@@ -1056,6 +1056,25 @@ def test_sparse_made_from_dense_votes_is_refused(fmt):
     )
 
 
+def test_sparse_rows_that_store_every_entry_are_read_without_class_0_votes():
+    # stored -1 entries abstain; a matrix that stores every entry dropped no
+    # class-0 vote, yet a row to predict without one (here [1, -1, 1, -1])
+    # was refused as if made by csr_matrix(L) of a dense L
+    L, _, _ = make_label_matrix(300, 4, random_state=0)
+
+    def every_entry(votes):
+        rows, cols = np.indices(votes.shape).reshape(2, -1)
+        return sp.csr_matrix((votes.ravel(), (rows, cols)), shape=votes.shape)
+
+    model = LabelModel().fit(every_entry(L))
+    row = np.array([[1, -1, 1, -1]])
+    np.testing.assert_allclose(
+        model.predict_proba(every_entry(row)), model.predict_proba(row), atol=1e-12
+    )
+    with pytest.raises(ValueError, match="but not one vote for class 0"):
+        model.predict_proba(sp.csr_matrix(np.array([[1, -1, 0, -1]])))
+
+
 def test_cross_val_predict_proba_of_semi_supervised_labels_says_why_it_fails():
     # cross_val_predict(method="predict_proba") label-encodes y before fit, so
     # -1, 0, 1 reach LabelModel as 0, 1, 2: "y holds the value 2" named a
