@@ -640,9 +640,18 @@ class _SkorchCompat:
         if params and not bool(
             torch.stack([torch.isfinite(p).all() for p in params]).all()
         ):
-            if self._keeps_best_weights():
-                raise KeyboardInterrupt  # skorch ends the epochs, as EarlyStopping
             loss = self.history[-1].get("train_loss", float("nan"))
+            if self._keeps_best_weights():
+                warnings.warn(
+                    f"{type(self).__name__}'s training diverged in epoch "
+                    f"{len(self.history)} (its parameters are no longer finite, "
+                    f"train_loss {loss:.6g}): training stops, and the net keeps "
+                    "the weights of its best validated epoch. Lower lr, scale the "
+                    "inputs, or clip the gradients.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                raise KeyboardInterrupt  # skorch ends the epochs, as EarlyStopping
             raise ValueError(
                 f"{type(self).__name__}'s training diverged in epoch "
                 f"{len(self.history)}: its parameters are no longer finite "
