@@ -705,7 +705,7 @@ class MultitaskLabelModel(BaseEstimator):
                 f"MultitaskLabelModel did not converge in max_iter={self.max_iter} "
                 "iterations for every task group.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         return self
 

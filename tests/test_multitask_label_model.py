@@ -768,3 +768,13 @@ def test_a_child_task_undefined_by_its_known_parent_is_not_a_minus_one_label():
     unknown_parent = np.vstack([Y, [-1, -1], [-1, -1]])
     with pytest.warns(UserWarning, match="task 'c' .* the 2 rows with -1"):
         graph.check_labels(unknown_parent)
+
+
+def test_convergence_warning_points_at_the_callers_line():
+    # its stacklevel=2 pointed at scikit-learn's fit wrapper (base.py)
+    from sklearn.exceptions import ConvergenceWarning
+
+    L, _, graph, source_tasks = make_parent_child(300, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="did not converge") as record:
+        MultitaskLabelModel(graph, source_tasks, max_iter=1).fit(L)
+    assert [w.filename for w in record] == [__file__]
