@@ -26,13 +26,16 @@ _WRAPPERS = (
     os.path.join("sklearn", "base.py"),
     os.path.join("sklearn", "utils", "_param_validation.py"),
 )
+# skorch's training loop, which calls the nets' epoch hooks
+_SKORCH_DIR = os.sep + "skorch" + os.sep
 
 
 def user_stacklevel():
     """The ``stacklevel`` that makes a warning raised by the caller of this
     function point at the first frame outside sklearn_metal (and outside
-    scikit-learn's wrappers of ``fit`` and of functions): the user's call,
-    whichever of the package's functions led to the warning.
+    scikit-learn's wrappers of ``fit`` and of functions, and skorch's
+    training loop): the user's call, whichever of the package's functions
+    led to the warning.
 
     Examples
     --------
@@ -43,7 +46,11 @@ def user_stacklevel():
     frame, level = sys._getframe(1), 1
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIR) and not filename.endswith(_WRAPPERS):
+        if not (
+            filename.startswith(_PACKAGE_DIR)
+            or filename.endswith(_WRAPPERS)
+            or _SKORCH_DIR in filename
+        ):
             break
         frame, level = frame.f_back, level + 1
     return level

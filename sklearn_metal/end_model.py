@@ -649,7 +649,7 @@ class _SkorchCompat:
                     "the weights of its best validated epoch. Lower lr, scale the "
                     "inputs, or clip the gradients.",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 raise KeyboardInterrupt  # skorch ends the epochs, as EarlyStopping
             raise ValueError(

@@ -1488,10 +1488,13 @@ def test_divergence_after_a_best_epoch_keeps_the_early_stopping_weights():
     def blow_up():
         return ("lr", LRScheduler(policy=StepLR, step_size=5, gamma=1e30))
 
-    with pytest.warns(UserWarning, match="diverged in epoch 6 .* keeps the weights"):
+    with pytest.warns(
+        UserWarning, match="diverged in epoch 6 .* keeps the weights"
+    ) as w:
         model = EndModel(
             lr=1e-2, max_epochs=30, verbose=0, random_state=0, callbacks=[blow_up()]
         ).fit(X, y)
+    assert [r.filename for r in w] == [__file__]  # the user's fit call
     assert len(model.history) == 6  # stopped in the first diverged epoch
     assert all(torch.isfinite(p).all() for p in model.module_.parameters())
     assert model.score(X, y) > 0.9
