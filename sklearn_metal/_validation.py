@@ -427,6 +427,19 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0, whole=True):
                 "Complex data not supported: a label matrix holds integer votes."
             )
         if L.dtype.kind == "O":
+            # a boolean (df.to_numpy() of a frame with a flag column) would
+            # convert to a vote for class 0 or 1, as a boolean dtype is refused
+            flags = np.fromiter(
+                (isinstance(v, (bool, np.bool_)) for v in L.flat), bool, L.size
+            )
+            if L.ndim == 2 and flags.any():
+                i, j = np.unravel_index(np.flatnonzero(flags)[0], L.shape)
+                raise ValueError(
+                    f"Label matrix {_column_label(names, j)} holds the boolean "
+                    f"{L[i, j]!r} at row "
+                    f"{i + first_row}; expected integer votes (-1 abstains). "
+                    "Leave flag columns out of L, or map them to votes."
+                )
             # Non-numeric entries raise numpy's own TypeError / ValueError here.
             L = L.astype(np.float64)
         if L.dtype == bool or L.dtype.kind not in "iuf":

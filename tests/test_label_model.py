@@ -1096,3 +1096,29 @@ def test_cross_val_predict_proba_of_semi_supervised_labels_says_why_it_fails():
     # a value out of range for other reasons gets no such hint
     with pytest.raises(ValueError, match=r"cardinality=2\)\.$"):
         LabelModel().fit(L, np.where(y == 1, 2, -1))
+
+
+def test_booleans_in_an_object_label_matrix_are_refused():
+    # df.to_numpy() of a frame with a flag column is an object array whose
+    # True/False converted to votes for classes 1/0 (coverage 1.0), silently,
+    # where the frame itself (a bool column) is refused
+    frame = pd.DataFrame({"lf": [0, 1, -1, 0], "fired": [True, False, True, False]})
+    L = frame.to_numpy()
+    assert L.dtype == object
+    match = r"column 1 holds the boolean True at row 0"
+    with pytest.raises(ValueError, match=match):
+        LabelModel().fit(L)
+    with pytest.raises(ValueError, match=match):
+        lf_summary(L)
+    with pytest.raises(ValueError, match=r"column 'fired' \(index 1\) has dtype bool"):
+        LabelModel().fit(frame)
+    # in a block of rows, the row of the whole matrix is named
+    late = np.array([[0, 1], [1, 1], [0, -1], [1, np.True_]], dtype=object)
+    with pytest.raises(ValueError, match=r"boolean (np\.True_|True) at row 3"):
+        LabelModel(chunk_rows=2).fit(late)
+    # object arrays of integer votes are read as before
+    ints = np.array([[0, 1], [1, 1], [0, -1], [1, 0]], dtype=object)
+    np.testing.assert_allclose(
+        LabelModel().fit(ints).predict_proba(ints),
+        LabelModel().fit(ints.astype(int)).predict_proba(ints.astype(int)),
+    )
