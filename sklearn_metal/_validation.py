@@ -553,14 +553,8 @@ def by_class(values, cardinality, name):
         return values
     index = values.index.tolist()
     # classes as ints (a float y's value_counts is indexed by 0.0, 1.0, ...)
-    whole = all(
-        isinstance(c, Real)
-        and not isinstance(c, (bool, np.bool_))
-        and np.isfinite(c)
-        and c == int(c)
-        for c in index
-    )
-    if not whole or sorted(int(c) for c in index) != list(range(cardinality)):
+    numbers = [_class_number(c) for c in index]
+    if None in numbers or sorted(numbers) != list(range(cardinality)):
         raise ValueError(
             f"{name} is a pandas Series indexed by {index}; its values are read "
             f"by class, so its index must be the classes 0..{cardinality - 1}, "
@@ -568,7 +562,7 @@ def by_class(values, cardinality, name):
             f"order). Pass {name}.to_numpy() if its values are already in class "
             "order."
         )
-    return values.to_numpy()[np.argsort([int(c) for c in index])]
+    return values.to_numpy()[np.argsort(numbers)]
 
 
 def refuse_sparse_labels(y, name, advice=None, verb="is"):
@@ -745,12 +739,61 @@ def check_gold_labels(y, n_samples, cardinality, *, whole=True):
         )
     y = yf.astype(np.int64)
     if whole and cardinality == 2:
-        unlabeled = np.count_nonzero(y == -1)
-        if unlabeled and not np.any(y == 0) and np.any(y == 1):
+        unlabeled = plus_minus_one_rows(y)
+        if unlabeled:
             warnings.warn(
                 PLUS_MINUS_ONE.format(n=unlabeled), UserWarning, user_stacklevel()
             )
     return y
+
+
+def plus_minus_one_rows(y):
+    """The number of ``-1`` entries of binary labels ``y`` that hold ``-1``
+    and ``1`` but no ``0``, the look of classes coded -1/+1 whose ``-1`` rows
+    would be read as unlabeled; 0 for any other labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal._validation import plus_minus_one_rows
+    >>> plus_minus_one_rows(np.array([1, -1, -1, 1]))
+    2
+    >>> plus_minus_one_rows(np.array([1, -1, 0]))
+    0
+    """
+    if np.any(y == 0) or not np.any(y == 1):
+        return 0
+    return int(np.count_nonzero(y == -1))
+
+
+def labeled_accuracy(y, pred, labeled, sample_weight=None):
+    """Accuracy of ``pred`` against ``y`` on the rows where ``labeled`` is
+    True (gold labels other than ``-1``), weighted by ``sample_weight``.
+
+    Raises a ValueError if no row is labeled, or if every labeled row has
+    weight 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal._validation import labeled_accuracy
+    >>> y, pred = np.array([0, -1, 1, 1]), np.array([0, 1, 0, 1])
+    >>> labeled_accuracy(y, pred, y != -1)
+    0.6666666666666666
+    """
+    if not labeled.any():
+        raise ValueError(
+            "y has no gold label: every entry is -1 (unlabeled); score needs "
+            "at least one labeled row."
+        )
+    if sample_weight is not None:
+        sample_weight = sample_weight[labeled]
+        if not sample_weight.any():
+            raise ValueError(
+                "Every row with a gold label (y != -1) has sample_weight 0; "
+                "score needs a labeled row of positive weight."
+            )
+    return float(accuracy_score(y[labeled], pred[labeled], sample_weight=sample_weight))
 
 
 class _LabelMatrixMixin:
@@ -820,24 +863,11 @@ class _LabelMatrixMixin:
         # predictions first: a dask array's row count may be known only then
         pred = np.asarray(self.predict(L))  # computes a dask result
         y = check_gold_labels(y, _num_samples(pred), self.cardinality)
-        labeled = y >= 0
-        if not labeled.any():
-            raise ValueError(
-                "y has no gold label: every entry is -1 (unlabeled); score needs "
-                "at least one labeled row."
-            )
         if sample_weight is not None:
             sample_weight = check_sample_weight(
                 sample_weight, y, ensure_non_negative=True
-            )[labeled]
-            if not sample_weight.any():
-                raise ValueError(
-                    "Every row with a gold label (y != -1) has sample_weight 0; "
-                    "score needs a labeled row of positive weight."
-                )
-        return float(
-            accuracy_score(y[labeled], pred[labeled], sample_weight=sample_weight)
-        )
+            )
+        return labeled_accuracy(y, pred, y >= 0, sample_weight)
 
     def _source_names(self):
         names = getattr(self, "feature_names_in_", None)

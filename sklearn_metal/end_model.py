@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import accuracy_score, check_scoring
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -30,6 +30,7 @@ from skorch.utils import to_tensor
 from ._validation import (
     check_sample_weight,
     check_soft_label_columns,
+    labeled_accuracy,
     refuse_sparse_labels,
     user_stacklevel,
 )
@@ -1634,6 +1635,8 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
             sample_weight = check_sample_weight(
                 sample_weight, np.empty(len(y)), ensure_non_negative=True
             )
+        # -1 marks an unlabeled row, unless it is one of the classes
+        labeled = np.ones(len(y), dtype=bool)
         if (
             not soft
             and y.dtype.kind in "iuf"
@@ -1641,20 +1644,7 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
             and not np.isin(-1, self.classes_)
         ):
             labeled = y != -1
-            if not labeled.any():
-                raise ValueError(
-                    "y has no gold label: every entry is -1 (unlabeled); score "
-                    "needs at least one labeled row."
-                )
-            y, pred = y[labeled], pred[labeled]
-            if sample_weight is not None:
-                sample_weight = sample_weight[labeled]
-                if not sample_weight.any():
-                    raise ValueError(
-                        "Every row with a gold label (y != -1) has sample_weight "
-                        "0; score needs a labeled row of positive weight."
-                    )
-        return float(accuracy_score(y, pred, sample_weight=sample_weight))
+        return labeled_accuracy(y, pred, labeled, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

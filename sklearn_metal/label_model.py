@@ -27,6 +27,7 @@ from ._validation import (
     check_block_input,
     check_gold_labels,
     check_sample_weight,
+    user_stacklevel,
 )
 
 __all__ = ["LabelModel"]
@@ -707,7 +708,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 f"LabelModel did not converge in max_iter={self.max_iter} iterations "
                 f"(tol={self.tol}); increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=5,  # the user's fit call (through fit's wrapper)
+                stacklevel=user_stacklevel(),
             )
         self.class_balance_ = p
         self._set_public_params(tot, n)

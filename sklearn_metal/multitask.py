@@ -51,6 +51,7 @@ from ._validation import (
     check_sparse_zeros,
     frame_to_pandas,
     has_duplicate_entries,
+    plus_minus_one_rows,
     refuse_sparse_labels,
     user_stacklevel,
 )
@@ -388,14 +389,15 @@ def _targets(parsed, tasks, token_tasks, require_labels=True, whole=True):
                     f"expected -1 (no label) or a class in 0..{k - 1}."
                 )
             hard = values.astype(np.int64)
-            if whole and kind == "hard" and k == 2 and not np.any(hard == 0):
-                unlabeled = np.count_nonzero(hard == -1)
-                if unlabeled and np.any(hard == 1):
-                    warnings.warn(
-                        TASK_PLUS_MINUS_ONE.format(task=task, n=unlabeled),
-                        UserWarning,
-                        stacklevel=user_stacklevel(),
-                    )
+            unlabeled = (
+                whole and kind == "hard" and k == 2 and plus_minus_one_rows(hard)
+            )
+            if unlabeled:
+                warnings.warn(
+                    TASK_PLUS_MINUS_ONE.format(task=task, n=unlabeled),
+                    UserWarning,
+                    stacklevel=user_stacklevel(),
+                )
             mask = hard >= 0 if kind == "hard" else (hard >= 0).any(axis=1)
             out[task] = (hard, mask)
         else:

@@ -21,6 +21,7 @@ from ._validation import (
     check_label_matrix,
     frame_to_pandas,
     numeric_labels,
+    plus_minus_one_rows,
     refuse_sparse_labels,
     user_stacklevel,
 )
@@ -338,9 +339,7 @@ class TaskGraph:
         for comp in self.components:
             for pos, t in enumerate(comp):
                 col = Y[:, t]
-                if self.cardinalities[t] != 2 or np.any(col == 0):
-                    continue
-                if not np.any(col == 1) or not np.any(col == -1):
+                if self.cardinalities[t] != 2 or not plus_minus_one_rows(col):
                     continue
                 states = self.feasible_states(comp)
                 rows, inverse = np.unique(
