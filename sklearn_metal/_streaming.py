@@ -22,6 +22,7 @@ from ._validation import (
     check_sparse_zeros,
     frame_to_pandas,
     has_duplicate_entries,
+    rows_to_array,
 )
 
 __all__ = [
@@ -81,6 +82,8 @@ def read_input(L, lengths=True):
     DataFrame's names read from its pandas ``_meta`` (see :func:`names_frame`).
     """
     L = frame_to_pandas(L)  # (polars frames have no ndim)
+    if isinstance(L, (list, tuple)):
+        L = rows_to_array(L)
     if not (hasattr(L, "shape") and hasattr(L, "ndim")):
         L = np.asarray(L)
     if sp.issparse(L) and L.format in ("lil", "dok"):

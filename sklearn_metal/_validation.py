@@ -352,6 +352,51 @@ def check_frame_dtypes(L, names=None):
             )
 
 
+def _refuse_booleans(entries, names, first_row):
+    """Raise a ValueError naming the first boolean in the 2-D object array
+    ``entries``: converted, it would be a vote for class 0 or 1 (a flag column
+    in ``df.to_numpy()``, or a list of rows), where a boolean dtype is refused.
+    """
+    flags = np.fromiter(
+        (isinstance(v, (bool, np.bool_)) for v in entries.flat), bool, entries.size
+    )
+    if entries.ndim == 2 and flags.any():
+        i, j = np.unravel_index(np.flatnonzero(flags)[0], entries.shape)
+        raise ValueError(
+            f"Label matrix {_column_label(names, j)} holds the boolean "
+            f"{entries[i, j]!r} at row "
+            f"{i + first_row}; expected integer votes (-1 abstains). "
+            "Leave flag columns out of L, or map them to votes."
+        )
+
+
+def rows_to_array(rows, names=None, first_row=0):
+    """``np.asarray(rows)`` of a list or tuple of rows of votes, refusing the
+    booleans among them that numpy would make the numbers 1 and 0.
+
+    Examples
+    --------
+    >>> from sklearn_metal._validation import rows_to_array
+    >>> rows_to_array([[0, -1], [1, 1]]).tolist()
+    [[0, -1], [1, 1]]
+    >>> rows_to_array([[0, True]])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Label matrix column 1 holds the boolean True at row 0; ...
+    """
+    L = np.asarray(rows)
+    if L.ndim != 2 or L.dtype.kind not in "iuf":
+        return L
+    kinds = set()
+    for row in rows:
+        kinds.update([row.dtype.type] if hasattr(row, "dtype") else map(type, row))
+    if bool in kinds or np.bool_ in kinds:
+        entries = np.empty(L.shape, dtype=object)
+        entries[...] = rows
+        _refuse_booleans(entries, names, first_row)
+    return L
+
+
 def check_label_matrix(L, cardinality, *, names=None, first_row=0, whole=True):
     """Validate a label matrix and return its non-abstain votes.
 
@@ -418,7 +463,7 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0, whole=True):
         rows, cols, vals = coo.row, coo.col, coo.data
     else:
         if isinstance(L, (list, tuple)):
-            L = np.asarray(L)
+            L = rows_to_array(L, names, first_row)
         if not hasattr(L, "dtype") or not hasattr(L, "shape"):
             L = np.asarray(L)
         L = np.asarray(L)
@@ -427,19 +472,7 @@ def check_label_matrix(L, cardinality, *, names=None, first_row=0, whole=True):
                 "Complex data not supported: a label matrix holds integer votes."
             )
         if L.dtype.kind == "O":
-            # a boolean (df.to_numpy() of a frame with a flag column) would
-            # convert to a vote for class 0 or 1, as a boolean dtype is refused
-            flags = np.fromiter(
-                (isinstance(v, (bool, np.bool_)) for v in L.flat), bool, L.size
-            )
-            if L.ndim == 2 and flags.any():
-                i, j = np.unravel_index(np.flatnonzero(flags)[0], L.shape)
-                raise ValueError(
-                    f"Label matrix {_column_label(names, j)} holds the boolean "
-                    f"{L[i, j]!r} at row "
-                    f"{i + first_row}; expected integer votes (-1 abstains). "
-                    "Leave flag columns out of L, or map them to votes."
-                )
+            _refuse_booleans(L, names, first_row)
             # Non-numeric entries raise numpy's own TypeError / ValueError here.
             L = L.astype(np.float64)
         if L.dtype == bool or L.dtype.kind not in "iuf":

@@ -53,6 +53,7 @@ from ._validation import (
     has_duplicate_entries,
     plus_minus_one_rows,
     refuse_sparse_labels,
+    rows_to_array,
     user_stacklevel,
 )
 from .end_model import (
@@ -134,6 +135,8 @@ class Votes:
 
     def __init__(self, L):
         L = frame_to_pandas(L)
+        if isinstance(L, (list, tuple)):
+            L = rows_to_array(L)
         if sp.issparse(L):
             # Entries that are not stored abstain, as in ``check_label_matrix``.
             # (values are checked against the task's cardinality at fit time).

@@ -10,7 +10,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_metal import LabelModel, MajorityClassVoter, lf_summary
+from sklearn_metal import (
+    LabelModel,
+    MajorityClassVoter,
+    MultitaskLabelModel,
+    TaskGraph,
+    lf_summary,
+)
 from sklearn_metal.datasets import make_label_matrix
 
 
@@ -1121,4 +1127,31 @@ def test_booleans_in_an_object_label_matrix_are_refused():
     np.testing.assert_allclose(
         LabelModel().fit(ints).predict_proba(ints),
         LabelModel().fit(ints.astype(int)).predict_proba(ints.astype(int)),
+    )
+
+
+def test_booleans_in_a_list_of_rows_are_refused():
+    # numpy makes a list of rows mixing booleans and ints an int array, so
+    # True/False were read as votes for classes 1/0 without a word
+    rows = [[0, True], [1, -1], [-1, False]]
+    assert np.asarray(rows).dtype.kind == "i"
+    match = r"column 1 holds the boolean True at row 0"
+    with pytest.raises(ValueError, match=match):
+        LabelModel().fit(rows)
+    with pytest.raises(ValueError, match=match):
+        LabelModel().partial_fit(rows)
+    with pytest.raises(ValueError, match=match):
+        LabelModel().fit([[0, 1], [1, 1]]).predict_proba(rows)
+    with pytest.raises(ValueError, match=match):
+        lf_summary(rows)
+    with pytest.raises(ValueError, match=match):
+        MultitaskLabelModel(TaskGraph({"a": 2}), ["a", "a"]).fit(rows)
+    # a list of numpy rows, one of them boolean, the same
+    with pytest.raises(ValueError, match=r"column 0 holds the boolean False at row 1"):
+        LabelModel().fit([np.array([0, 1]), np.array([False, True])])
+    # lists of integer votes are read as before
+    ints = [[0, 1], [1, 1], [0, -1], [1, 0]]
+    np.testing.assert_allclose(
+        LabelModel().fit(ints).predict_proba(ints),
+        LabelModel().fit(np.array(ints)).predict_proba(np.array(ints)),
     )
