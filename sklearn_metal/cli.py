@@ -324,9 +324,18 @@ def main(argv=None):
     )
     fit.add_argument("label_matrix", help="label matrix: .csv, .npy or .parquet")
     fit.add_argument(
-        "--cardinality", "-k", type=_int_at_least(2), default=2, help="classes K (>= 2)"
+        "--cardinality",
+        "-k",
+        type=_int_at_least(2),
+        default=2,
+        help="classes K (>= 2; default: 2)",
     )
-    fit.add_argument("--method", choices=["auto", "moments", "em"], default="auto")
+    fit.add_argument(
+        "--method",
+        choices=["auto", "moments", "em"],
+        default="auto",
+        help="LabelModel's method (default: auto)",
+    )
     fit.add_argument(
         "--output",
         "-o",
@@ -342,7 +351,11 @@ def main(argv=None):
         _silence_stdout()
         return _BROKEN_PIPE_STATUS
     except ValueError as exc:
-        print(f"sklearn-metal: error: {exc}", file=sys.stderr)
+        hint = ""
+        value = re.search(r"holds the value (\d+) at row", str(exc))
+        if args.command == "fit" and value and int(value[1]) >= args.cardinality:
+            hint = " Pass --cardinality K for a label matrix with K classes."
+        print(f"sklearn-metal: error: {exc}{hint}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. no permission to write the output file
         print(f"sklearn-metal: error: {_os_error(exc)}", file=sys.stderr)

@@ -61,7 +61,15 @@ def test_fit_command_formats_and_errors(tmp_path, capsys):
     bad[0, 0] = 7
     np.save(tmp_path / "bad.npy", bad)
     assert main(["fit", str(tmp_path / "bad.npy")]) == 2
-    assert "value 7" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "value 7" in err
+    # a vote beyond the classes names the option that sets them
+    assert "Pass --cardinality K" in err
+    bad[0, 0] = -2  # another bad value gets no such hint
+    np.save(tmp_path / "bad.npy", bad)
+    assert main(["fit", str(tmp_path / "bad.npy"), "-k", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "value -2" in err and "--cardinality" not in err
     assert main(["fit", str(tmp_path / "L.json")]) == 2
 
 
