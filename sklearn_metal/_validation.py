@@ -757,13 +757,15 @@ def check_gold_labels(y, n_samples, cardinality, *, whole=True):
         i = np.flatnonzero(bad)[0]
         hint = ""
         if yf.min() == 0 and yf.max() == cardinality:
-            # the look of semi-supervised labels that cross_val_predict's
-            # label encoding shifted by one
+            # the look of semi-supervised labels that a label encoding (of
+            # cross_val_predict or of an ensemble) shifted by one
             hint = (
                 " cross_val_predict with method='predict_proba' label-encodes "
-                "y before fit, turning -1 (unlabeled) into 0 and each class c "
-                "into c + 1; for out-of-fold probabilities with unlabeled rows, "
-                "use cross_validate(..., return_estimator=True, "
+                "y before fit, as VotingClassifier, StackingClassifier and "
+                "BaggingClassifier do, turning -1 (unlabeled) into 0 and each "
+                "class c into c + 1; give an ensemble the labeled rows "
+                "only (y != -1), and for out-of-fold probabilities with "
+                "unlabeled rows use cross_validate(..., return_estimator=True, "
                 "return_indices=True) and each fold's predict_proba."
             )
         raise ValueError(

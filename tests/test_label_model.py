@@ -1104,6 +1104,31 @@ def test_cross_val_predict_proba_of_semi_supervised_labels_says_why_it_fails():
         LabelModel().fit(L, np.where(y == 1, 2, -1))
 
 
+@pytest.mark.parametrize(
+    "ensemble", ["VotingClassifier", "StackingClassifier", "BaggingClassifier"]
+)
+def test_ensemble_label_encoding_of_semi_supervised_labels_is_named(ensemble):
+    # scikit-learn's ensembles label-encode y before fitting their members, as
+    # cross_val_predict does: -1, 0, 1 reach LabelModel as 0, 1, 2, and the
+    # message named cross_val_predict only, which the user never called
+    from sklearn import ensemble as ensembles
+
+    L, y, _ = make_label_matrix(300, 4, random_state=0)
+    semi = np.where(np.arange(300) % 4 == 0, y, -1)
+    if ensemble == "BaggingClassifier":
+        model = ensembles.BaggingClassifier(LabelModel(), n_estimators=2)
+    else:
+        members = [("lm", LabelModel()), ("mv", MajorityClassVoter())]
+        model = getattr(ensembles, ensemble)(members)
+    with pytest.raises(
+        ValueError, match=f"value 2 at row .* label-encodes y.*{ensemble}"
+    ):
+        model.fit(L, semi)
+    # the labeled rows alone fit
+    labeled = semi != -1
+    assert model.fit(L[labeled], semi[labeled]).score(L, y) > 0.5
+
+
 def test_booleans_in_an_object_label_matrix_are_refused():
     # df.to_numpy() of a frame with a flag column is an object array whose
     # True/False converted to votes for classes 1/0 (coverage 1.0), silently,
