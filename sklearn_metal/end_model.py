@@ -1131,7 +1131,9 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
                 raise ValueError(
                     f"Every {what} row of train_split has sample_weight 0, so "
                     f"the weighted {what} loss is undefined; give some of them "
-                    "weight, or use another split."
+                    "weight, or use another split. (BaggingClassifier passes "
+                    "its draws of rows as sample_weight, 0 for the rows it did "
+                    "not draw: raise max_samples or set train_split=None.)"
                 )
         return train, valid
 

@@ -657,6 +657,27 @@ def test_valid_data_by_position_and_zero_weight_fraction_split():
     assert model.history[2, "valid_score_best"]
 
 
+def test_bagging_of_few_rows_says_why_the_split_has_no_weight():
+    # BaggingClassifier draws rows as sample_weight (0 for the rows left out),
+    # so with few draws every held-out row of train_split can weigh 0: the
+    # refusal named sample weights the user never passed
+    from sklearn.ensemble import BaggingClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 4).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    params = dict(max_epochs=2, verbose=0, random_state=0)
+    bagging = BaggingClassifier(
+        EndModel(**params), n_estimators=5, max_samples=6, random_state=0
+    )
+    with pytest.raises(ValueError, match="Every validation row.*BaggingClassifier"):
+        bagging.fit(X, y)
+    # the remedy the message gives
+    bagging.set_params(estimator__train_split=None).fit(X, y)
+    for model in bagging.estimators_:  # each trained on its 6 draws' weight
+        assert sum(model.history[-1, "batches", :, "train_batch_size"]) == 6
+
+
 def test_skorch_predefined_split_matches_valid_data():
     from skorch.dataset import Dataset, ValidSplit
     from skorch.helper import predefined_split
