@@ -1357,10 +1357,21 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
         classes = np.unique(classes).tolist()
         expected = list(range(n_columns))
         if len(classes) != n_columns:
+            shown = classes
+            if len(classes) > 10:
+                shown = "[" + ", ".join(map(repr, classes[:5])) + ", ...]"
+            hint = ""
+            if any(isinstance(c, float) and not c.is_integer() for c in classes):
+                # the probabilities themselves, as np.unique(y) gives them
+                hint = (
+                    " learning_curve(..., exploit_incremental_learning=True) "
+                    "passes classes=np.unique(y), the probabilities of soft "
+                    "labels: leave exploit_incremental_learning False."
+                )
             raise ValueError(
                 f"The soft labels y have {n_columns} columns but classes has "
-                f"{len(classes)} entries {classes}; soft label columns are the "
-                f"classes {expected}, so pass classes={expected} or None."
+                f"{len(classes)} entries {shown}; soft label columns are the "
+                f"classes {expected}, so pass classes={expected} or None.{hint}"
             )
         if classes != expected:
             raise ValueError(

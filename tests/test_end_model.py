@@ -918,6 +918,24 @@ def test_partial_fit_soft_labels_check_classes():
         model.partial_fit(X, soft, classes=[0, 1, 2])
 
 
+def test_incremental_learning_curve_of_soft_labels_says_why_it_fails():
+    # learning_curve(exploit_incremental_learning=True) passes
+    # classes=np.unique(y): for soft labels every distinct probability, and
+    # the refusal listed all 120 of them without saying where they came from
+    from sklearn.model_selection import learning_curve
+
+    X, soft, _ = _soft_data(n=60, d=4)
+    model = EndModel(max_epochs=1, verbose=0, train_split=None)
+    with pytest.raises(ValueError, match=r"\.\.\.\]; .*leave exploit_incr") as info:
+        learning_curve(
+            model, X, soft, cv=3, train_sizes=[1.0], exploit_incremental_learning=True
+        )
+    assert len(str(info.value)) < 600
+    # the curve without partial_fit runs
+    scores = learning_curve(model, X, soft, cv=3, train_sizes=[1.0])[2]
+    assert scores.shape == (1, 3) and np.all((scores >= 0) & (scores <= 1))
+
+
 def test_int_hidden_layer_sizes_is_one_layer():
     # As in MLPClassifier: hidden_layer_sizes=8 is (8,).
     X, soft, _ = _soft_data(n=60, d=4)
