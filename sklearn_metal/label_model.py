@@ -989,7 +989,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             Optional gold labels for the block, ``-1`` for unlabeled rows.
         classes : array-like, default=None
             Accepted for scikit-learn's incremental-learning API; the classes
-            are always ``range(cardinality)``, so any given ones must lie there.
+            are always ``range(cardinality)``, so any given ones must lie there
+            (or be ``-1``, the mark of unlabeled rows that ``np.unique(y)`` of
+            semi-supervised labels holds, as ``learning_curve`` passes it).
         sample_weight : array-like of shape (n_block,), default=None
             Non-negative weight of each row of the block, read as a count as
             in :meth:`fit`; ``None`` weighs every row 1.
@@ -1001,10 +1003,11 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         L, frame = _streaming.read_input(L)
         first = not hasattr(self, "_partial_stats")
         k = self.cardinality
-        if classes is not None and np.setdiff1d(classes, np.arange(k)).size:
+        # -1 marks unlabeled rows in y, so np.unique(y) may hold it
+        if classes is not None and np.setdiff1d(classes, np.arange(-1, k)).size:
             raise ValueError(
                 f"classes={np.asarray(classes).tolist()} must lie in 0..{k - 1} "
-                f"(cardinality={k})."
+                f"(cardinality={k}), or be -1 for unlabeled rows."
             )
         # every call, not the first only: each call refits the parameters
         # from the statistics, with the hyper-parameters of the moment

@@ -454,6 +454,30 @@ def test_partial_fit_checks_balance_and_cardinality(votes):
         model.set_params(cardinality=2).partial_fit(L)
 
 
+def test_partial_fit_classes_may_hold_the_unlabeled_mark():
+    # learning_curve(exploit_incremental_learning=True) passes
+    # classes=np.unique(y), which holds -1 for semi-supervised gold labels;
+    # partial_fit refused the -1 that fit and partial_fit's y accept
+    from sklearn.model_selection import learning_curve
+
+    L, y, _ = make_label_matrix(300, 6, 3, random_state=0)
+    semi = np.where(np.arange(300) % 2 == 0, y, -1)
+    marked = LabelModel(cardinality=3).partial_fit(L, semi, classes=[-1, 0, 1, 2])
+    plain = LabelModel(cardinality=3).partial_fit(L, semi)
+    np.testing.assert_array_equal(marked.predict_proba(L), plain.predict_proba(L))
+    with pytest.raises(ValueError, match=r"classes=\[0, 3\] must lie in 0..2"):
+        LabelModel(cardinality=3).partial_fit(L, semi, classes=[0, 3])
+    scores = learning_curve(
+        LabelModel(cardinality=3),
+        L,
+        semi,
+        cv=3,
+        train_sizes=[0.5, 1.0],
+        exploit_incremental_learning=True,
+    )[2]
+    assert np.all((scores > 1 / 3) & (scores <= 1))
+
+
 @pytest.mark.parametrize("after", ["partial_fit", "fit"])
 @pytest.mark.parametrize(
     "params, message",
