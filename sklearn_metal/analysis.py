@@ -124,14 +124,19 @@ def _distinct_pairs(a, b):
 
     Pairs are encoded as ``a * span + b`` (``span = max(b) + 1``) where that
     fits in int64, and sorted as pairs otherwise, so a huge class ``b`` can
-    neither overflow the key nor cost memory.
+    neither overflow the key nor cost memory. The keys are sorted and their
+    repeats dropped: ``np.unique`` (hash-based from numpy 2.3) took 14 s on
+    the 6e6 ``(row, class)`` keys of a 1e6 x 20 ``L`` with 50 classes, where
+    a sort takes 0.2 s.
     """
     if len(a) == 0:
         return a, b
     span = int(b.max()) + 1
     if int(a.max()) < 2**62 // span:
-        keys = np.unique(a.astype(np.int64) * span + b)
-        return np.divmod(keys, span)
+        keys = np.sort(a.astype(np.int64) * span + b)
+        new = np.ones(len(keys), dtype=bool)
+        new[1:] = keys[1:] != keys[:-1]
+        return np.divmod(keys[new], span)
     order = np.lexsort((b, a))
     a, b = a[order], b[order]
     new = np.ones(len(a), dtype=bool)
