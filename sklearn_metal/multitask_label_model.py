@@ -1,6 +1,5 @@
 """Task graphs and a label model over several related tasks."""
 
-import itertools
 import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
@@ -235,11 +234,24 @@ class TaskGraph:
                 f"The tasks {[self.tasks[t] for t in component]} are connected "
                 f"and span {size} joint labels; split them into smaller groups."
             )
-        states = []
-        for combo in itertools.product(*ranges):
-            value = dict(zip(order, combo, strict=True))
-            if all(self._consistent(t, value) for t in order):
+        # The product of the ranges in lexicographic order, keeping the
+        # consistent labels; a task follows its parent in ``order``, so a
+        # partial label that breaks an edge is cut off with all its
+        # extensions (a chain of 12 binary tasks has 13 feasible labels
+        # among 531,441: 1.2 s to filter them one by one).
+        states, value = [], {}
+
+        def extend(i):
+            if i == len(order):
                 states.append([value[t] for t in component])
+                return
+            t = order[i]
+            for v in ranges[i]:
+                value[t] = v
+                if self._consistent(t, value):
+                    extend(i + 1)
+
+        extend(0)
         return np.array(states, dtype=np.int64)
 
     def _depth(self, t):

@@ -803,3 +803,45 @@ def test_initial_class_counts_match_the_votes_without_a_dense_one_hot():
         got = _class_counts(A, np.array(sources, dtype=np.int64), k_max, k)
         assert isinstance(got, np.ndarray)
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    "cards, edges",
+    [
+        ({"a": 2}, []),
+        ({"a": 2, "b": 3}, [("a", "b", [0])]),
+        # children listed before their parents, several parent values, a
+        # grandchild, and a second child of the root
+        (
+            {"c": 2, "b": 3, "a": 3, "d": 2},
+            [("a", "b", [0, 2]), ("b", "c", [1]), ("a", "d", [1])],
+        ),
+        (
+            {f"t{i}": 2 for i in range(7)},
+            [(f"t{i}", f"t{i + 1}", [0]) for i in range(6)],
+        ),
+    ],
+)
+def test_feasible_states_equal_the_filtered_product(cards, edges):
+    # feasible_states cuts off a partial label that breaks an edge instead of
+    # filtering the whole product (1.2 s for a chain of 12 binary tasks): the
+    # same states, in the same (lexicographic, by depth) order.
+    import itertools
+
+    graph = TaskGraph(cards, edges=edges)
+    for comp in graph.components:
+        order = sorted(comp, key=graph._depth)
+        expected = []
+        for combo in itertools.product(
+            *(range(-1, cards[graph.tasks[t]]) for t in order)
+        ):
+            value = dict(zip(order, combo, strict=True))
+            ok = True
+            for t in order:
+                p = graph.parent[t]
+                allowed = [] if p is None else graph._parent_values[t]
+                defined = p is None or value[p] in allowed
+                ok &= (value[t] >= 0) == defined
+            if ok:
+                expected.append([value[t] for t in comp])
+        assert graph.feasible_states(comp).tolist() == expected
