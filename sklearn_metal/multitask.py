@@ -584,8 +584,12 @@ class MultitaskModule(torch.nn.Module):
         if "head_keys" not in self.__dict__:  # pickled before head_keys: every
             self.head_keys = {task: task for task in self.tasks}  # name its key
 
-    def forward(self, X):
-        """Logits per task: ``{task: (n, k)}``, or ``(n, seq_len, k)`` for tokens."""
+    def forward(self, X, tasks=None):
+        """Logits per task: ``{task: (n, k)}``, or ``(n, seq_len, k)`` for tokens.
+
+        ``tasks`` (names) restricts the output to those tasks' heads; None
+        computes every head.
+        """
         outputs = [X]
         h = X
         for layer in self.layers:
@@ -596,6 +600,8 @@ class MultitaskModule(torch.nn.Module):
             pad = (X != 0).any(dim=-1, keepdim=True).float()  # (n, seq, 1)
         logits = {}
         for task, key in self.head_keys.items():
+            if tasks is not None and task not in tasks:
+                continue
             head = self.heads[key]
             rep = outputs[self.head_layer[task]]
             if rep.dim() == 3 and task not in self.token_tasks:
@@ -620,10 +626,13 @@ class _MultitaskDataset(torch.utils.data.Dataset):
         return self.batch(np.array([i]))
 
     def batch(self, idx, task=None):
+        """Rows ``idx`` with the targets of ``task`` (a training batch, whose
+        loss reads that task only), or of every task where ``task`` is None."""
         Xb = torch.from_numpy(np.ascontiguousarray(self.X[idx]))
         yb = {
             t: (torch.from_numpy(v[idx]), torch.from_numpy(m[idx]))
             for t, (v, m) in self.targets.items()
+            if task is None or t == task
         }
         wb = None if self.weights is None else torch.from_numpy(self.weights[idx])
         return Xb, {"targets": yb, "task": task, "weight": wb}
@@ -1378,6 +1387,17 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                 f"labels {labelled}."
             )
         return dataset, valid
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's training step; the forward computes the logits of the
+        batch's task only, the one its loss reads (with 50 tasks, running
+        every head on every batch took 9.7 s an epoch of 20,000 rows per
+        task against 3.7 s)."""
+        y_true = batch[1] if isinstance(batch, (tuple, list)) else None
+        task = y_true.get("task") if isinstance(y_true, dict) else None
+        if task is not None:
+            fit_params = {**fit_params, "tasks": (task,)}
+        return super().train_step_single(batch, **fit_params)
 
     def _labelled_entries(self, task, target, mask, row_weight):
         """A task's labelled entries in a batch and their weights.
