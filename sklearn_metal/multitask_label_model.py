@@ -37,6 +37,36 @@ _MAX_STATES = 100_000
 _TIE_TOLERANCES = 100
 
 
+def _unique_rows(Y):
+    """``np.unique(Y, axis=0, return_index=True, return_inverse=True)`` of an
+    integer ``Y`` whose values are at least ``-1``: the distinct rows in
+    lexicographic order, the first row holding each, and each row's number.
+
+    Rows are told apart by one int64 key (digits ``value + 1``), stably
+    sorted: ``np.unique`` sorts the rows as records, which took 1.0 s for
+    1e6 rows of 3 labels (0.06 s at 1e5), against 0.1 s here.
+    """
+    Y = np.asarray(Y)
+    n = Y.shape[0]
+    radix = [int(r) for r in Y.max(axis=0) + 2] if n else []
+    if n == 0 or np.prod(radix, dtype=np.float64) >= 2**62:
+        rows, first, inverse = np.unique(
+            Y, axis=0, return_index=True, return_inverse=True
+        )
+        return rows, first, inverse.ravel()
+    keys = np.zeros(n, dtype=np.int64)
+    for j, r in enumerate(radix):
+        keys = keys * r + (Y[:, j].astype(np.int64) + 1)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    first = order[new]
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return Y[first], first, inverse
+
+
 def _class_counts(A, sources, k_max, k):
     """Each row's votes per class ``0..k-1`` over the ``sources`` (positions in
     the one-hot ``A``, ``k_max`` columns each), shape ``(n_samples, k)``.
@@ -347,7 +377,7 @@ class TaskGraph:
             if len(comp) == 1:
                 continue
             states = self.feasible_states(comp)
-            rows, first = np.unique(Y[:, comp], axis=0, return_index=True)
+            rows, first, _ = _unique_rows(Y[:, comp])
             for row, i in zip(rows, first, strict=True):
                 known = row >= 0
                 if not np.any(np.all(states[:, known] == row[known], axis=1)):
@@ -370,9 +400,7 @@ class TaskGraph:
                 if self.cardinalities[t] != 2 or not plus_minus_one_rows(col):
                     continue
                 states = self.feasible_states(comp)
-                rows, inverse = np.unique(
-                    Y[col == -1][:, comp], axis=0, return_inverse=True
-                )
+                rows, _, inverse = _unique_rows(Y[col == -1][:, comp])
                 known = rows[:, None, :] >= 0
                 agree = np.all((states[None] == rows[:, None, :]) | ~known, axis=2)
                 # a row may leave the task unlabeled where some state that
@@ -771,7 +799,7 @@ class MultitaskLabelModel(BaseEstimator):
         gold_rows = np.flatnonzero((gold >= 0).any(axis=1))
         if not gold_rows.size:
             return None
-        patterns, inverse = np.unique(gold[gold_rows], axis=0, return_inverse=True)
+        patterns, _, inverse = _unique_rows(gold[gold_rows])
         known = patterns[:, None, :] >= 0
         match = states[None, :, :] == patterns[:, None, :]
         allowed = np.all(match | ~known, axis=2)
