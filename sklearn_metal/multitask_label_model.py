@@ -37,6 +37,20 @@ _MAX_STATES = 100_000
 _TIE_TOLERANCES = 100
 
 
+def _votes_by_group(group_of_source, n_groups, rows, cols, vals):
+    """Each task group's votes ``(rows, cols, vals)``, in their order in ``L``.
+
+    One stable sort of the votes by group: selecting each group's votes
+    from all of them (``np.isin`` per group) cost time quadratic in the
+    number of independent tasks (predict_proba: 10.2 s for 1,600 binary
+    tasks of 5 sources on 1,000 rows, 1.5 s for 400).
+    """
+    group = group_of_source[cols]
+    order = np.argsort(group, kind="stable")
+    bounds = np.cumsum(np.bincount(group, minlength=n_groups))[:-1]
+    return [(rows[o], cols[o], vals[o]) for o in np.split(order, bounds)]
+
+
 def _unique_rows(Y):
     """``np.unique(Y, axis=0, return_index=True, return_inverse=True)`` of an
     integer ``Y`` whose values are at least ``-1``: the distinct rows in
@@ -740,9 +754,15 @@ class MultitaskLabelModel(BaseEstimator):
         self.init_ = []
         self.converged_ = True
         cond = [None] * m
-        for comp in graph.components:
+        group_of_task = np.empty(len(graph.tasks), dtype=np.intp)
+        for i, comp in enumerate(graph.components):
+            group_of_task[comp] = i
+        votes = _votes_by_group(
+            group_of_task[task_of], len(graph.components), rows, cols, vals
+        )
+        for comp, group_votes in zip(graph.components, votes, strict=True):
             gold = None if y is None else y[:, comp]
-            group = self._fit_group(comp, rows, cols, vals, n, task_of, gold)
+            group = self._fit_group(comp, *group_votes, n, task_of, gold)
             self._groups.append(group)
             self.state_balance_.append(group["pi"])
             self.n_iter_.append(group["n_iter"])
@@ -753,7 +773,7 @@ class MultitaskLabelModel(BaseEstimator):
                 cond[j] = group["mu"][idx]
         self.cond_probs_ = cond
         self.accuracies_ = np.array(
-            [self._accuracy(j) for j in range(m)], dtype=np.float64
+            [self._accuracy(j, group_of_task) for j in range(m)], dtype=np.float64
         )
         if not self.converged_:
             warnings.warn(
@@ -938,10 +958,10 @@ class MultitaskLabelModel(BaseEstimator):
                 log_b = log_b + log_a
         return pi, mus, log_w, log_b
 
-    def _accuracy(self, j):
+    def _accuracy(self, j, group_of_task):
         t = self.source_task_index_[j]
         k = self.task_graph.cardinalities[t]
-        group = next(g for g in self._groups if t in g["comp"])
+        group = self._groups[group_of_task[t]]
         pos = group["comp"].index(t)
         values = group["states"][:, pos]
         p_v = np.array([group["pi"][values == v].sum() for v in range(k)])
@@ -955,8 +975,12 @@ class MultitaskLabelModel(BaseEstimator):
         ``log=True``)."""
         check_is_fitted(self)
         rows, cols, vals, n, m, task_of = self._votes(L, reset=False)
+        group_of_source = np.empty(m, dtype=np.intp)
+        for i, g in enumerate(self._groups):
+            group_of_source[g["sources"]] = i
+        votes = _votes_by_group(group_of_source, len(self._groups), rows, cols, vals)
         out = []
-        for g in self._groups:
+        for g, (rows, cols, vals) in zip(self._groups, votes, strict=True):
             keep = np.isin(cols, g["sources"])
             local = np.searchsorted(g["sources"], cols[keep])
             A = one_hot_votes(

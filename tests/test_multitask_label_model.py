@@ -866,3 +866,39 @@ def test_unique_rows_equal_numpys_unique_rows(shape, top):
     np.testing.assert_array_equal(first, expected[1])
     np.testing.assert_array_equal(inverse, expected[2].ravel())
     np.testing.assert_array_equal(rows[inverse], Y)
+
+
+def test_interleaved_groups_fit_as_each_group_alone():
+    # Each task group's votes are taken out of L once, by one stable sort
+    # (selecting them from all votes per group made many independent tasks
+    # cost quadratic time): every group's fit and posteriors are those of a
+    # model of that group alone on its own columns.
+    rng = np.random.default_rng(3)
+    cards = {"a": 2, "b": 3, "c": 3, "d": 2}
+    edges = [("a", "b", [0])]
+    source_tasks = ["c", "a", "d", "b", "a", "c", "d", "b", "c"]
+    n = 400
+    k_of = np.array([cards[t] for t in source_tasks])
+    L = (rng.random((n, len(source_tasks))) * k_of).astype(np.int64)
+    L[rng.random(L.shape) > 0.5] = -1
+    y = np.full((n, 4), -1)
+    y[:40, 2] = rng.integers(0, 3, 40)
+    full = MultitaskLabelModel(TaskGraph(cards, edges=edges), source_tasks).fit(L, y)
+    proba = full.predict_proba(L)
+    for tasks in (["a", "b"], ["c"], ["d"]):
+        cols = [j for j, t in enumerate(source_tasks) if t in tasks]
+        graph = TaskGraph(
+            {t: cards[t] for t in tasks}, edges=edges if "a" in tasks else None
+        )
+        y_part = y[:, [list(cards).index(t) for t in tasks]]
+        part = MultitaskLabelModel(graph, [source_tasks[j] for j in cols])
+        part.fit(L[:, cols], y_part)
+        g = full.task_graph.components.index([list(cards).index(t) for t in tasks])
+        np.testing.assert_array_equal(part.state_balance_[0], full.state_balance_[g])
+        assert part.loss_history_[0] == full.loss_history_[g]
+        np.testing.assert_array_equal(part.accuracies_, full.accuracies_[cols])
+        theirs = [full.cond_probs_[j] for j in cols]
+        for mine, other in zip(part.cond_probs_, theirs, strict=True):
+            np.testing.assert_array_equal(mine, other)
+        for t, p in zip(tasks, part.predict_proba(L[:, cols]), strict=True):
+            np.testing.assert_array_equal(p, proba[list(cards).index(t)])
