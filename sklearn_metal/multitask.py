@@ -546,6 +546,7 @@ class MultitaskModule(torch.nn.Module):
         self.head_keys = _head_keys(self.tasks)
         self.token_tasks = tuple(token_tasks)
         self.head_layer = {}
+        self.user_trunk = trunk is not None
         if trunk is not None:
             if trunk_dim is None:
                 raise ValueError("trunk_dim is required with a user trunk.")
@@ -583,17 +584,27 @@ class MultitaskModule(torch.nn.Module):
         super().__setstate__(state)
         if "head_keys" not in self.__dict__:  # pickled before head_keys: every
             self.head_keys = {task: task for task in self.tasks}  # name its key
+        if "user_trunk" not in self.__dict__:  # pickled before user_trunk
+            self.user_trunk = False
 
-    def forward(self, X, tasks=None):
+    def forward(self, X, tasks=None, **kwargs):
         """Logits per task: ``{task: (n, k)}``, or ``(n, seq_len, k)`` for tokens.
 
         ``tasks`` (names) restricts the output to those tasks' heads; None
-        computes every head.
+        computes every head. Other keyword arguments (the fit parameters of
+        :class:`MultitaskClassifier`) go to a user trunk's forward; the MLP
+        trunk takes none.
         """
+        if kwargs and not self.user_trunk:
+            raise TypeError(
+                f"The MLP trunk takes no keyword arguments, got {sorted(kwargs)}: "
+                "fit keyword arguments reach the forward of a user trunk "
+                "(MultitaskClassifier's module)."
+            )
         outputs = [X]
         h = X
         for layer in self.layers:
-            h = layer(h)
+            h = layer(h, **kwargs)
             outputs.append(h)
         pad = None
         if X.dim() == 3:
@@ -1805,7 +1816,9 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             pick the checkpoint. An epoch's ``train_loss`` and ``valid_loss``
             are the weighted means over its labelled entries (see Notes).
         **fit_params
-            Passed to the module's forward.
+            Passed to the forward of a user trunk (``module``) in training
+            and validation steps, as skorch passes them; the MLP trunk takes
+            none.
 
         Returns
         -------
@@ -1883,7 +1896,9 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights, as in :meth:`fit`.
         **fit_params
-            Passed to the module's forward.
+            Passed to the forward of a user trunk (``module``) in training
+            and validation steps, as skorch passes them; the MLP trunk takes
+            none.
 
         Returns
         -------

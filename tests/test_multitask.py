@@ -1981,3 +1981,32 @@ def test_module_forward_restricted_to_some_tasks():
     part = net(X, tasks=("b",))
     assert list(part) == ["b"]
     assert torch.equal(part["b"], full["b"])
+
+
+class _ScaledTrunk(torch.nn.Module):
+    """A user trunk with a forward keyword argument."""
+
+    def __init__(self, d=6, width=8):
+        super().__init__()
+        self.lin = torch.nn.Linear(d, width)
+        self.seen = []
+
+    def forward(self, X, scale=1.0):
+        self.seen.append(scale)
+        return torch.relu(self.lin(X)) * scale
+
+
+def test_fit_keyword_arguments_reach_a_user_trunk():
+    # the docstring said fit keyword arguments are passed to the module's
+    # forward, but MultitaskModule.forward took X only: every one raised
+    # "forward() got an unexpected keyword argument"
+    X, a, b, _ = _data()
+    y = task_labels(a=a, b=b)
+    net = _net(module=_ScaledTrunk, trunk_dim=8, max_epochs=2).fit(X, y, scale=0.5)
+    seen = net.module_.layers[0].seen
+    assert seen and set(seen) == {0.5}  # training and validation steps
+    seen.clear()
+    net.predict_proba(X)  # prediction takes no fit parameters
+    assert set(seen) == {1.0}
+    with pytest.raises(TypeError, match=r"MLP trunk takes no keyword arguments, got"):
+        _net(max_epochs=1).fit(X, y, scale=0.5)
