@@ -1,6 +1,7 @@
 """Command line: ``sklearn-metal demo`` and ``sklearn-metal fit``."""
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -261,7 +262,12 @@ def _fit(args):
     from . import LabelModel
 
     L = _read_matrix(args.label_matrix)
-    model = LabelModel(cardinality=args.cardinality, method=args.method).fit(L)
+    model = LabelModel(
+        cardinality=args.cardinality, method=args.method, verbose=args.verbose
+    )
+    # the fit's progress on stderr: stdout may carry the probabilities
+    with contextlib.redirect_stdout(sys.stderr):
+        model.fit(L)
     proba = model.predict_proba(L)
     out = pd.DataFrame(proba, columns=[f"p_{c}" for c in model.classes_])
     _write(out, args.output)
@@ -335,6 +341,12 @@ def main(argv=None):
         choices=["auto", "moments", "em"],
         default="auto",
         help="LabelModel's method (default: auto)",
+    )
+    fit.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="print the fit's loss at each iteration (on stderr)",
     )
     fit.add_argument(
         "--output",

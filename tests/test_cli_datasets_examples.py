@@ -1,3 +1,4 @@
+import io
 import os
 import re
 import runpy
@@ -608,3 +609,16 @@ def test_readme_snippets_run_in_order():
     assert namespace["search"].best_params_ is not None
     summary = namespace["lf_summary"](namespace["L"], label_model=namespace["model"])
     assert list(summary["coverage"]) == [0.8, 0.6, 0.6]
+
+
+def test_fit_command_verbose_prints_progress_on_stderr(tmp_path, capsys):
+    L, _, _ = make_label_matrix(200, 4, random_state=0)
+    np.save(tmp_path / "L.npy", L)
+    assert main(["fit", str(tmp_path / "L.npy"), "--verbose"]) == 0
+    out, err = capsys.readouterr()
+    # stdout is the probabilities only, as without --verbose
+    proba = pd.read_csv(io.StringIO(out))
+    np.testing.assert_allclose(proba, LabelModel().fit(L).predict_proba(L))
+    assert "LabelModel iteration 1: loss" in err
+    assert main(["fit", str(tmp_path / "L.npy")]) == 0
+    assert "iteration" not in capsys.readouterr().err
