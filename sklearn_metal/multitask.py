@@ -72,6 +72,7 @@ from .modules import (
     _check_dropout,
     _check_layer_sizes,
     _has_batch_norm,
+    _is_width,
     _layer_sizes,
 )
 
@@ -491,11 +492,13 @@ class MultitaskModule(torch.nn.Module):
         Hidden widths of every head (an MLP head); ``()`` is a linear head.
     task_head_layers : dict of {str: int}, default=None
         Trunk layer (0 = the input, ``len(hidden_layer_sizes)`` = the top,
-        the default) each task's head reads.
+        the default) each task's head reads. A layer outside that range, or
+        a key that is not a task, raises a ``ValueError``.
     token_tasks : tuple of str, default=()
         Token-level tasks: the input is ``(n, seq_len, input_dim)`` and these
         heads label every token; the other tasks read the mean over the
-        non-padding (non all-zero) tokens.
+        non-padding (non all-zero) tokens. A name that is not a task raises
+        a ``ValueError``.
     trunk : torch.nn.Module, default=None
         A user trunk (e.g. a pretrained encoder) mapping the input to
         ``(..., trunk_dim)``; it replaces the MLP and heads read its output.
@@ -545,6 +548,16 @@ class MultitaskModule(torch.nn.Module):
         self.tasks = dict(tasks)
         self.head_keys = _head_keys(self.tasks)
         self.token_tasks = tuple(token_tasks)
+        for name, given in (
+            ("task_head_layers", task_head_layers or {}),
+            ("token_tasks", self.token_tasks),
+        ):
+            unknown = sorted(set(given) - set(self.tasks), key=str)
+            if unknown:
+                raise ValueError(
+                    f"{name} names unknown tasks {unknown}; the tasks are "
+                    f"{list(self.tasks)}."
+                )
         self.head_layer = {}
         self.user_trunk = trunk is not None
         if trunk is not None:
@@ -567,11 +580,12 @@ class MultitaskModule(torch.nn.Module):
         heads = {}
         for task, k in self.tasks.items():
             level = (task_head_layers or {}).get(task, top)
-            if not 0 <= level <= top:
+            if not _is_width(level) or not 0 <= level <= top:
                 raise ValueError(
-                    f"task_head_layers[{task!r}]={level} is outside 0..{top}."
+                    f"task_head_layers[{task!r}]={level!r} must be a trunk layer, "
+                    f"an int in 0..{top}."
                 )
-            self.head_layer[task] = level
+            self.head_layer[task] = level = int(level)
             head, width = [], widths[level]
             for size in head_hidden_sizes:
                 head += [torch.nn.Linear(width, size), act()]

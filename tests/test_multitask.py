@@ -2010,3 +2010,27 @@ def test_fit_keyword_arguments_reach_a_user_trunk():
     assert set(seen) == {1.0}
     with pytest.raises(TypeError, match=r"MLP trunk takes no keyword arguments, got"):
         _net(max_epochs=1).fit(X, y, scale=0.5)
+
+
+def test_task_head_layers_and_token_tasks_are_checked_by_the_module():
+    # MultitaskModule documents task_head_layers as {task: int} and
+    # token_tasks as task names: a float layer failed at forward with
+    # torch's "list indices must be integers", a bool read as layer 1, and a
+    # misspelt task name in either was silently ignored.
+    for layers in ({"a": 1.0}, {"a": True}, {"a": "1"}):
+        with pytest.raises(ValueError, match=r"task_head_layers\['a'\]"):
+            MultitaskModule(
+                4, {"a": 2}, hidden_layer_sizes=(3,), task_head_layers=layers
+            )
+    with pytest.raises(ValueError, match="task_head_layers names unknown tasks"):
+        MultitaskModule(4, {"a": 2}, task_head_layers={"b": 0})
+    with pytest.raises(ValueError, match="token_tasks names unknown tasks"):
+        MultitaskModule(4, {"a": 2}, token_tasks=("b",))
+    module = MultitaskModule(
+        4, {"a": 2}, hidden_layer_sizes=(3,), task_head_layers={"a": np.int64(0)}
+    )
+    assert module.head_layer == {"a": 0} and type(module.head_layer["a"]) is int
+    # through the classifier, the float layer is a ValueError at fit too
+    X, a, b, _ = _data(n=40)
+    with pytest.raises(ValueError, match=r"task_head_layers\['a'\]"):
+        _net(task_head_layers={"a": 1.0}).fit(X, task_labels(a=a, b=b))
