@@ -98,7 +98,8 @@ class MajorityLabelVoter(_BaseVoter):
     n_features_in_ : int
         Number of sources seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (n_sources,)
-        Source names, defined only when ``L`` is a DataFrame.
+        Source names, defined only when ``L`` is a DataFrame with string
+        column names.
 
     See Also
     --------
@@ -157,7 +158,8 @@ class MajorityClassVoter(_BaseVoter):
     n_features_in_ : int
         Number of sources seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (n_sources,)
-        Source names, defined only when ``L`` is a DataFrame.
+        Source names, defined only when ``L`` is a DataFrame with string
+        column names.
 
     See Also
     --------

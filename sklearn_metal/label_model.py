@@ -123,8 +123,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     class_balance : array-like of shape (cardinality,), default=None
         Prior ``P(Y)``. ``None`` estimates it from the data (and from gold
-        labels passed to :meth:`fit`); an array is used as given, divided
-        by its sum (which must be 1 up to ``np.isclose``'s tolerance) so that
+        labels passed to :meth:`fit`); an array of positive probabilities
+        (a zero entry raises a ``ValueError``) is used as given, divided by
+        its sum (which must be 1 up to ``np.isclose``'s tolerance) so that
         ``class_balance_`` sums to 1 exactly. A pandas Series is read by its
         index, which must be the classes ``0..cardinality-1`` in any order
         (as ``y.value_counts(normalize=True)`` gives them, most frequent
@@ -1238,14 +1239,16 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+        L : {array-like, sparse matrix, DataFrame, dask array} of shape \
+                (n_samples, n_sources)
             Votes, with the sources in the order seen in :meth:`fit`.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, cardinality)
             Rows sum to 1; rows on which every source abstains equal
-            ``class_balance_``.
+            ``class_balance_``. For a dask ``L`` (without ``dependencies``),
+            a lazy dask array with ``L``'s row chunks.
         """
         check_is_fitted(self)
         L, frame = _streaming.read_input(L, lengths=False)
@@ -1294,13 +1297,15 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        L : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_sources)
+        L : {array-like, sparse matrix, DataFrame, dask array} of shape \
+                (n_samples, n_sources)
             Votes.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Values in ``classes_``; never ``-1``.
+            Values in ``classes_``; never ``-1``. A lazy dask array where
+            :meth:`predict_proba` gives one.
         """
         check_is_fitted(self)
         proba = self.predict_proba(L)

@@ -31,7 +31,8 @@ class LabelingFunction:
     name : str
         Name of the labeling function; it names the column of ``L``.
     f : callable
-        ``f(x, **resources) -> int``, called on one (preprocessed) row.
+        ``f(x, **resources) -> int``, called on one (preprocessed) row; a
+        return of ``None`` is read as ``-1`` (abstain) by :class:`LFApplier`.
     resources : dict, default=None
         Keyword arguments passed to ``f`` on every call (word lists, models).
     pre : list of callable, default=None
@@ -374,7 +375,8 @@ class LFApplier(TransformerMixin, BaseEstimator):
         Number of columns of ``X`` in :meth:`fit`, when it was a DataFrame or a
         2-D array.
     feature_names_in_ : ndarray of shape (n_features,)
-        Column names of a DataFrame ``X`` in :meth:`fit`.
+        Column names of a DataFrame ``X`` in :meth:`fit`, defined only when
+        they are all strings.
 
     See Also
     --------

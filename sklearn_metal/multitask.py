@@ -2031,6 +2031,11 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             Tasks without a labelled row in ``y`` are left out; a score
             that ``scoring`` leaves undefined (e.g. ROC AUC on rows of one
             class) is NaN.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` labels no row of any task (every entry ``-1`` or NaN).
         """
         check_is_fitted(self, "tasks_")
         X = self._prepare_X(X, reset=False)
@@ -2057,6 +2062,11 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
         -------
         score : float
             NaN only when no task's score is defined.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` labels no row of any task (every entry ``-1`` or NaN).
         """
         return _mean_score(self.score_tasks(X, y))
 
@@ -2438,6 +2448,11 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         scores : dict of {str: float}
             Tasks without a labelled row in ``y`` are left out; an undefined
             score (e.g. ROC AUC on rows of one class) is NaN.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` labels no row of any task (every entry ``-1`` or NaN).
         """
         check_is_fitted(self)
         return self.estimator_.score_tasks(X, self._soft_targets(y, fit=False))
@@ -2455,6 +2470,12 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         score : float
+            NaN only when no task's score is defined.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` labels no row of any task (every entry ``-1`` or NaN).
         """
         return _mean_score(self.score_tasks(X, y))
 

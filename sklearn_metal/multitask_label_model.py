@@ -540,7 +540,8 @@ class MultitaskLabelModel(BaseEstimator):
     n_features_in_ : int
         Number of sources.
     feature_names_in_ : ndarray of shape (n_sources,)
-        Source names when ``L`` is a DataFrame.
+        Source names, defined only when ``L`` is a DataFrame with string
+        column names.
 
     See Also
     --------

@@ -2034,3 +2034,18 @@ def test_task_head_layers_and_token_tasks_are_checked_by_the_module():
     X, a, b, _ = _data(n=40)
     with pytest.raises(ValueError, match=r"task_head_layers\['a'\]"):
         _net(task_head_layers={"a": 1.0}).fit(X, task_labels(a=a, b=b))
+
+
+def test_score_of_labels_for_no_task_raises_as_documented():
+    # score_tasks leaves out a task y does not label; where y labels none at
+    # all, score_tasks and score (net and trainer) raise, as their docstrings
+    # say, rather than return {} or NaN.
+    X, a, b, _ = _data(n=40)
+    net = _net(max_epochs=1).fit(X, task_labels(a=a, b=b))
+    trainer = MultitaskTrainer(_net(max_epochs=1)).fit(X, task_labels(a=a, b=b))
+    unlabeled = task_labels(a=np.full(40, -1), b=np.full(40, -1))
+    for model in (net, trainer):
+        assert list(model.score_tasks(X, task_labels(a=a, b=unlabeled["b"]))) == ["a"]
+        for method in (model.score_tasks, model.score):
+            with pytest.raises(ValueError, match="labels none of the model's tasks"):
+                method(X, unlabeled)
