@@ -1510,6 +1510,24 @@ def test_soft_label_frames_in_class_order_or_with_names_are_read_by_position():
         np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["Float64", "Float32", {0: "Float64"}])
+def test_soft_label_frames_of_nullable_floats_train_as_float_frames(dtype):
+    # np.asarray of a nullable-float frame is an object array, so fit, score
+    # and valid_data refused these soft labels ("must be numeric, got dtype
+    # object"), which MultitaskClassifier's task_labels read as floats
+    X, soft, y = _soft_data(n=30, d=3)
+    params = dict(hidden_layer_sizes=(4,), max_epochs=2, verbose=0, random_state=0)
+    expected = EndModel(**params).fit(X, soft).predict_proba(X)
+    frame = pd.DataFrame(soft).astype(dtype)
+    model = EndModel(**params).fit(X, frame)
+    np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-6)
+    assert model.score(X, frame) == model.score(X, soft)
+    EndModel(**params).fit(X, soft, valid_data=(X, frame))
+    frame.iloc[3] = pd.NA
+    with pytest.raises(ValueError, match="Soft label row 3 holds NaN"):
+        EndModel(**params).fit(X, frame)
+
+
 def test_divergence_after_a_best_epoch_keeps_the_early_stopping_weights():
     # early stopping (on by default) keeps the best validated epoch's weights
     # and restores them when training ends: a later divergence (here a
