@@ -1155,7 +1155,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 ],
                 axis=1,
             )
-            table = np.log(table + s * q_tot / q_tot.sum()) - np.log(q_tot)
+            table = np.log(table + s * (q_tot / q_tot.sum())) - np.log(q_tot)
             table[0] = 0.0  # the whole group abstains: no evidence
             self._comp_tables[i] = table
 
@@ -1169,7 +1169,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         # cnt[j, a, y] / sum_i Q[i, y]; the prior pseudo-counts spread s votes
         # as a source of accuracy prec_init would.
         prior_cc = self._prior * q_tot[None, :]
-        prior_cc = s * prior_cc / prior_cc.sum(axis=1, keepdims=True)
+        prior_cc = s * (prior_cc / prior_cc.sum(axis=1, keepdims=True))
         log_cc = np.log(cnt + prior_cc[None]) - np.log(q_tot)[None, None, :]
         # Class-independent coverage: confusion matrix given that j voted.
         conf = cnt + s * self._prior[None]
@@ -1211,7 +1211,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         # (see _set_factors), rescaled so that the marginal vote rates match
         # the observed ones.
         prior_cc = self._prior * self._q_tot[None, :]
-        prior_cc = self.prior_strength * prior_cc / prior_cc.sum(axis=1, keepdims=True)
+        prior_cc = self.prior_strength * (
+            prior_cc / prior_cc.sum(axis=1, keepdims=True)
+        )
         share = self._cnt + prior_cc[None]
         cc = share / self._q_tot[None, None, :]
         marg = (cc * p[None, None, :]).sum(axis=2)  # implied P(vote a), unscaled

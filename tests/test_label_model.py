@@ -1204,3 +1204,40 @@ def test_booleans_in_a_list_of_rows_are_refused():
         LabelModel().fit(ints).predict_proba(ints),
         LabelModel().fit(np.array(ints)).predict_proba(np.array(ints)),
     )
+
+
+@pytest.mark.parametrize("coverage", ["class_conditional", "independent"])
+@pytest.mark.parametrize(
+    ("dependencies", "chunk_rows"), [(None, None), (None, 2), ([(0, 1)], None)]
+)
+def test_huge_prior_strength_gives_the_prior_not_nan(
+    coverage, dependencies, chunk_rows
+):
+    # prior_strength * (pseudo-counts of size prior_strength) overflowed to
+    # inf / inf = NaN for 1e300: class_balance_, cond_probs_ and every
+    # probability came out NaN. With a prior this strong every source's
+    # factor is the prior's P(vote a | y) (prec_init on the diagonal), so the
+    # posterior is the balance times those factors.
+    L, _, _ = make_label_matrix(200, 4, 2, coverages=0.7, random_state=0)
+    model = LabelModel(
+        prior_strength=1e300,
+        coverage=coverage,
+        dependencies=dependencies,
+        chunk_rows=chunk_rows,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model.fit(L)
+        proba = model.predict_proba(L)
+    for name in ("class_balance_", "cond_probs_", "loss_history_"):
+        assert np.all(np.isfinite(getattr(model, name))), name
+    prior = np.array([[0.7, 0.3], [0.3, 0.7]])  # prior[a, y], prec_init=0.7
+    expected = np.tile(model.class_balance_, (len(L), 1))
+    # a dependency group's joint table tends to the same factor for every
+    # class (its pseudo-counts follow the classes' total mass): no evidence
+    independent_sources = range(2, 4) if dependencies else range(4)
+    for j in independent_sources:
+        voted = L[:, j] >= 0
+        expected[voted] *= prior[L[voted, j]]
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(proba, expected, rtol=1e-9)
