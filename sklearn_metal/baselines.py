@@ -50,6 +50,14 @@ class _BaseVoter(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             sample_weight = check_sample_weight(
                 sample_weight, np.empty(n), ensure_non_negative=True
             )
+            with np.errstate(over="ignore"):
+                total = sample_weight.sum(dtype=np.float64)  # (float32 stays)
+            if not np.isfinite(total):
+                # as LabelModel: the class counts would overflow to NaN
+                raise ValueError(
+                    f"sample_weight sums to {total}, which overflows float64; the "
+                    "weights are read as counts, so pass smaller weights."
+                )
         self.classes_ = np.arange(self.cardinality)
         self._fit(rows, cols, vals, n, m, gold, sample_weight)
         return self

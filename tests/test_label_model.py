@@ -1241,3 +1241,25 @@ def test_huge_prior_strength_gives_the_prior_not_nan(
         expected[voted] *= prior[L[voted, j]]
     expected /= expected.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(proba, expected, rtol=1e-9)
+
+
+def test_class_voter_refuses_weights_whose_sum_overflows():
+    from sklearn_metal import MajorityClassVoter
+
+    # weights of 1e308 on four rows: the counts summed to inf and
+    # class_balance_ came out NaN (predicting class 0 for every row) with a
+    # numpy RuntimeWarning; LabelModel refuses the same weights
+    L = np.array([[0, 1], [1, 1], [0, -1], [1, 0]])
+    w = np.full(len(L), 1e308)
+    for y in (None, np.array([0, 1, 1, 1])):
+        for model in (MajorityClassVoter(), LabelModel()):
+            with pytest.raises(ValueError, match="sample_weight sums to inf"):
+                model.fit(L, y, sample_weight=w)
+    # weights up to the float64 range are counts as any others
+    w = np.array([1e300, 1e300, 3e300, 1e300])
+    voter = MajorityClassVoter().fit(L, np.array([0, 1, 1, 1]), sample_weight=w)
+    np.testing.assert_allclose(voter.class_balance_, [1 / 6, 5 / 6])
+    # float32 weights whose float32 sum would overflow but float64's does not
+    w = np.full(len(L), 1e38, dtype=np.float32)
+    voter = MajorityClassVoter().fit(L, np.array([0, 1, 1, 1]), sample_weight=w)
+    np.testing.assert_allclose(voter.class_balance_, [1 / 4, 3 / 4])
