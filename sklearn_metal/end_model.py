@@ -225,6 +225,36 @@ def _warn_minus_one_class(y, classes):
     )
 
 
+def _float32_features(X):
+    """Finite float32 or float64 ``X`` (dense or CSR) as float32, refusing a
+    float64 value beyond float32's range (the cast would make it inf)."""
+    if X.dtype == np.float32:
+        return X
+    with np.errstate(over="ignore"):
+        X32 = X.astype(np.float32)
+    values = X32.data if sp.issparse(X32) else X32
+    if not np.isfinite(values).all():
+        # float64 values beyond float32's range overflow to inf in the cast
+        if sp.issparse(X32):  # CSR: the k-th stored value
+            k = int(np.flatnonzero(~np.isfinite(values))[0])
+            i = int(np.searchsorted(X.indptr, k, side="right")) - 1
+            j, value = X.indices[k], X.data[k]
+            where = f"row {i}, column {j}"
+        else:
+            index = tuple(np.argwhere(~np.isfinite(values))[0])
+            value = X[index]
+            if len(index) == 3:  # sequences (n_samples, seq_len, n_features)
+                where = f"row {index[0]}, token {index[1]}, feature {index[2]}"
+            else:
+                where = f"row {index[0]}, column {index[1]}"
+        raise ValueError(
+            f"X holds {value:.6g} at {where}, beyond the float32 "
+            f"range (+-{np.finfo(np.float32).max:.6g}) the model computes in; "
+            "rescale X."
+        )
+    return X32
+
+
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -1285,26 +1315,7 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
             dtype=(np.float32, np.float64),
             ensure_all_finite=True,
         )
-        if X.dtype == np.float32:
-            return X
-        with np.errstate(over="ignore"):
-            X32 = X.astype(np.float32)
-        values = X32.data if sp.issparse(X32) else X32
-        if not np.isfinite(values).all():
-            # float64 values beyond float32's range overflow to inf in the cast
-            if sp.issparse(X32):  # CSR: the k-th stored value
-                k = int(np.flatnonzero(~np.isfinite(values))[0])
-                i = int(np.searchsorted(X.indptr, k, side="right")) - 1
-                j, value = X.indices[k], X.data[k]
-            else:
-                i, j = np.argwhere(~np.isfinite(values))[0]
-                value = X[i, j]
-            raise ValueError(
-                f"X holds {value:.6g} at row {i}, column {j}, beyond the float32 "
-                f"range (+-{np.finfo(np.float32).max:.6g}) the model computes in; "
-                "rescale X."
-            )
-        return X32
+        return _float32_features(X)
 
     def _prepare_fit(self, X, y, reset, classes=None, warm_start=False):
         """Validate ``X`` and ``y``; on ``reset`` also set ``classes_``.

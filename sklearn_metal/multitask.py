@@ -60,6 +60,7 @@ from .end_model import (
     _check_architecture,
     _check_cuda_device,
     _check_module_params,
+    _float32_features,
     _ForkedSeed,
     _is_int,
     _loss_weights,
@@ -1700,7 +1701,7 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                 dtype=(np.float32, np.float64),
                 ensure_all_finite=True,
             )
-            return X.astype(np.float32, copy=False)
+            return _float32_features(X)
         _check_feature_names(self, X, reset=reset)
         X = check_array(
             X, allow_nd=True, dtype=(np.float32, np.float64), ensure_all_finite=True
@@ -1719,7 +1720,7 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                 f"{type(self).__name__} is expecting {self.n_features_in_} "
                 "features per token as input."
             )
-        return X.astype(np.float32, copy=False)
+        return _float32_features(X)
 
     def _prepare_fit(
         self, X, y, reset, sample_weight=None, require_labels=True, whole=True

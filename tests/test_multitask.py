@@ -2049,3 +2049,31 @@ def test_score_of_labels_for_no_task_raises_as_documented():
         for method in (model.score_tasks, model.score):
             with pytest.raises(ValueError, match="labels none of the model's tasks"):
                 method(X, unlabeled)
+
+
+def test_features_beyond_float32_range_are_refused_as_by_end_model():
+    # MultitaskClassifier cast float64 X to float32 unchecked: a value of
+    # 1e39 became inf, so predict_proba gave NaN probabilities for its row
+    # and fit stopped with "training diverged"; EndModel names the value
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    y = task_labels(a=(X[:, 0] > 0).astype(int))
+    net = MultitaskClassifier({"a": 2}, max_epochs=1, verbose=0).fit(X, y)
+    big = X.copy()
+    big[7, 2] = 1e39
+    match = r"X holds 1e\+39 at row 7, column 2, beyond the float32 range"
+    with pytest.raises(ValueError, match=match):
+        net.predict_proba(big)
+    with pytest.raises(ValueError, match=match):
+        MultitaskClassifier({"a": 2}, max_epochs=1, verbose=0).fit(big, y)
+    # sequences name the token and the feature
+    X_seq, y_seq = _token_data(20, 5)
+    X_seq = X_seq.astype(np.float64)
+    X_seq[3, 1, 2] = -1e39
+    match = r"X holds -1e\+39 at row 3, token 1, feature 2, beyond the float32"
+    with pytest.raises(ValueError, match=match):
+        _token_net().fit(X_seq, y_seq)
+    # the float32 range itself is accepted, as by EndModel
+    ok = X.copy()
+    ok[7, 2] = 1e30
+    assert np.isfinite(net.predict_proba(ok)[0]).all()
