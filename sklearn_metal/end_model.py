@@ -255,6 +255,20 @@ def _float32_features(X):
     return X32
 
 
+def _float32_weights(sample_weight):
+    """Checked float64 row weights as the float32 the losses compute in.
+
+    Every loss divides by its rows' weight sum, so only the weights' ratios
+    matter: weights whose largest lies beyond 2**64 or below 2**-64 are
+    scaled by a power of two (exactly) to put it near 1, where the cast
+    would make them inf or 0 and the products overflow or underflow.
+    """
+    top = sample_weight.max()
+    if top > 2.0**64 or top < 2.0**-64:
+        sample_weight = np.ldexp(sample_weight, -np.frexp(top)[1])
+    return sample_weight.astype(np.float32)
+
+
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -1408,7 +1422,7 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
         sample_weight = check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        return self.get_dataset(X, y_enc, sample_weight.astype(np.float32))
+        return self.get_dataset(X, y_enc, _float32_weights(sample_weight))
 
     def _seeded(self, seed):
         return _ForkedSeed(seed, self.device)
@@ -1523,9 +1537,11 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
         y_valid, soft_valid = check_targets(valid_data[1], X_valid.shape[0])
         weight = None
         if len(valid_data) == 3 and valid_data[2] is not None:
-            weight = check_sample_weight(
-                valid_data[2], X_valid, dtype=np.float64, ensure_non_negative=True
-            ).astype(np.float32)
+            weight = _float32_weights(
+                check_sample_weight(
+                    valid_data[2], X_valid, dtype=np.float64, ensure_non_negative=True
+                )
+            )
         if soft_valid:
             if y_valid.shape[1] != len(self.classes_):
                 raise ValueError(

@@ -61,6 +61,7 @@ from .end_model import (
     _check_cuda_device,
     _check_module_params,
     _float32_features,
+    _float32_weights,
     _ForkedSeed,
     _is_int,
     _loss_weights,
@@ -1747,8 +1748,10 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
         self._check_label_shapes(X, targets)
         weights = None
         if sample_weight is not None:
-            weights = check_sample_weight(
-                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+            weights = _float32_weights(
+                check_sample_weight(
+                    sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                )
             )
         return _MultitaskDataset(X, targets, weights)
 

@@ -1625,3 +1625,30 @@ def test_diverged_training_raises_instead_of_predicting_nan():
     # a stable fit is unchanged
     stable = EndModel(max_epochs=2, train_split=None, verbose=0, random_state=0)
     assert np.isfinite(stable.fit(X / 1e18, y).predict_proba(X / 1e18)).all()
+
+
+@pytest.mark.parametrize("scale", [2.0**1000, 2.0**-1000])
+def test_sample_weights_far_from_one_train_as_their_ratios(scale):
+    # the losses divide by the weights' sum, so only their ratios count;
+    # the float32 cast made weights of 2**1000 inf ("training diverged") and
+    # weights of 2**-1000 zero ("Every training row of train_split has
+    # sample_weight 0")
+    X, soft, hard = _soft_data(n=120, d=4)
+    w = np.random.RandomState(1).randint(1, 4, size=len(X)).astype(np.float64)
+    for y in (hard, soft):
+        params = dict(max_epochs=2, verbose=0, random_state=0)
+        valid = (X[:30], y[:30])
+        base = EndModel(**params).fit(X, y, sample_weight=w)
+        scaled = EndModel(**params).fit(X, y, sample_weight=w * scale)
+        np.testing.assert_allclose(
+            scaled.predict_proba(X), base.predict_proba(X), rtol=1e-5, atol=1e-7
+        )
+        np.testing.assert_allclose(
+            scaled.history[:, "valid_loss"], base.history[:, "valid_loss"], rtol=1e-5
+        )
+        # a weighted valid_data triple alike
+        base = EndModel(**params).fit(X, y, valid_data=(*valid, w[:30]))
+        scaled = EndModel(**params).fit(X, y, valid_data=(*valid, w[:30] * scale))
+        np.testing.assert_allclose(
+            scaled.history[:, "valid_loss"], base.history[:, "valid_loss"], rtol=1e-5
+        )

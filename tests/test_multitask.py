@@ -2077,3 +2077,28 @@ def test_features_beyond_float32_range_are_refused_as_by_end_model():
     ok = X.copy()
     ok[7, 2] = 1e30
     assert np.isfinite(net.predict_proba(ok)[0]).all()
+
+
+@pytest.mark.parametrize("scale", [2.0**1000, 2.0**-1000])
+def test_sample_weights_far_from_one_train_as_their_ratios(scale):
+    # the losses divide by the weights' sum, so only their ratios count; the
+    # float32 cast refused weights of 2**1000 ("infinity or a value too
+    # large") and made weights of 2**-1000 zero ("at least one non-zero")
+    X, a, rng = _setup()
+    y = task_labels(a=a, b=(X[:, 1] > 0).astype(int))
+    w = rng.randint(1, 4, size=len(X)).astype(np.float64)
+    params = dict(max_epochs=2, verbose=0, random_state=0)
+    scaled = MultitaskClassifier({"a": 2, "b": 2}, **params).fit(
+        X, y, sample_weight=w * scale, valid_data=(X[:20], y[:20], w[:20] * scale)
+    )
+    again = MultitaskClassifier({"a": 2, "b": 2}, **params).fit(
+        X, y, sample_weight=w, valid_data=(X[:20], y[:20], w[:20])
+    )
+    for got, want in zip(scaled.predict_proba(X), again.predict_proba(X), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        scaled.history[:, "valid_loss"], again.history[:, "valid_loss"], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        scaled.history[:, "train_loss"], again.history[:, "train_loss"], rtol=1e-5
+    )
