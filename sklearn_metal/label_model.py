@@ -210,7 +210,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         the abstain probability ``P(lambda_j = -1 | Y = y)``.
 
     accuracies_ : ndarray of shape (n_sources,)
-        ``P(lambda_j = Y | lambda_j != -1)`` for every source.
+        ``P(lambda_j = Y | lambda_j != -1)`` for every source; NaN for a
+        source that never voted on a training row (of positive weight).
 
     coverages_ : ndarray of shape (n_sources,)
         Fraction of training rows on which each source voted (each row
