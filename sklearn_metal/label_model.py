@@ -27,6 +27,7 @@ from ._validation import (
     check_block_input,
     check_gold_labels,
     check_sample_weight,
+    plus_minus_one_rows,
     user_stacklevel,
 )
 
@@ -994,6 +995,8 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             are always ``range(cardinality)``, so any given ones must lie there
             (or be ``-1``, the mark of unlabeled rows that ``np.unique(y)`` of
             semi-supervised labels holds, as ``learning_curve`` passes it).
+            With ``cardinality=2``, classes holding -1 and 1 but no 0 (the
+            look of binary labels coded -1/+1) warn, as :meth:`fit` does.
         sample_weight : array-like of shape (n_block,), default=None
             Non-negative weight of each row of the block, read as a count as
             in :meth:`fit`; ``None`` weighs every row 1.
@@ -1010,6 +1013,17 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"classes={np.asarray(classes).tolist()} must lie in 0..{k - 1} "
                 f"(cardinality={k}), or be -1 for unlabeled rows."
+            )
+        if classes is not None and k == 2 and plus_minus_one_rows(np.asarray(classes)):
+            # np.unique(y) of all the rows: fit warns for the same y, and a
+            # block's y alone may lack class 0 by chance (no warning there)
+            warnings.warn(
+                f"classes={np.asarray(classes).tolist()} holds -1 and 1 but no "
+                "0: -1 marks a row without a gold label, not the negative class, "
+                "so the rows with y == -1 are left out. If y encodes the two "
+                "classes as -1 and +1, pass (y + 1) // 2 and classes=[0, 1].",
+                UserWarning,
+                stacklevel=user_stacklevel(),
             )
         # every call, not the first only: each call refits the parameters
         # from the statistics, with the hyper-parameters of the moment

@@ -478,6 +478,23 @@ def test_partial_fit_classes_may_hold_the_unlabeled_mark():
     assert np.all((scores > 1 / 3) & (scores <= 1))
 
 
+def test_partial_fit_warns_for_classes_coded_minus_one_plus_one():
+    # classes=np.unique(y) of binary labels coded -1/+1 is [-1, 1]: once -1
+    # was accepted as the unlabeled mark, partial_fit dropped the -1 rows
+    # without a word, where fit on the same y warns (and partial_fit had
+    # refused classes=[-1, 1])
+    L, y, _ = make_label_matrix(200, 5, 2, random_state=0)
+    coded = 2 * y - 1
+    with pytest.warns(UserWarning, match=r"classes=\[-1, 1\] holds -1 and 1 but no 0"):
+        LabelModel(cardinality=2).partial_fit(L, coded, classes=[-1, 1])
+    with pytest.warns(UserWarning, match="holds -1 and 1 but no 0"):
+        LabelModel(cardinality=2).fit(L, coded)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LabelModel(cardinality=2).partial_fit(L, coded, classes=[-1, 0, 1])
+        LabelModel(cardinality=2).partial_fit(L, y, classes=[0, 1])
+
+
 @pytest.mark.parametrize("after", ["partial_fit", "fit"])
 @pytest.mark.parametrize(
     "params, message",
