@@ -1835,8 +1835,9 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             are the weighted means over its labelled entries (see Notes).
         **fit_params
             Passed to the forward of a user trunk (``module``) in training
-            and validation steps, as skorch passes them; the MLP trunk takes
-            none.
+            and validation steps, as skorch passes them: whole to every
+            batch, not split by rows (per-row data belongs in ``X``); the MLP
+            trunk takes none.
 
         Returns
         -------
@@ -1915,8 +1916,9 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             Non-negative row weights, as in :meth:`fit`.
         **fit_params
             Passed to the forward of a user trunk (``module``) in training
-            and validation steps, as skorch passes them; the MLP trunk takes
-            none.
+            and validation steps, as skorch passes them: whole to every
+            batch, not split by rows (per-row data belongs in ``X``); the MLP
+            trunk takes none.
 
         Returns
         -------
