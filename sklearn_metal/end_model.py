@@ -7,6 +7,7 @@ import warnings
 from functools import partial
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.base import ClassifierMixin
@@ -82,15 +83,14 @@ def check_targets(y, n_samples=None):
         "pass hard labels (n,) or soft labels (n, k) as a dense array: y.toarray().",
     )
     check_soft_label_columns(y)
-    dtypes = getattr(y, "dtypes", None)
     if (
-        getattr(y, "ndim", 1) == 2
+        isinstance(y, pd.DataFrame)
         and y.shape[1] > 1
-        and dtypes is not None
-        and all(d.kind in "iuf" for d in dtypes)
+        and all(d.kind in "iuf" for d in y.dtypes)
     ):
         # soft labels in nullable (or pyarrow) numeric columns, which
         # np.asarray makes an object array; pd.NA becomes NaN, refused below
+        # (pandas only: a dask DataFrame has no to_numpy, np.asarray reads it)
         y = y.to_numpy(dtype=np.float64, na_value=np.nan)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:

@@ -1528,6 +1528,19 @@ def test_soft_label_frames_of_nullable_floats_train_as_float_frames(dtype):
         EndModel(**params).fit(X, frame)
 
 
+def test_check_targets_reads_a_dask_frame_of_soft_labels_as_before():
+    # the nullable-frame conversion called to_numpy(dtype=, na_value=) on any
+    # 2-D object with dtypes: a dask DataFrame, which np.asarray reads, has no
+    # to_numpy and raised an AttributeError
+    dd = pytest.importorskip("dask.dataframe")
+    from sklearn_metal.end_model import check_targets
+
+    soft = np.array([[0.2, 0.8], [1.0, 0.0], [0.5, 0.5]])
+    got, is_soft = check_targets(dd.from_pandas(pd.DataFrame(soft), npartitions=2))
+    assert is_soft
+    np.testing.assert_array_equal(got, soft)
+
+
 def test_divergence_after_a_best_epoch_keeps_the_early_stopping_weights():
     # early stopping (on by default) keeps the best validated epoch's weights
     # and restores them when training ends: a later divergence (here a
