@@ -1763,6 +1763,19 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             for _, callback in getattr(self, "callbacks_", [])
         )
 
+    def fit_loop(self, X, y=None, **fit_params):
+        """skorch's training loop; a loop that raises closes the TensorBoard
+        writer, as the end of training does (skorch calls ``on_train_end``
+        only when the epochs end or are interrupted), so a failed fit leaves
+        no open writer or writer thread behind."""
+        try:
+            return super().fit_loop(X, y, **fit_params)
+        except Exception:
+            for _, callback in getattr(self, "callbacks_", []):
+                if isinstance(callback, _LogWriter):
+                    callback._close()
+            raise
+
     def _warm(self):
         return bool(self.warm_start) and self.initialized_ and hasattr(self, "tasks_")
 

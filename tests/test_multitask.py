@@ -1555,6 +1555,43 @@ def test_tensorboard_writer_is_closed_and_never_pickled(tmp_path):
     assert steps == [1, 2, 3, 4]
 
 
+class _FailAtEpoch(skorch.callbacks.Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise RuntimeError("failed in training")
+
+
+def test_tensorboard_writer_is_closed_when_training_raises(tmp_path):
+    # skorch runs on_train_end only when the epochs end or are interrupted: a
+    # fit that raised after a logged epoch left the writer open, with its
+    # thread alive: one more thread for every failed fit of a long-running
+    # process (a search with error_score=nan)
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+
+    X, a, _ = _setup()
+    net = MultitaskClassifier(
+        {"a": 2},
+        max_epochs=5,
+        log_writer="tensorboard",
+        log_dir=str(tmp_path),
+        callbacks=[("fail", _FailAtEpoch(3))],
+        verbose=0,
+        random_state=0,
+    )
+    with pytest.raises(RuntimeError, match="failed in training"):
+        net.fit(X, task_labels(a=a))
+    assert dict(net.callbacks_)["log_writer"].writer_ is None  # closed
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert sorted(e.step for e in events.Scalars("train_loss")) == [1, 2]
+
+
 def test_initialize_before_fit_explains_and_load_params_restores(tmp_path):
     X, a, _ = _setup()
     b = (X[:, 1] > 0).astype(int)
