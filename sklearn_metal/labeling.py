@@ -607,10 +607,12 @@ class LFApplier(TransformerMixin, BaseEstimator):
                 for a, b in chunks
             )
         parts = []
-        for (a, b), part in zip(chunks, results, strict=True):
-            parts.append(part)
-            bar.update(b - a)
-        bar.close()
+        try:
+            for (a, b), part in zip(chunks, results, strict=True):
+                parts.append(part)
+                bar.update(b - a)
+        finally:
+            bar.close()  # a labeling function that raised leaves no open bar
         L = np.vstack([p[0] for p in parts])
         return L, [f for p in parts for f in p[1]]
 

@@ -154,6 +154,34 @@ def test_parallel_and_progress_match_serial(capsys):
     assert "labeling functions" in capsys.readouterr().err
 
 
+@labeling_function()
+def is_short(x):
+    return int(len(x) < 3)
+
+
+@labeling_function()
+def fails_on_long(x):
+    if len(x) > 3:
+        raise RuntimeError("cannot label a long text")
+    return -1
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_progress_bar_is_closed_when_a_labeling_function_raises(n_jobs, capsys):
+    # The bar was closed after the last chunk only: a labeling function that
+    # raised left it open for as long as the exception lived (a notebook
+    # keeps the last one), shifting every later bar a line down.
+    from tqdm.auto import tqdm
+
+    rows = ["a", "bb", "ccc", "dddd"] * 3
+    applier = LFApplier([is_short, fails_on_long], n_jobs=n_jobs, progress=True)
+    with pytest.raises(ValueError, match="cannot label a long text") as info:
+        applier.fit_transform(rows)
+    assert info.value is not None  # the exception (and its frames) still live
+    assert not [b for b in tqdm._instances if b.desc == "labeling functions"]
+    assert "labeling functions" in capsys.readouterr().err
+
+
 def test_youtube_spam_lfs_beat_majority_vote():
     data = load_youtube_spam()
     L = LFApplier(youtube_spam_lfs()).fit_transform(data.frame)
