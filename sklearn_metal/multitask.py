@@ -1765,15 +1765,17 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
 
     def fit_loop(self, X, y=None, **fit_params):
         """skorch's training loop; a loop that raises closes the TensorBoard
-        writer, as the end of training does (skorch calls ``on_train_end``
-        only when the epochs end or are interrupted), so a failed fit leaves
-        no open writer or writer thread behind."""
+        writer and puts the learning rates back, as the end of training does
+        (skorch calls ``on_train_end`` only when the epochs end or are
+        interrupted), so a failed fit leaves no open writer or writer thread
+        behind, and the next call's schedule scales the rates it started
+        from."""
         try:
             return super().fit_loop(X, y, **fit_params)
         except Exception:
             for _, callback in getattr(self, "callbacks_", []):
-                if isinstance(callback, _LogWriter):
-                    callback._close()
+                if isinstance(callback, (_LogWriter, _LRSchedule)):
+                    callback.on_train_end(self)
             raise
 
     def _warm(self):

@@ -1592,6 +1592,22 @@ def test_tensorboard_writer_is_closed_when_training_raises(tmp_path):
     assert sorted(e.step for e in events.Scalars("train_loss")) == [1, 2]
 
 
+def test_learning_rate_is_put_back_when_training_raises():
+    # A fit that raised in a warmup epoch left the optimizer at that epoch's
+    # scaled rate (0.4 * lr), which the next partial_fit took as its base:
+    # it trained at 0.4 times lr for good.
+    X, a, _ = _setup()
+    y = task_labels(a=a)
+    params = dict(max_epochs=4, warmup_epochs=4, lr=0.01, verbose=0, random_state=0)
+    net = MultitaskClassifier({"a": 2}, callbacks=[("fail", _FailAtEpoch(2))], **params)
+    with pytest.raises(RuntimeError, match="failed in training"):
+        net.fit(X, y)
+    assert net.optimizer_.param_groups[0]["lr"] == 0.01
+    net.set_params(callbacks=[]).partial_fit(X, y)
+    fresh = MultitaskClassifier({"a": 2}, **params).fit(X, y)
+    assert net.history[:, "lr"][-4:] == fresh.history[:, "lr"]
+
+
 def test_initialize_before_fit_explains_and_load_params_restores(tmp_path):
     X, a, _ = _setup()
     b = (X[:, 1] > 0).astype(int)
