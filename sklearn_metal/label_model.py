@@ -921,6 +921,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             n = sample_weight.sum()
         if packed is not None:
             L, sample_weight = packed, None  # the packed blocks carry it
+        # the source factors of an earlier fit (maybe of other sources) have
+        # no part in this fit
+        self.__dict__.pop("_log_w", None)
         stats = self._moments(L, m, gold, sample_weight, whole)
         tot = self._init_stream_state(m, stats["tot"], n)
         # a copy: EM updates self._cnt in place, and partial_fit calls after
@@ -981,7 +984,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         over all rows seen. :meth:`fit` starts afresh, dropping statistics
         collected by earlier ``partial_fit`` calls. Likewise, where
         ``class_balance`` was given to earlier calls and is then set to None
-        (``set_params``), the online balance starts from the given one.
+        (``set_params``), the online balance starts from the given one. A
+        call that raises, on a bad block or broken off part-way, leaves the
+        model as it was before the call.
 
         Parameters
         ----------
@@ -1005,6 +1010,18 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         -------
         self : LabelModel
         """
+        # a call that raises part-way (a bad block, a pass over the rows that
+        # a dask graph or Ctrl-C breaks off) leaves the model as it was, so
+        # that later calls go on from the earlier ones alone
+        state = dict(self.__dict__)
+        try:
+            return self._partial_fit(L, y, classes, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _partial_fit(self, L, y, classes, sample_weight):
         L, frame = _streaming.read_input(L)
         first = not hasattr(self, "_partial_stats")
         k = self.cardinality
@@ -1094,10 +1111,15 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             if p is None:
                 p = (total["q_sum"] + 1.0) / (total["n_info"] + k)
             res = self._pass(L, m, gold, p, False, patterns, sample_weight)
-            self._partial_post += p * res["g"]
+            # (new objects, not in-place updates: partial_fit keeps the old
+            # ones to restore should this call raise)
+            self._partial_post = self._partial_post + p * res["g"]
             # the block's gold rows add -log P(y_gold), as in fit
             nll = res["nll"] - float(stats["gold_counts"] @ np.log(p))
-            self.loss_history_.append(nll / max(stats["n_info"], 1))
+            self.loss_history_ = [
+                *self.loss_history_,
+                nll / max(stats["n_info"], 1),
+            ]
             p = (self._partial_post + total["gold_counts"] + 1.0) / (
                 total["n_info"] + k
             )

@@ -519,6 +519,78 @@ def test_partial_fit_checks_parameters_set_between_calls(votes, after, params, m
         model.partial_fit(L[1000:])
 
 
+def test_partial_fit_that_fails_part_way_leaves_the_model_as_it_was(votes, monkeypatch):
+    # the statistics of a block were added before its pass over the rows
+    # (which a dask graph's second compute, or Ctrl-C, may break off): the
+    # failed block stayed counted, and the next good call gave a class
+    # balance 0.17 off that of the same good calls alone
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    L, _, _ = votes
+    first, second, third = L[:1000], L[1000:2000], L[2000:]
+    computes = []
+
+    def load():
+        computes.append(1)
+        if len(computes) == 2:
+            raise OSError("the storage went away")
+        return third
+
+    flaky = da.from_delayed(dask.delayed(load)(), shape=third.shape, dtype=L.dtype)
+    good = LabelModel().partial_fit(first).partial_fit(second)
+    model = LabelModel().partial_fit(first)
+    before = model.predict_proba(first)
+    with pytest.raises(OSError, match="storage went away"):
+        model.partial_fit(flaky)
+    assert len(computes) == 2
+    np.testing.assert_array_equal(model.predict_proba(first), before)
+    model.partial_fit(second)
+    np.testing.assert_array_equal(model.class_balance_, good.class_balance_)
+    np.testing.assert_array_equal(model.predict_proba(L), good.predict_proba(L))
+    assert model.loss_history_ == good.loss_history_
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    model = LabelModel().partial_fit(first)
+    monkeypatch.setattr(LabelModel, "_pass", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.partial_fit(third)
+    monkeypatch.undo()
+    model.partial_fit(second)
+    np.testing.assert_array_equal(model.predict_proba(L), good.predict_proba(L))
+    assert model.loss_history_ == good.loss_history_
+
+
+def test_partial_fit_refused_after_a_fit_keeps_the_fitted_model(votes):
+    # partial_fit dropped the fitted source factors before refusing a model
+    # with dependencies, and predict_proba then raised an AttributeError
+    L, _, _ = votes
+    model = LabelModel(dependencies=[(0, 1)]).fit(L)
+    proba = model.predict_proba(L)
+    with pytest.raises(ValueError, match="partial_fit does not support dependencies"):
+        model.partial_fit(L[:100])
+    np.testing.assert_array_equal(model.predict_proba(L), proba)
+    # a first partial_fit call that raises on its block keeps the fit too
+    model.set_params(dependencies=None)
+    with pytest.raises(ValueError, match="y has 99 labels"):
+        model.partial_fit(L[:100, :5], np.zeros(99, dtype=int))
+    np.testing.assert_array_equal(model.predict_proba(L), proba)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_blocked_fit_after_a_fit_on_other_sources(votes, n_jobs):
+    # the blocked fit's first pass read the source factors of the earlier
+    # fit, which has other sources: "cannot reshape array of size 16 ..."
+    L, _, _ = votes
+    model = LabelModel(n_jobs=n_jobs).fit(L)
+    model.set_params(chunk_rows=500).fit(L[:, :5])
+    fresh = LabelModel(n_jobs=n_jobs, chunk_rows=500).fit(L[:, :5])
+    np.testing.assert_array_equal(
+        model.predict_proba(L[:, :5]), fresh.predict_proba(L[:, :5])
+    )
+
+
 def test_voters_and_score_read_dask_inputs():
     dd = pytest.importorskip("dask.dataframe")
     from sklearn_metal import MajorityClassVoter, MajorityLabelVoter
