@@ -672,6 +672,25 @@ class _SkorchCompat:
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def _forget_untrained_call(self, first, n_epochs, rng_state):
+        """Undo what a training call that raised did, where it took no
+        training step (a forward argument or a split refused in the first
+        batch or before it): on a first call the net is left uninitialized,
+        so the next call starts afresh; on a later one the epochs it began
+        are dropped from the history and the batch order is rewound, so the
+        next call trains as if this one had not been made. After a training
+        step the weights have moved, and the net is left as it is, as skorch
+        leaves it after an interrupt."""
+        # (no history where initialize raised before building it)
+        epochs = (self.history or [])[n_epochs:]
+        if any("train_loss" in batch for row in epochs for batch in row["batches"]):
+            return
+        if first:
+            self.initialized_ = False
+            return
+        del self.history[n_epochs:]
+        self._batch_rng_.set_state(rng_state)
+
     def _keeps_best_weights(self):
         """Whether a callback keeps the weights of an earlier (finite) epoch
         to restore when training ends: skorch's ``EarlyStopping`` with
@@ -1464,6 +1483,10 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
         warm = bool(self.warm_start and self.initialized_) and hasattr(self, "classes_")
         if warm:
             _check_architecture(self, "warm_start=True")
+        else:
+            # a fit that raises leaves no module for a later partial_fit to
+            # go on training under the classes and features of this call
+            self.initialized_ = False
         X, y_enc = self._prepare_fit(X, y, reset=True, warm_start=warm)
         data = self._training_data(X, y_enc, sample_weight)
         self._valid_dataset_ = None
@@ -1472,12 +1495,18 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         self._split_seed_ = seed
         self._batch_rng_ = np.random.RandomState(seed)
-        with self._seeded(seed):
-            if warm:
-                self._refresh_callbacks()
-            else:
-                self.initialize()
-            NeuralNet.partial_fit(self, data, y_enc, **fit_params)
+        rng_state = self._batch_rng_.get_state()
+        n_epochs = len(self.history) if warm else 0
+        try:
+            with self._seeded(seed):
+                if warm:
+                    self._refresh_callbacks()
+                else:
+                    self.initialize()
+                NeuralNet.partial_fit(self, data, y_enc, **fit_params)
+        except BaseException:
+            self._forget_untrained_call(not warm, n_epochs, rng_state)
+            raise
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
@@ -1504,10 +1533,9 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
             The model.
         """
         first = not (self.initialized_ and hasattr(self, "classes_"))
-        if first:
-            self._check_params()
-        else:
-            _check_cuda_device(self.device)
+        # every call, not the first only: set_params may come between calls
+        self._check_params()
+        if not first:
             _check_architecture(self, "partial_fit")
         X, y_enc = self._prepare_fit(X, y, reset=first, classes=classes)
         data = self._training_data(X, y_enc, sample_weight)
@@ -1516,14 +1544,20 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             self._split_seed_ = seed
             self._batch_rng_ = np.random.RandomState(seed)
-        else:
+        rng_state = self._batch_rng_.get_state()
+        if not first:
             seed = self._batch_rng_.randint(np.iinfo(np.int32).max)
-        with self._seeded(seed):
-            if first:
-                self.initialize()
-            else:
-                self._refresh_callbacks()
-            NeuralNet.partial_fit(self, data, y_enc, **fit_params)
+        n_epochs = 0 if first else len(self.history)
+        try:
+            with self._seeded(seed):
+                if first:
+                    self.initialize()
+                else:
+                    self._refresh_callbacks()
+                NeuralNet.partial_fit(self, data, y_enc, **fit_params)
+        except BaseException:
+            self._forget_untrained_call(first, n_epochs, rng_state)
+            raise
         return self
 
     def _valid_dataset_from(self, valid_data):

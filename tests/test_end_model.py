@@ -1665,3 +1665,78 @@ def test_sample_weights_far_from_one_train_as_their_ratios(scale):
         np.testing.assert_allclose(
             scaled.history[:, "valid_loss"], base.history[:, "valid_loss"], rtol=1e-5
         )
+
+
+def _failed_call_data():
+    X, _, y = _soft_data(n=180, d=4, seed=3)
+    return (X[:60], y[:60]), (X[60:120], y[60:120]), (X[120:], y[120:])
+
+
+@pytest.mark.parametrize("failing", ["forward argument", "zero-weight split"])
+def test_partial_fit_that_raises_before_training_changes_nothing(failing):
+    # a call refused in its first batch (or in its split) had drawn the next
+    # batch order and begun an epoch in the history: the next good call
+    # trained on other batches (predictions 6e-4 off), one epoch later
+    first, second, third = _failed_call_data()
+    params = dict(max_epochs=3, batch_size=16, random_state=0, verbose=0)
+    if failing == "forward argument":
+        bad = {"bogus": 1}
+        match = "unexpected keyword argument 'bogus'"
+    else:
+        params["train_split"] = 0.2
+        bad = {"sample_weight": np.r_[np.zeros(59), 1.0]}
+        match = "Every (training|validation) row of train_split has sample_weight 0"
+    good = EndModel(**params).partial_fit(*first).partial_fit(*second)
+    model = EndModel(**params).partial_fit(*first)
+    with pytest.raises((TypeError, ValueError), match=match):
+        model.partial_fit(*third, **bad)
+    model.partial_fit(*second)
+    assert len(model.history) == len(good.history) == 6
+    np.testing.assert_array_equal(
+        model.predict_proba(third[0]), good.predict_proba(third[0])
+    )
+    # a first call that raises leaves no net: the next call starts afresh
+    model = EndModel(**params)
+    with pytest.raises((TypeError, ValueError), match=match):
+        model.partial_fit(*third, **bad)
+    model.partial_fit(*first).partial_fit(*second)
+    assert len(model.history) == 6
+    np.testing.assert_array_equal(
+        model.predict_proba(third[0]), good.predict_proba(third[0])
+    )
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"train_split": 2.0}, "train_split=2.0 must be a fraction"),
+        ({"max_epochs": 0}, "max_epochs=0 must be a positive integer"),
+        ({"patience": 0}, "patience=0 must be a positive integer"),
+        ({"valid_every": 0}, "valid_every=0 must be a positive integer"),
+    ],
+)
+def test_partial_fit_checks_parameters_set_between_calls(params, message):
+    # only the first call checked them: train_split=2.0 then held out all
+    # rows but one (trained on 1 of 60 rows), max_epochs=0 trained nothing
+    first, second, _ = _failed_call_data()
+    model = EndModel(max_epochs=1, random_state=0, verbose=0).partial_fit(*first)
+    model.set_params(**params)
+    with pytest.raises(ValueError, match=message):
+        model.partial_fit(*second)
+
+
+def test_partial_fit_after_a_fit_that_raised_starts_afresh():
+    # fit set the classes and features of its call before refusing its
+    # valid_data; partial_fit then went on training the earlier module (4
+    # inputs, 2 classes) as fitted on them: "mat1 and mat2 shapes cannot be
+    # multiplied"
+    first, _, _ = _failed_call_data()
+    rng = np.random.RandomState(0)
+    X6, y3 = rng.randn(60, 6).astype(np.float32), np.arange(60) % 3
+    params = dict(max_epochs=2, random_state=0, verbose=0)
+    model = EndModel(**params).fit(*first)
+    with pytest.raises(ValueError, match=r"valid_data holds labels \[7\]"):
+        model.fit(X6, y3, valid_data=(X6[:10], np.full(10, 7)))
+    model.partial_fit(X6, y3)
+    fresh = EndModel(**params).partial_fit(X6, y3)
+    np.testing.assert_array_equal(model.predict_proba(X6), fresh.predict_proba(X6))
