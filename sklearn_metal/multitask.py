@@ -1870,6 +1870,10 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                     "warm_start=False to fit a new net."
                 )
             _check_architecture(self, "warm_start=True")
+        else:
+            # a fit that raises leaves no net for a later partial_fit to go on
+            # training under the tasks and features of this call
+            self.initialized_ = False
         if valid_data is not None and (
             not isinstance(valid_data, (tuple, list)) or len(valid_data) not in (2, 3)
         ):
@@ -1947,7 +1951,8 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                 return self.fit(X, y, sample_weight=sample_weight, **fit_params)
             finally:
                 del self._partial_first
-        _check_cuda_device(self.device)
+        # every call, not the first only: set_params may come between calls
+        self._check_params()
         _check_architecture(self, "partial_fit")
         dataset = self._prepare_fit(
             X, y, reset=False, sample_weight=sample_weight, whole=False

@@ -2155,3 +2155,41 @@ def test_sample_weights_far_from_one_train_as_their_ratios(scale):
     np.testing.assert_allclose(
         scaled.history[:, "train_loss"], again.history[:, "train_loss"], rtol=1e-5
     )
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"train_split": 2.0}, "train_split=2.0 must be a fraction"),
+        ({"max_epochs": 0}, "max_epochs=0 must be a positive integer"),
+    ],
+)
+def test_partial_fit_checks_parameters_set_between_calls(params, message):
+    # only the first call checked them: train_split=2.0 and max_epochs=0
+    # trained without a word
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4).astype(np.float32)
+    y = {"a": (X[:, 0] > 0).astype(int), "b": (X[:, 1] > 0).astype(int)}
+    model = MultitaskClassifier(
+        tasks={"a": 2, "b": 2}, max_epochs=1, random_state=0, verbose=0
+    ).partial_fit(X, y)
+    model.set_params(**params)
+    with pytest.raises(ValueError, match=message):
+        model.partial_fit(X, y)
+
+
+def test_partial_fit_after_a_fit_that_raised_starts_afresh():
+    # fit set the features of its call before refusing its valid_data;
+    # partial_fit then went on training the earlier net (4 inputs) on them:
+    # "mat1 and mat2 shapes cannot be multiplied"
+    rng = np.random.RandomState(0)
+    X, X6 = rng.randn(60, 4).astype(np.float32), rng.randn(60, 6).astype(np.float32)
+    y = {"a": (X[:, 0] > 0).astype(int), "b": (X[:, 1] > 0).astype(int)}
+    params = dict(tasks={"a": 2, "b": 2}, max_epochs=2, random_state=0, verbose=0)
+    model = MultitaskClassifier(**params).fit(X, y)
+    with pytest.raises(ValueError, match="Task 'a' has the label 7"):
+        model.fit(X6, y, valid_data=(X6[:10], {"a": np.full(10, 7)}))
+    model.partial_fit(X6, y)
+    fresh = MultitaskClassifier(**params).partial_fit(X6, y)
+    for got, want in zip(model.predict_proba(X6), fresh.predict_proba(X6), strict=True):
+        np.testing.assert_array_equal(got, want)
