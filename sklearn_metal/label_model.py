@@ -1107,7 +1107,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             # balance of such a call summing to less than 1)
             self._partial_post = p * (total["n_info"] + k) - total["gold_counts"] - 1.0
         else:
-            p = getattr(self, "class_balance_", None)
+            # a first call starts afresh: a class_balance_ left by an earlier
+            # fit (one that raised, or one with dependencies) is not its own
+            p = None if first else self.class_balance_
             if p is None:
                 p = (total["q_sum"] + 1.0) / (total["n_info"] + k)
             res = self._pass(L, m, gold, p, False, patterns, sample_weight)

@@ -1352,3 +1352,25 @@ def test_class_voter_refuses_weights_whose_sum_overflows():
     w = np.full(len(L), 1e38, dtype=np.float32)
     voter = MajorityClassVoter().fit(L, np.array([0, 1, 1, 1]), sample_weight=w)
     np.testing.assert_allclose(voter.class_balance_, [1 / 4, 3 / 4])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_first_partial_fit_ignores_a_class_balance_left_by_an_earlier_fit():
+    # fit drops the partial-fit statistics, so a partial_fit after a fit that
+    # raised (or after a fit with dependencies) is a first call, but it
+    # started from the class_balance_ the earlier fit left: predictions 0.67
+    # away from the same partial_fit calls on a fresh model
+    L, _, _ = make_label_matrix(3000, 6, random_state=0)
+    A, B = L[:1000], L[1000:2000]
+    fresh = LabelModel().partial_fit(A).partial_fit(B)
+    model = LabelModel().fit(np.where(L == 1, 0, L)[:, ::-1])
+    bad = A.copy()
+    bad[5, 2] = 7
+    with pytest.raises(ValueError, match="holds the value 7"):
+        model.fit(bad)
+    model.partial_fit(A).partial_fit(B)
+    np.testing.assert_array_equal(model.class_balance_, fresh.class_balance_)
+    np.testing.assert_array_equal(model.predict_proba(L), fresh.predict_proba(L))
+    dependent = LabelModel(dependencies=[(0, 1)]).fit(L[:, ::-1])
+    dependent.set_params(dependencies=None).partial_fit(A).partial_fit(B)
+    np.testing.assert_array_equal(dependent.predict_proba(L), fresh.predict_proba(L))
