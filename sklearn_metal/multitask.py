@@ -1906,15 +1906,22 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                 require_labels=False,
             )
         if warm:
+            rng_state = self._batch_rng_.get_state()
             seed = self._batch_rng_.randint(np.iinfo(np.int32).max)
         else:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             self._split_seed_ = seed
             self._batch_rng_ = np.random.RandomState(seed)
-        with self._seeded(seed):
-            if not warm:
-                self.initialize()
-            NeuralNet.partial_fit(self, dataset, None, **fit_params)
+            rng_state = self._batch_rng_.get_state()
+        n_epochs = len(self.history) if warm else 0
+        try:
+            with self._seeded(seed):
+                if not warm:
+                    self.initialize()
+                NeuralNet.partial_fit(self, dataset, None, **fit_params)
+        except BaseException:
+            self._forget_untrained_call(not warm, n_epochs, rng_state)
+            raise
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
@@ -1957,8 +1964,15 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
         dataset = self._prepare_fit(
             X, y, reset=False, sample_weight=sample_weight, whole=False
         )
-        with self._seeded(self._batch_rng_.randint(np.iinfo(np.int32).max)):
-            NeuralNet.partial_fit(self, dataset, None, **fit_params)
+        rng_state = self._batch_rng_.get_state()
+        n_epochs = len(self.history)
+        try:
+            with self._seeded(self._batch_rng_.randint(np.iinfo(np.int32).max)):
+                NeuralNet.partial_fit(self, dataset, None, **fit_params)
+        except BaseException:
+            # (a call that raised before any training step changes nothing)
+            self._forget_untrained_call(False, n_epochs, rng_state)
+            raise
         return self
 
     # -------------------------------------------------------------- predict

@@ -2193,3 +2193,36 @@ def test_partial_fit_after_a_fit_that_raised_starts_afresh():
     fresh = MultitaskClassifier(**params).partial_fit(X6, y)
     for got, want in zip(model.predict_proba(X6), fresh.predict_proba(X6), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_partial_fit_that_raises_before_training_changes_nothing():
+    # a call that raised in its first batch (here a forward argument the MLP
+    # trunk refuses) had drawn the next batch order and begun a history
+    # epoch, and a failing first call left an initialized net: the next good
+    # calls trained one epoch later (predictions 0.017-0.021 away)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)).astype(np.float32)
+    y = task_labels(a=(X[:, 0] > 0).astype(int), b=(X[:, 1] > 0).astype(int))
+
+    def make():
+        return MultitaskClassifier(
+            tasks={"a": 2, "b": 2},
+            max_epochs=2,
+            train_split=0.2,
+            verbose=0,
+            random_state=0,
+        )
+
+    ref = make().partial_fit(X, y).partial_fit(X, y)
+    later = make().partial_fit(X, y)
+    first = make()
+    for net in (later, first):
+        with pytest.raises(TypeError, match="MLP trunk takes no keyword"):
+            net.partial_fit(X, y, scale=0.5)
+    assert not first.initialized_
+    later.partial_fit(X, y)
+    first.partial_fit(X, y).partial_fit(X, y)
+    for net in (later, first):
+        assert len(net.history) == len(ref.history)
+        for got, want in zip(net.predict_proba(X), ref.predict_proba(X), strict=True):
+            np.testing.assert_array_equal(got, want)
