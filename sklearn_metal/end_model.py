@@ -672,6 +672,32 @@ class _SkorchCompat:
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def _refresh_callbacks(self):
+        """Nothing to rebuild before a later training call (EndModel
+        rebuilds the default callbacks whose parameters changed)."""
+
+    def _train_call(self, data, y, fit_params, first, seed=None):
+        """One training call: skorch's ``partial_fit`` of ``data``, seeded by
+        ``seed`` (None draws it from ``_batch_rng_``, as a later call does),
+        after ``initialize`` on a ``first`` call and
+        :meth:`_refresh_callbacks` on a later one. A call that raises before
+        any training step is undone (see :meth:`_forget_untrained_call`)."""
+        rng_state = self._batch_rng_.get_state()
+        if seed is None:
+            seed = self._batch_rng_.randint(np.iinfo(np.int32).max)
+        n_epochs = 0 if first else len(self.history)
+        try:
+            with self._seeded(seed):
+                if first:
+                    self.initialize()
+                else:
+                    self._refresh_callbacks()
+                NeuralNet.partial_fit(self, data, y, **fit_params)
+        except BaseException:
+            self._forget_untrained_call(first, n_epochs, rng_state)
+            raise
+        return self
+
     def _forget_untrained_call(self, first, n_epochs, rng_state):
         """Undo what a training call that raised did, where it took no
         training step (a forward argument or a split refused in the first
@@ -1495,19 +1521,7 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         self._split_seed_ = seed
         self._batch_rng_ = np.random.RandomState(seed)
-        rng_state = self._batch_rng_.get_state()
-        n_epochs = len(self.history) if warm else 0
-        try:
-            with self._seeded(seed):
-                if warm:
-                    self._refresh_callbacks()
-                else:
-                    self.initialize()
-                NeuralNet.partial_fit(self, data, y_enc, **fit_params)
-        except BaseException:
-            self._forget_untrained_call(not warm, n_epochs, rng_state)
-            raise
-        return self
+        return self._train_call(data, y_enc, fit_params, first=not warm, seed=seed)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initializing.
@@ -1539,26 +1553,13 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
             _check_architecture(self, "partial_fit")
         X, y_enc = self._prepare_fit(X, y, reset=first, classes=classes)
         data = self._training_data(X, y_enc, sample_weight)
+        seed = None  # a later call draws its seed from the batch order
         if first:
             self._valid_dataset_ = None
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             self._split_seed_ = seed
             self._batch_rng_ = np.random.RandomState(seed)
-        rng_state = self._batch_rng_.get_state()
-        if not first:
-            seed = self._batch_rng_.randint(np.iinfo(np.int32).max)
-        n_epochs = 0 if first else len(self.history)
-        try:
-            with self._seeded(seed):
-                if first:
-                    self.initialize()
-                else:
-                    self._refresh_callbacks()
-                NeuralNet.partial_fit(self, data, y_enc, **fit_params)
-        except BaseException:
-            self._forget_untrained_call(first, n_epochs, rng_state)
-            raise
-        return self
+        return self._train_call(data, y_enc, fit_params, first=first, seed=seed)
 
     def _valid_dataset_from(self, valid_data):
         soft = self.soft_labels_

@@ -1905,24 +1905,12 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                 sample_weight=weight[0] if weight else None,
                 require_labels=False,
             )
-        if warm:
-            rng_state = self._batch_rng_.get_state()
-            seed = self._batch_rng_.randint(np.iinfo(np.int32).max)
-        else:
+        seed = None  # a warm refit draws its seed from the batch order
+        if not warm:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             self._split_seed_ = seed
             self._batch_rng_ = np.random.RandomState(seed)
-            rng_state = self._batch_rng_.get_state()
-        n_epochs = len(self.history) if warm else 0
-        try:
-            with self._seeded(seed):
-                if not warm:
-                    self.initialize()
-                NeuralNet.partial_fit(self, dataset, None, **fit_params)
-        except BaseException:
-            self._forget_untrained_call(not warm, n_epochs, rng_state)
-            raise
-        return self
+        return self._train_call(dataset, None, fit_params, first=not warm, seed=seed)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
         """Train ``max_epochs`` more epochs; the first call fits from scratch.
@@ -1964,16 +1952,7 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
         dataset = self._prepare_fit(
             X, y, reset=False, sample_weight=sample_weight, whole=False
         )
-        rng_state = self._batch_rng_.get_state()
-        n_epochs = len(self.history)
-        try:
-            with self._seeded(self._batch_rng_.randint(np.iinfo(np.int32).max)):
-                NeuralNet.partial_fit(self, dataset, None, **fit_params)
-        except BaseException:
-            # (a call that raised before any training step changes nothing)
-            self._forget_untrained_call(False, n_epochs, rng_state)
-            raise
-        return self
+        return self._train_call(dataset, None, fit_params, first=False)
 
     # -------------------------------------------------------------- predict
     def _forward_all(self, X):
