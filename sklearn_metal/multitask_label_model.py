@@ -786,11 +786,12 @@ class MultitaskLabelModel(BaseEstimator):
         return self
 
     def _group_votes(self, comp, rows, cols, vals, n, task_of):
+        """The group's sources and their one-hot votes; ``rows, cols, vals``
+        are the group's own votes (see :func:`_votes_by_group`)."""
         sources = np.flatnonzero(np.isin(task_of, comp))
-        keep = np.isin(cols, sources)
-        local = np.searchsorted(sources, cols[keep])
+        local = np.searchsorted(sources, cols)
         k_max = max(self.task_graph.cardinalities[t] for t in comp)
-        A = one_hot_votes(rows[keep], local, vals[keep], (n, len(sources)), k_max)
+        A = one_hot_votes(rows, local, vals, (n, len(sources)), k_max)
         return sources, A, k_max
 
     def _value_maps(self, comp, states, sources, task_of):
@@ -982,11 +983,9 @@ class MultitaskLabelModel(BaseEstimator):
         votes = _votes_by_group(group_of_source, len(self._groups), rows, cols, vals)
         out = []
         for g, (rows, cols, vals) in zip(self._groups, votes, strict=True):
-            keep = np.isin(cols, g["sources"])
-            local = np.searchsorted(g["sources"], cols[keep])
-            A = one_hot_votes(
-                rows[keep], local, vals[keep], (n, len(g["sources"])), g["k_max"]
-            )
+            # (the group's own votes: no other source's to leave out)
+            local = np.searchsorted(g["sources"], cols)
+            A = one_hot_votes(rows, local, vals, (n, len(g["sources"])), g["k_max"])
             S = np.asarray(A @ g["log_w"]) + g["log_b"]
             if log:
                 out.append(S - logsumexp(S, axis=1, keepdims=True))
