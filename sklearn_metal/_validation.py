@@ -149,6 +149,32 @@ def check_sample_weight(sample_weight, X, **kwargs):
     return sample_weight
 
 
+def check_weight_sum(sample_weight):
+    """Raise a ValueError where row weights, read as counts, sum beyond
+    float64 (the counts would overflow to inf and the fit to NaN); the sum is
+    taken in float64, so float32 weights near their own limit pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_metal._validation import check_weight_sum
+    >>> check_weight_sum(np.array([1.0, 2.0]))
+    >>> check_weight_sum(np.array([1e308, 1e308]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight sums to inf, which overflows float64; ...
+    """
+    with np.errstate(over="ignore"):
+        total = sample_weight.sum(dtype=np.float64)
+    if not np.isfinite(total):
+        # weights are counts and the priors do not scale with them, so
+        # rescaling would change the fit: the caller must rescale
+        raise ValueError(
+            f"sample_weight sums to {total}, which overflows float64; the "
+            "weights are read as counts, so pass smaller weights."
+        )
+
+
 def frame_to_pandas(X):
     """A polars DataFrame as a pandas one, built column by column (no pyarrow
     needed), and a pyarrow Table as a pandas one (``Table.to_pandas``);

@@ -8,7 +8,12 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._statistics import vote_counts
-from ._validation import _LabelMatrixMixin, check_gold_labels, check_sample_weight
+from ._validation import (
+    _LabelMatrixMixin,
+    check_gold_labels,
+    check_sample_weight,
+    check_weight_sum,
+)
 
 __all__ = ["MajorityClassVoter", "MajorityLabelVoter"]
 
@@ -50,14 +55,7 @@ class _BaseVoter(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             sample_weight = check_sample_weight(
                 sample_weight, np.empty(n), ensure_non_negative=True
             )
-            with np.errstate(over="ignore"):
-                total = sample_weight.sum(dtype=np.float64)  # (float32 stays)
-            if not np.isfinite(total):
-                # as LabelModel: the class counts would overflow to NaN
-                raise ValueError(
-                    f"sample_weight sums to {total}, which overflows float64; the "
-                    "weights are read as counts, so pass smaller weights."
-                )
+            check_weight_sum(sample_weight)
         self.classes_ = np.arange(self.cardinality)
         self._fit(rows, cols, vals, n, m, gold, sample_weight)
         return self

@@ -27,6 +27,7 @@ from ._validation import (
     check_block_input,
     check_gold_labels,
     check_sample_weight,
+    check_weight_sum,
     plus_minus_one_rows,
     user_stacklevel,
 )
@@ -492,15 +493,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 f"{i}; weights must be non-negative (a row of weight w counts as "
                 "w copies of it)."
             )
-        with np.errstate(over="ignore"):
-            total = sample_weight.sum()
-        if not np.isfinite(total):
-            # weights are counts and the priors do not scale with them, so
-            # rescaling would change the fit: the caller must rescale
-            raise ValueError(
-                f"sample_weight sums to {total}, which overflows float64; the "
-                "weights are read as counts, so pass smaller weights."
-            )
+        check_weight_sum(sample_weight)
         return sample_weight
 
     def _given_balance(self):
