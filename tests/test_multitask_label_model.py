@@ -782,11 +782,10 @@ def test_convergence_warning_points_at_the_callers_line():
 
 def test_initial_class_counts_match_the_votes_without_a_dense_one_hot():
     # The initialization counts each row's votes per class over one task's
-    # sources with a sparse product (the dense (n, n_sources * k) copy of the
+    # sources from the votes (the dense (n, n_sources * k) copy of the
     # one-hot cost 240 MB at 1e4 x 1000); the counts are those of L.
-    from sklearn_metal._statistics import one_hot_votes
+    from sklearn_metal._statistics import vote_counts
     from sklearn_metal._validation import check_label_matrix
-    from sklearn_metal.multitask_label_model import _class_counts
 
     rng = np.random.default_rng(0)
     n, k_max = 200, 4
@@ -794,13 +793,13 @@ def test_initial_class_counts_match_the_votes_without_a_dense_one_hot():
     L[:, 3:] = rng.integers(0, 2, size=(n, 3))  # a binary task's sources
     L[rng.random(L.shape) > 0.5] = -1
     rows, cols, vals, shape = check_label_matrix(L, k_max)
-    A = one_hot_votes(rows, cols, vals, shape, k_max)
     for sources, k in (([0, 1, 2], 4), ([3, 4, 5], 2), ([4], 2), ([], 2)):
         expected = np.zeros((n, k))
         for j in sources:
             for c in range(k):
                 expected[:, c] += L[:, j] == c
-        got = _class_counts(A, np.array(sources, dtype=np.int64), k_max, k)
+        of_task = np.isin(cols, sources)  # as _fit_group selects them
+        got = vote_counts(rows[of_task], vals[of_task], n, k)
         assert isinstance(got, np.ndarray)
         np.testing.assert_array_equal(got, expected)
 
