@@ -37,6 +37,10 @@ class LabelingFunction:
         Keyword arguments passed to ``f`` on every call (word lists, models).
     pre : list of callable, default=None
         Preprocessors applied in order to the row before ``f``: ``x = p(x)``.
+        :class:`LFApplier` passes DataFrame rows as read-only namedtuples, so
+        a preprocessor that adds a field returns a new row rather than setting
+        an attribute, e.g.
+        ``types.SimpleNamespace(**x._asdict(), n_words=len(x.text.split()))``.
 
     Notes
     -----
@@ -216,6 +220,11 @@ class _FrameRow(tuple):
             f"This row has no column {name!r}; its columns are {columns}."
         )
 
+    def _asdict(self):
+        """The row as a dict of column name to value, as a namedtuple's
+        ``_asdict``; a duplicated name keeps its first column."""
+        return {name: self[i] for name, i in type(self)._position.items()}
+
 
 def _frame_rows(X):
     """A DataFrame's rows: namedtuples, or :class:`_FrameRow` where pandas
@@ -315,6 +324,31 @@ def _namespace(row, i):
 _MAX_VOTE = np.iinfo(np.int64).max
 
 
+def _row_hint(x, exc):
+    """A hint for ``exc``, raised by a labeling function or a preprocessor on
+    the DataFrame row ``x``, when it comes from handling the row as a mutable
+    mapping (as a pandas Series is); an empty string otherwise."""
+    if not (isinstance(x, tuple) and hasattr(x, "_fields")):
+        return ""
+    if isinstance(exc, AttributeError):
+        # reading a missing field names the row as ``obj``; setting one
+        # (``x.n_words = ...``) does not, and names the row's type instead
+        if getattr(exc, "obj", None) is not x and not str(exc).startswith(
+            f"'{type(x).__name__}' object has no attribute"
+        ):
+            return ""
+    elif not (isinstance(exc, TypeError) and "tuple indices" in str(exc)):
+        return ""
+    return (
+        " DataFrame rows reach labeling functions and preprocessors as "
+        f"read-only namedtuples with the columns {list(x._fields)}: read a "
+        "column as x.text (getattr(x, 'my text') where the name is not an "
+        "identifier), and have a preprocessor that adds a field return a new "
+        "row, e.g. types.SimpleNamespace(**x._asdict(), "
+        "n_words=len(x.text.split()))."
+    )
+
+
 def _apply_chunk(lfs, rows, start, on_error):
     """Votes of every labeling function on ``rows``; failures are recorded."""
     L = np.full((len(rows), len(lfs)), -1, dtype=np.int64)
@@ -325,9 +359,11 @@ def _apply_chunk(lfs, rows, start, on_error):
                 vote = lf(x)
             except Exception as exc:  # noqa: BLE001 - reported with LF and row
                 if on_error == "raise":
+                    hint = _row_hint(x, exc)
                     raise ValueError(
                         f"Labeling function {lf.name!r} raised "
                         f"{type(exc).__name__}: {exc} on row {start + i}: {x!r}"
+                        + (f".{hint}" if hint else "")
                     ) from exc
                 failures.append((lf.name, start + i, repr(exc)))
                 continue

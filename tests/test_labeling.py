@@ -3,6 +3,7 @@ import io
 import pickle
 import subprocess
 import sys
+import types
 import warnings
 
 import joblib
@@ -595,3 +596,52 @@ def test_a_series_of_dicts_reads_like_a_list_of_dicts():
     )
     out = LFApplier([has_link, short]).set_output(transform="pandas")
     assert list(out.fit_transform(series).index) == [7, 3, 5, 1]
+
+
+def _count_words(x):
+    # a Snorkel-style preprocessor: it sets a field on the row it was given
+    x.n_words = len(x.text.split())
+    return x
+
+
+def _add_n_words(x):
+    return types.SimpleNamespace(**x._asdict(), n_words=len(x[0].split()))
+
+
+@pytest.mark.parametrize("column", ["text", "my text"])
+def test_row_handled_as_a_series_gets_a_hint(column):
+    # Snorkel passes rows as pandas Series; here they are read-only
+    # namedtuples: setting a field in a preprocessor, or indexing by column
+    # name, raised "'Pandas' object has no attribute 'n_words'" or "tuple
+    # indices must be integers or slices, not str" with no word on why.
+    frame = _frame().rename(columns={"text": column})
+
+    @labeling_function(pre=[_count_words])
+    def setting(x):
+        return 0 if x.n_words < 3 else -1
+
+    @labeling_function()
+    def indexing(x):
+        return 1 if "http" in x[column] else -1
+
+    hint = r"read-only namedtuples with the columns \[.*_asdict\(\)"
+    for lf in (setting, indexing):
+        with pytest.raises(ValueError, match=hint):
+            LFApplier([lf]).fit_transform(frame)
+
+    # the recipe of the hint works on both kinds of rows
+    @labeling_function(pre=[_add_n_words])
+    def recipe(x):
+        return 0 if x.n_words < 3 and "http" not in getattr(x, column) else -1
+
+    L = LFApplier([recipe]).fit_transform(frame)
+    np.testing.assert_array_equal(L[:, 0], [0, -1, 0, -1])
+
+    # an error that is not about the row gets no hint
+    @labeling_function()
+    def typo(x):
+        return 1 if x.text.lowercase() else -1
+
+    with pytest.raises(ValueError, match="lowercase") as info:
+        LFApplier([typo]).fit_transform(_frame())
+    assert "namedtuples" not in str(info.value)
