@@ -622,3 +622,42 @@ def test_fit_command_verbose_prints_progress_on_stderr(tmp_path, capsys):
     assert "LabelModel iteration 1: loss" in err
     assert main(["fit", str(tmp_path / "L.npy")]) == 0
     assert "iteration" not in capsys.readouterr().err
+
+
+def test_snorkel_migration_guide_runs_in_order(tmp_path, monkeypatch):
+    # docs/migrating_from_snorkel.md's python blocks build on each other on the
+    # bundled YouTube comments; one epoch of the end model keeps it fast
+    text = (
+        Path(__file__).parents[1] / "docs" / "migrating_from_snorkel.md"
+    ).read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 5
+    monkeypatch.chdir(tmp_path)  # the last block saves a model
+    namespace = {}
+    for block in blocks:
+        block = block.replace("max_epochs=20", "max_epochs=1")
+        exec(compile(block, "migrating_from_snorkel.md", "exec"), namespace)
+    L_train, L_test = namespace["L_train"], namespace["L_test"]
+    assert L_train.shape == (1586, 8) and L_test.shape == (370, 8)
+    assert all(dtype == np.int64 for dtype in L_train.dtypes)
+    # the table's numbers for the label models
+    assert round(100 * namespace["accuracy"], 1) == 85.4
+    assert round(100 * namespace["f1"], 1) == 86.1
+    assert round(100 * namespace["majority_accuracy"], 1) == 84.1
+    assert round(100 * namespace["classifier_accuracy"], 1) == 91.9
+    summary = namespace["summary_gold"]
+    assert list(summary.columns) == [
+        "polarity",
+        "coverage",
+        "overlaps",
+        "conflicts",
+        "correct",
+        "incorrect",
+        "empirical_accuracy",
+    ]
+    # the preprocessed labeling function votes
+    assert (L_train["shouting"] == 1).sum() == round(0.059269 * 1586)
+    restored = namespace["restored"]
+    np.testing.assert_array_equal(
+        restored.predict_proba(L_test), namespace["label_model"].predict_proba(L_test)
+    )
