@@ -410,6 +410,18 @@ def rows_to_array(rows, names=None, first_row=0):
     ...
     ValueError: Label matrix column 1 holds the boolean True at row 0; ...
     """
+    if (
+        isinstance(rows, tuple)
+        and len(rows) == 2
+        and isinstance(rows[0], np.ndarray)
+        and rows[0].ndim == 2
+    ):
+        # no row of votes is 2-D: the pair that LFApplier.apply returns
+        raise ValueError(
+            "Expected a label matrix, got a pair whose first entry is an array "
+            f"of shape {rows[0].shape}: the (L, failures) that LFApplier.apply "
+            "returns? Pass its L, or get L alone from LFApplier.transform."
+        )
     L = np.asarray(rows)
     if L.ndim != 2 or L.dtype.kind not in "iuf":
         return L

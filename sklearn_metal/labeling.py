@@ -601,6 +601,9 @@ class LFApplier(TransformerMixin, BaseEstimator):
     def apply(self, X):
         """Votes and the failures recorded with ``on_error="abstain"``.
 
+        Unlike Snorkel's ``apply``, this returns a pair; :meth:`transform`
+        returns ``L`` alone (and warns about the failures).
+
         Parameters
         ----------
         X : DataFrame, list of dicts or texts, or ndarray

@@ -645,3 +645,23 @@ def test_row_handled_as_a_series_gets_a_hint(column):
     with pytest.raises(ValueError, match="lowercase") as info:
         LFApplier([typo]).fit_transform(_frame())
     assert "namedtuples" not in str(info.value)
+
+
+def test_the_pair_apply_returns_is_refused_as_a_label_matrix():
+    # Snorkel's applier.apply(df) returns L; LFApplier.apply returns
+    # (L, failures), which the estimators read as a ragged array: "setting an
+    # array element with a sequence. The requested array has an inhomogeneous
+    # shape after 1 dimensions."
+    from sklearn_metal import MajorityLabelVoter, lf_summary
+
+    pair = LFApplier([has_link, short]).fit(_frame()).apply(_frame())
+    match = r"got a pair .* shape \(4, 2\): the \(L, failures\) that LFApplier.apply"
+    for call in (
+        lambda: LabelModel().fit(pair),
+        lambda: MajorityLabelVoter().fit(pair),
+        lambda: lf_summary(pair),
+    ):
+        with pytest.raises(ValueError, match=match):
+            call()
+    # its first entry is the label matrix
+    assert LabelModel().fit(pair[0]).n_features_in_ == 2
