@@ -2269,7 +2269,12 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
             base.set_fit_request(sample_weight=True)
         return base
 
-    def _soft_targets(self, y, fit, fit_params=None):
+    def _soft_targets(self, y, fit, fit_params=None, label_models=None):
+        """Per-task targets of ``y``, votes turned into soft labels by the
+        label models in ``label_models`` (``label_models_`` when None); with
+        ``fit=True`` the label models are fitted into ``label_models``."""
+        if label_models is None:
+            label_models = self.label_models_
         tasks = self.estimator.tasks
         if tasks is None:
             raise ValueError("MultitaskTrainer needs an estimator with tasks set.")
@@ -2293,14 +2298,14 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
                     lm, "sample_weight"
                 ):
                     params.pop("sample_weight", None)
-                self.label_models_[task] = lm.fit(votes, **params)
-            if task not in self.label_models_:
+                label_models[task] = lm.fit(votes, **params)
+            if task not in label_models:
                 raise ValueError(
                     f"Task {task!r} has votes, but it was fitted on labels, so it "
                     "has no label model to turn votes into soft labels; pass hard "
                     f"or soft labels for task {task!r}."
                 )
-            lm = self.label_models_[task]
+            lm = label_models[task]
             soft = np.asarray(lm.predict_proba(votes))
             if soft.ndim != 2 or soft.shape[1] != tasks[task]:
                 raise ValueError(
@@ -2354,13 +2359,17 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
                 "valid_data must be a pair (X_valid, y_valid) or a triple "
                 "(X_valid, y_valid, sample_weight_valid)."
             )
-        self.label_models_ = {}
-        targets = self._soft_targets(y, fit=True, fit_params=lm_params)
+        # the fitted attributes are set only once everything is fitted, so a
+        # call that raises part-way leaves the trainer as it was
+        label_models = {}
+        targets = self._soft_targets(
+            y, fit=True, fit_params=lm_params, label_models=label_models
+        )
         if valid_data is not None:
             X_valid, y_valid, *weight_valid = valid_data
             fit_params["valid_data"] = (
                 X_valid,
-                self._soft_targets(y_valid, fit=False),
+                self._soft_targets(y_valid, fit=False, label_models=label_models),
                 *weight_valid,
             )
         est = clone(self.estimator)
@@ -2369,7 +2378,9 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
             if unknown:
                 raise ValueError(f"task_weights names unknown tasks {sorted(unknown)}.")
             est.set_params(task_weights=dict(self.task_weights))
-        self.estimator_ = est.fit(X, targets, **fit_params)
+        est.fit(X, targets, **fit_params)
+        self.label_models_ = label_models
+        self.estimator_ = est
         self.n_features_in_ = self.estimator_.n_features_in_
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_

@@ -2226,3 +2226,32 @@ def test_partial_fit_that_raises_before_training_changes_nothing():
         assert len(net.history) == len(ref.history)
         for got, want in zip(net.predict_proba(X), ref.predict_proba(X), strict=True):
             np.testing.assert_array_equal(got, want)
+
+
+def test_trainer_fit_that_raises_leaves_the_trainer_as_it_was():
+    # the label models were stored before the net was fitted: a fit whose
+    # votes or net failed left the earlier net beside the failed call's label
+    # models (none where its votes were refused: score then raised 'it was
+    # fitted on labels'), and an unfitted trainer looked fitted
+    X, votes, _, params = _vote_task(n=60)
+    y = task_labels(a=Votes(votes))
+    trainer = MultitaskTrainer(MultitaskClassifier(**params))
+    with pytest.raises(ValueError, match="holds the value 2"):
+        trainer.fit(X, task_labels(a=Votes(np.where(votes > 0, 2, votes))))
+    assert not [k for k in vars(trainer) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        trainer.predict(X)
+    trainer.fit(X, y)
+    proba, score = trainer.predict_proba(X), trainer.score(X, y)
+    label_model, net = trainer.label_models_["a"], trainer.estimator_
+    flipped = task_labels(a=Votes(np.where(votes >= 0, 1 - votes, -1)))
+    for bad in (
+        lambda: trainer.fit(X, task_labels(a=Votes(np.where(votes > 0, 2, votes)))),
+        lambda: trainer.fit(X[:, :2] * np.nan, flipped),  # the net refuses NaN
+    ):
+        with pytest.raises(ValueError):
+            bad()
+        assert trainer.label_models_["a"] is label_model
+        assert trainer.estimator_ is net
+        np.testing.assert_array_equal(trainer.predict_proba(X)[0], proba[0])
+        assert trainer.score(X, y) == score
