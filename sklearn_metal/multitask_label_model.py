@@ -707,6 +707,8 @@ class MultitaskLabelModel(BaseEstimator):
         Returns
         -------
         self : MultitaskLabelModel
+            The fitted model. A call that raises leaves the model as it was
+            before the call.
 
         Examples
         --------
@@ -723,6 +725,18 @@ class MultitaskLabelModel(BaseEstimator):
         >>> model.fit(L, y).state_balance_[0].round(2)  # (1 + 1, 2 + 1, 1 + 1) / 7
         array([0.29, 0.43, 0.29])
         """
+        # a fit that raises part-way (bad gold labels found after the votes
+        # were read, Ctrl-C in a later task group's EM) leaves the model as it
+        # was: a fitted one as before, an unfitted one unfitted
+        state = dict(self.__dict__)
+        try:
+            return self._fit(L, y)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, L, y):
         if self.prec_init <= 1.0 / min(self.task_graph.cardinalities):
             raise ValueError(
                 f"prec_init={self.prec_init} must exceed 1 / cardinality of every task."

@@ -901,3 +901,52 @@ def test_interleaved_groups_fit_as_each_group_alone():
             np.testing.assert_array_equal(mine, other)
         for t, p in zip(tasks, part.predict_proba(L[:, cols]), strict=True):
             np.testing.assert_array_equal(p, proba[list(cards).index(t)])
+
+
+def test_fit_that_raises_leaves_the_model_as_it_was(monkeypatch):
+    # the votes set n_features_in_ (and feature names) before the gold labels
+    # were checked, and the fitted attributes were filled group by group: a
+    # failed fit left a fitted model expecting the failed call's columns
+    # ('X has 4 features, but ... is expecting 5'), an unfitted one looking
+    # fitted (predict raised AttributeError, not NotFittedError), and Ctrl-C
+    # in a later group's EM left fewer groups than sources (predict raised)
+    from sklearn.exceptions import NotFittedError
+
+    L, Y = _independent_votes(60, 2, random_state=0)
+    names = ["a0", "a1", "b0", "b1"]
+    frame = pd.DataFrame(L, columns=names)
+    graph = TaskGraph({"a": 2, "b": 2})
+    model = MultitaskLabelModel(graph, source_tasks=["a", "a", "b", "b"])
+    with pytest.raises(ValueError, match="y has 5 rows"):
+        model.fit(L, Y[:5])
+    assert not [k for k in vars(model) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        model.predict(L)
+    model.fit(frame, Y)
+    before = {k: v for k, v in vars(model).items() if k.endswith("_")}
+    proba = model.predict_proba(frame)
+    em, calls = MultitaskLabelModel._em, []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the second group's
+            raise KeyboardInterrupt
+        return em(self, *args, **kwargs)
+
+    wide = pd.DataFrame(np.hstack([L, L[:, :1]]), columns=[*names, "x"])
+    for bad, error in (
+        (lambda: model.set_params(source_tasks=[0] * 5).fit(wide, Y[:5]), ValueError),
+        (lambda: model.fit(L, Y), KeyboardInterrupt),
+    ):
+        monkeypatch.setattr(MultitaskLabelModel, "_em", interrupted)
+        calls.clear()
+        with pytest.raises(error):
+            bad()
+        monkeypatch.setattr(MultitaskLabelModel, "_em", em)
+        model.set_params(source_tasks=["a", "a", "b", "b"])
+        after = {k: v for k, v in vars(model).items() if k.endswith("_")}
+        assert after.keys() == before.keys()
+        for key, value in before.items():
+            assert after[key] is value, key
+        for p, q in zip(model.predict_proba(frame), proba, strict=True):
+            np.testing.assert_array_equal(p, q)
