@@ -47,8 +47,20 @@ class _BaseVoter(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : object
-            The fitted voter.
+            The fitted voter. A call that raises leaves the voter as it was
+            before the call.
         """
+        # the votes reset n_features_in_ (and the feature names) before y and
+        # sample_weight are checked: a call that raises puts them back
+        state = dict(self.__dict__)
+        try:
+            return self._fit_votes(L, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit_votes(self, L, y, sample_weight):
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=True)
         gold = check_gold_labels(y, n, self.cardinality)
         if sample_weight is not None:

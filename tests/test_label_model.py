@@ -1374,3 +1374,39 @@ def test_first_partial_fit_ignores_a_class_balance_left_by_an_earlier_fit():
     dependent = LabelModel(dependencies=[(0, 1)]).fit(L[:, ::-1])
     dependent.set_params(dependencies=None).partial_fit(A).partial_fit(B)
     np.testing.assert_array_equal(dependent.predict_proba(L), fresh.predict_proba(L))
+
+
+@pytest.mark.parametrize("voter", ["MajorityLabelVoter", "MajorityClassVoter"])
+def test_voter_fit_that_raises_leaves_the_voter_as_it_was(voter):
+    # the votes reset n_features_in_ and the feature names before y and
+    # sample_weight were checked: a failed fit left a fitted voter expecting
+    # the failed call's columns ('X has 2 features, but ... is expecting 4'),
+    # and an unfitted one looking fitted (predict raised AttributeError)
+    from sklearn.exceptions import NotFittedError
+
+    import sklearn_metal
+
+    cls = getattr(sklearn_metal, voter)
+    L = pd.DataFrame([[0, 1], [1, 1], [0, -1], [1, 0]], columns=["a", "b"])
+    y = np.array([0, 1, 1, -1])
+    model = cls()
+    with pytest.raises(ValueError, match="y has 2 labels"):
+        model.fit(L, y[:2])
+    assert not [k for k in vars(model) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        model.predict(L)
+    model.fit(L, y)
+    before = dict(vars(model))
+    proba = model.predict_proba(L)
+    wide = np.hstack([L, L])
+    for bad in (
+        lambda: model.fit(wide, y[:2]),
+        lambda: model.fit(wide, y, sample_weight=-np.ones(4)),
+        lambda: model.fit(L.rename(columns=str.upper), np.full(4, 5)),
+    ):
+        with pytest.raises(ValueError):
+            bad()
+        assert vars(model).keys() == before.keys()
+        for key, value in before.items():
+            assert vars(model)[key] is value, key
+        np.testing.assert_array_equal(model.predict_proba(L), proba)
