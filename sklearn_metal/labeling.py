@@ -483,7 +483,19 @@ class LFApplier(TransformerMixin, BaseEstimator):
         Returns
         -------
         self : LFApplier
+            A call that raises leaves the applier as it was before the call.
         """
+        # the columns of an earlier fit are dropped before X is checked: a
+        # call that raises puts them back
+        state = dict(self.__dict__)
+        try:
+            return self._fit(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X):
         names = self._check_lfs()
         # rows without columns (texts, dicts, None) record none: drop those of
         # an earlier fit, which transform would otherwise check against

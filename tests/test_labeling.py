@@ -665,3 +665,34 @@ def test_the_pair_apply_returns_is_refused_as_a_label_matrix():
             call()
     # its first entry is the label matrix
     assert LabelModel().fit(pair[0]).n_features_in_ == 2
+
+
+def test_a_fit_that_raises_leaves_the_applier_as_it_was():
+    # fit dropped the recorded columns before checking X: after a refit that
+    # raised (no rows, mixed column names) the applier kept its functions but
+    # no columns, so transform took a frame with other columns without a word
+    from sklearn.exceptions import NotFittedError
+
+    @labeling_function()
+    def starts_a(x):
+        return 1 if x.text.startswith("a") else -1
+
+    X = pd.DataFrame({"text": ["ab", "cd", "ae"], "n": [1, 2, 3]})
+    applier = LFApplier([starts_a])
+    with pytest.raises(ValueError, match="0 sample"):
+        applier.fit(X.iloc[:0])
+    assert not [k for k in vars(applier) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        applier.transform(X)
+    applier.fit(X)
+    before = dict(vars(applier))
+    for bad, error in (
+        (X.iloc[:0], ValueError),
+        (pd.DataFrame({"text": ["a"], 0: [1]}), TypeError),
+    ):
+        with pytest.raises(error):
+            applier.fit(bad)
+        assert vars(applier).keys() == before.keys()
+        assert all(vars(applier)[k] is v for k, v in before.items())
+        with pytest.raises(ValueError, match="feature names"):
+            applier.transform(X.rename(columns={"n": "m"}))
