@@ -241,21 +241,38 @@ def _os_error(exc):
 
 
 def _write(frame, path):
+    """Write ``frame`` to ``path`` (stdout when None), whole or not at all.
+
+    The file is written next to ``path`` under a temporary name and renamed
+    onto it once complete: a write that fails part-way (a full disk, Ctrl-C)
+    leaves no truncated output, and an earlier file at ``path`` as it was.
+    """
     if path is None:
         frame.to_csv(sys.stdout, index=False)
         return
     suffix = Path(path).suffix.lower()
-    if suffix == ".npy":
-        # Through a file object: ``np.save`` appends ``.npy`` to a name that
-        # does not end in it, such as ``probs.NPY``.
-        with open(path, "wb") as f:
-            np.save(f, frame.to_numpy())
-    elif suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    elif suffix == ".csv":
-        frame.to_csv(path, index=False)
-    else:  # _output_file rejects it while parsing the arguments
+    if suffix not in _OUTPUT_SUFFIXES:  # _output_file rejects it while parsing
         raise ValueError(f"Cannot write {path!r}: unknown suffix {suffix!r}.")
+    # through a link, the file it points to is replaced, not the link
+    target = Path(os.path.realpath(path))
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        if suffix == ".npy":
+            # Through a file object: ``np.save`` appends ``.npy`` to a name
+            # that does not end in it, such as ``probs.NPY``.
+            with open(partial, "wb") as f:
+                np.save(f, frame.to_numpy())
+        elif suffix == ".parquet":
+            frame.to_parquet(partial, index=False)
+        else:
+            frame.to_csv(partial, index=False)
+        os.replace(partial, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        if isinstance(exc, OSError) and exc.filename == str(partial):
+            exc.filename = path  # the error names the file the user named
+        raise
 
 
 def _fit(args):
@@ -295,7 +312,10 @@ def main(argv=None):
         ``.npy`` or ``.parquet``, a ``.parquet`` one without pyarrow or
         fastparquet installed, one in a folder that does not exist) exit with
         status 2 while they are parsed, before any work
-        (:class:`SystemExit`, as for every argparse error).
+        (:class:`SystemExit`, as for every argparse error). An ``--output``
+        file is written whole or not at all: a write that fails part-way
+        (a full disk, Ctrl-C) leaves no truncated file, and an earlier file
+        of that name as it was.
 
     Examples
     --------

@@ -664,3 +664,46 @@ def test_snorkel_migration_guide_runs_in_order(tmp_path, monkeypatch):
     np.testing.assert_array_equal(
         restored.predict_proba(L_test), namespace["label_model"].predict_proba(L_test)
     )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npy", ".parquet"])
+def test_fit_command_that_fails_writing_leaves_no_truncated_output(
+    tmp_path, capsys, monkeypatch, suffix
+):
+    # the output was written in place: a write that failed part-way (a full
+    # disk: exit status 2) left a truncated file, over an earlier good one
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    L, _, _ = make_label_matrix(200, 4, random_state=0)
+    src = tmp_path / "L.npy"
+    np.save(src, L)
+    out = tmp_path / f"p{suffix}"
+    assert main(["fit", str(src), "-o", str(out)]) == 0
+    good = out.read_bytes()
+
+    def full_disk(self_or_file, path_or_array, *args, **kwargs):
+        target = path_or_array if suffix != ".npy" else self_or_file
+        if hasattr(target, "write"):  # np.save's file object: no file name
+            target.write(good[:100])
+            raise OSError(28, "No space left on device")
+        Path(target).write_bytes(good[:100])
+        raise OSError(28, "No space left on device", str(target))
+
+    owner, name = {
+        ".csv": (pd.DataFrame, "to_csv"),
+        ".npy": (np, "save"),
+        ".parquet": (pd.DataFrame, "to_parquet"),
+    }[suffix]
+    monkeypatch.setattr(owner, name, full_disk)
+    capsys.readouterr()
+    assert main(["fit", str(src), "-o", str(out)]) == 2
+    assert out.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["L.npy", out.name]
+    named = "" if suffix == ".npy" else f": {str(out)!r}"
+    assert capsys.readouterr().err == (
+        f"sklearn-metal: error: No space left on device{named}.\n"
+    )
+    # a new output that fails is not left half-written either
+    out.unlink()
+    assert main(["fit", str(src), "-o", str(out)]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["L.npy"]
