@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._atomic import restore_on_error
 from ._statistics import vote_counts
 from ._validation import (
     _LabelMatrixMixin,
@@ -27,6 +28,7 @@ class _BaseVoter(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self.cardinality = cardinality
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
     def fit(self, L, y=None, sample_weight=None):
         """Record the shape of ``L`` and, where the voter needs it, the class balance.
 
@@ -52,15 +54,6 @@ class _BaseVoter(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         """
         # the votes reset n_features_in_ (and the feature names) before y and
         # sample_weight are checked: a call that raises puts them back
-        state = dict(self.__dict__)
-        try:
-            return self._fit_votes(L, y, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
-
-    def _fit_votes(self, L, y, sample_weight):
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=True)
         gold = check_gold_labels(y, n, self.cardinality)
         if sample_weight is not None:

@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _streaming
+from ._atomic import restore_on_error
 from ._statistics import one_hot_votes
 from ._validation import (
     _LabelMatrixMixin,
@@ -374,6 +375,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
     def fit(self, L, y=None, sample_weight=None):
         """Learn source parameters and the class balance from ``L``.
 
@@ -404,7 +406,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : LabelModel
-            The fitted model.
+            The fitted model. A call that raises leaves the model as it was
+            before the call (a fitted model keeps its fit and its partial-fit
+            statistics).
         """
         k = self.cardinality
         if self.prec_init <= 1.0 / k:
@@ -961,6 +965,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self._keep_moments(stats, p)
         return self._finish_fit(p, tot, n)
 
+    @restore_on_error
     def partial_fit(self, L, y=None, classes=None, sample_weight=None):
         """Add a block of rows to the statistics and refit the parameters.
 
@@ -1006,15 +1011,6 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         # a call that raises part-way (a bad block, a pass over the rows that
         # a dask graph or Ctrl-C breaks off) leaves the model as it was, so
         # that later calls go on from the earlier ones alone
-        state = dict(self.__dict__)
-        try:
-            return self._partial_fit(L, y, classes, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
-
-    def _partial_fit(self, L, y, classes, sample_weight):
         L, frame = _streaming.read_input(L)
         first = not hasattr(self, "_partial_stats")
         k = self.cardinality

@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._atomic import restore_on_error
 from ._validation import frame_to_pandas
 
 __all__ = ["LFApplier", "LabelingFunction", "labeling_function"]
@@ -467,6 +468,7 @@ class LFApplier(TransformerMixin, BaseEstimator):
             )
         return names
 
+    @restore_on_error
     def fit(self, X=None, y=None):
         """Check the labeling functions; no learning happens.
 
@@ -487,15 +489,6 @@ class LFApplier(TransformerMixin, BaseEstimator):
         """
         # the columns of an earlier fit are dropped before X is checked: a
         # call that raises puts them back
-        state = dict(self.__dict__)
-        try:
-            return self._fit(X)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
-
-    def _fit(self, X):
         names = self._check_lfs()
         # rows without columns (texts, dicts, None) record none: drop those of
         # an earlier fit, which transform would otherwise check against

@@ -13,6 +13,7 @@ from sklearn.utils import metadata_routing
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._atomic import restore_on_error
 from ._statistics import one_hot_votes, vote_counts
 from ._validation import (
     TASK_PLUS_MINUS_ONE,
@@ -676,6 +677,7 @@ class MultitaskLabelModel(BaseEstimator):
 
     # ---------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @restore_on_error
     def fit(self, L, y=None):
         """Fit every task group's sources and joint label prior by EM.
 
@@ -728,15 +730,6 @@ class MultitaskLabelModel(BaseEstimator):
         # a fit that raises part-way (bad gold labels found after the votes
         # were read, Ctrl-C in a later task group's EM) leaves the model as it
         # was: a fitted one as before, an unfitted one unfitted
-        state = dict(self.__dict__)
-        try:
-            return self._fit(L, y)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
-
-    def _fit(self, L, y):
         if self.prec_init <= 1.0 / min(self.task_graph.cardinalities):
             raise ValueError(
                 f"prec_init={self.prec_init} must exceed 1 / cardinality of every task."
