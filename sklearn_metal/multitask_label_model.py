@@ -247,14 +247,35 @@ class TaskGraph:
         Parameters
         ----------
         component : list of int
-            Task indices (one of ``components``).
+            Task indices (one of ``components``, or tasks that include the
+            parent of each of their tasks); names are accepted as by
+            :meth:`task_index`.
 
         Returns
         -------
         states : ndarray of shape (n_states, len(component))
             One row per feasible joint label; ``-1`` marks a task that is not
             defined in that state.
+
+        Raises
+        ------
+        ValueError
+            If ``component`` names an unknown task, names a task twice, or
+            holds a task without its parent (whether it is defined depends
+            on the parent's value).
         """
+        component = [self.task_index(t) for t in component]
+        for t in component:
+            if component.count(t) > 1:
+                raise ValueError(
+                    f"component names task {self.tasks[t]!r} more than once."
+                )
+            p = self.parent[t]
+            if p is not None and p not in component:
+                raise ValueError(
+                    f"component holds task {self.tasks[t]!r} but not its parent "
+                    f"{self.tasks[p]!r}; pass one of the graph's components."
+                )
         order = sorted(component, key=self._depth)
         ranges = [range(-1, self.cardinalities[t]) for t in order]
         size = int(np.prod([len(r) for r in ranges], dtype=np.float64))

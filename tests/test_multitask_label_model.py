@@ -27,6 +27,25 @@ def test_task_graph_feasible_states_and_components():
 
 
 @pytest.mark.parametrize(
+    "component, match",
+    [
+        ([1], "holds task 'person' but not its parent 'entity'"),
+        ([5], "Unknown task 5"),
+        ([-1], "Unknown task -1"),
+        ([0, 0], "names task 'entity' more than once"),
+    ],
+)
+def test_feasible_states_refuses_a_task_set_it_cannot_enumerate(component, match):
+    # [1] raised KeyError: 0, [5] IndexError, [-1] KeyError (read as the last
+    # task), and [0, 0] returned every state twice
+    graph = TaskGraph({"entity": 2, "person": 3}, edges=[("entity", "person", [0])])
+    with pytest.raises(ValueError, match=re.escape(match)):
+        graph.feasible_states(component)
+    # a set of tasks closed under parents, by index or name, is enumerated
+    assert graph.feasible_states(["entity"]).tolist() == [[0], [1]]
+
+
+@pytest.mark.parametrize(
     "cards, edges, match",
     [
         ({"a": 2, "b": 2}, [("a", "b", [0]), ("b", "a", [0])], "two parents|cycle"),
