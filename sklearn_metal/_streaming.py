@@ -371,6 +371,10 @@ def resolve_pass(total, m, k, moments, log_w):
         cnt = np.empty((m, k, k))
         cnt[:, :, 1:] = split_histograms(tail, m, k)
         cnt[:, :, 0] = moments["packed_tot"].reshape(m, k) - cnt[:, :, 1:].sum(axis=2)
+        # a difference of sums rounds below 0 where the true tally is about 0;
+        # with row weights of 1e13 and more that exceeds the prior's
+        # pseudo-counts, and the log-factors became NaN
+        np.maximum(cnt[:, :, 0], 0.0, out=cnt[:, :, 0])
         total["cnt"] = total.get("cnt", 0.0) + cnt.reshape(m * k, k)
     if "free_patterns" in moments:
         ref = _group_tables(log_w[:, :, :1], m, k)[:, :, 0]

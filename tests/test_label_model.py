@@ -877,6 +877,21 @@ def test_fit_rejects_sample_weights_whose_sum_overflows(chunk_rows):
         LabelModel(chunk_rows=chunk_rows).fit(L, sample_weight=weights)
 
 
+def test_chunked_fit_with_huge_sample_weights_stays_finite():
+    # The packed passes take the class-0 tallies as vote totals less the
+    # other classes' tallies. With row weights of 1e15 that difference
+    # rounded below 0 by more than the prior's pseudo-counts, and the fit
+    # came out NaN (class_balance_ [nan, nan]).
+    L = np.array([[1, 0], [1, 1], [-1, 0], [1, 1], [1, 0], [-1, 1], [1, 1]])
+    weights = np.full(len(L), 1e15)
+    chunked = LabelModel(chunk_rows=1000).fit(L, sample_weight=weights)
+    in_memory = LabelModel(chunk_rows=None).fit(L, sample_weight=weights)
+    assert np.all(np.isfinite(chunked.class_balance_))
+    np.testing.assert_allclose(
+        chunked.predict_proba(L), in_memory.predict_proba(L), atol=1e-9
+    )
+
+
 def test_partial_fit_rejects_running_weight_total_that_overflows():
     L = _small_votes()
     with pytest.raises(ValueError, match="sample_weight sums to inf"):
