@@ -23,7 +23,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import (
+    BatchScoring,
+    EarlyStopping,
+    EpochScoring,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+)
 from skorch.dataset import unpack_data
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
@@ -302,6 +309,26 @@ def _check_architecture(net, how):
             f"now, but the fitted module was built with {name}={old!r}. Set "
             f"{name} back, or fit with warm_start=False to build a new module."
         )
+
+
+def _refuse_scoring_callbacks(net, instead):
+    """Refuse skorch's ``EpochScoring`` and ``BatchScoring`` among the user's
+    ``callbacks``: they call the net's ``predict`` or ``score`` on skorch
+    datasets and on the targets as the net stores them (class indices, soft
+    labels, task tables), which the net's methods do not take (numpy's
+    "inhomogeneous shape", a ``TypeError`` or a score never recorded).
+    ``instead`` says what records such a score."""
+    if not isinstance(net.callbacks, (list, tuple)):
+        return
+    for i, item in enumerate(net.callbacks):
+        name, cb = item if isinstance(item, tuple) and len(item) == 2 else (i, item)
+        cls = cb if isinstance(cb, type) else type(cb)
+        if issubclass(cls, (EpochScoring, BatchScoring)):
+            raise ValueError(
+                f"callbacks entry {name!r} is skorch's {cls.__name__}, which "
+                "scores the net on skorch datasets and encoded targets that "
+                f"{type(net).__name__}'s predict and score do not take. {instead}"
+            )
 
 
 def _check_module_params(net, own_params, network, part):
@@ -870,6 +897,10 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
     callbacks : list of (str, Callback) or None, default=None
         Extra skorch callbacks, e.g. ``("lr", LRScheduler(...))``,
         ``("clip", GradientNormClipping(1.0))`` or skorch's ``TensorBoard``.
+        skorch's ``EpochScoring`` and ``BatchScoring`` raise a
+        ``ValueError``: they score the net on skorch datasets of the stored
+        (encoded, possibly soft) targets; add a further validation score
+        with :class:`~sklearn_metal.callbacks.ValidationScoring`.
     verbose : int, default=1
         Print a progress table per epoch when positive.
     device : str, default="cpu"
@@ -1598,6 +1629,12 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
 
     def _check_params(self):
         _check_cuda_device(self.device)
+        _refuse_scoring_callbacks(
+            self,
+            "The validation rows are scored every epoch as valid_score (set "
+            "scoring=); for another score too, add "
+            "(name, sklearn_metal.callbacks.ValidationScoring(scoring, name=name)).",
+        )
         split = self.train_split
         if not (split is None or split is False or callable(split)):
             if not (isinstance(split, numbers.Real) and 0 < split < 1):

@@ -65,6 +65,7 @@ from .end_model import (
     _ForkedSeed,
     _is_int,
     _loss_weights,
+    _refuse_scoring_callbacks,
     _SkorchCompat,
     _weighted_score,
 )
@@ -1128,7 +1129,10 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
         Print a per-epoch table.
     callbacks : list or None, default=None
         Extra skorch callbacks, e.g. ``("lr", LRScheduler(...))``, which then
-        owns the learning rate (see ``lr_schedule``).
+        owns the learning rate (see ``lr_schedule``). skorch's
+        ``EpochScoring`` and ``BatchScoring`` raise a ``ValueError``: they
+        score the net on skorch datasets of the stored task targets; the
+        validation scores are recorded per task anyway (``scoring``).
     **kwargs
         Other skorch parameters (``module__*``, ``optimizer__*``, ...). With
         ``warm_start=True``, ``fit`` on a fitted net keeps its module,
@@ -1559,6 +1563,11 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
 
     def _check_params(self):
         _check_cuda_device(self.device)
+        _refuse_scoring_callbacks(
+            self,
+            "The validation rows are scored every epoch, per task as "
+            "valid_<task>_score and as their mean valid_score (set scoring=).",
+        )
         if self.batch_scheduler not in ("shuffled", "sequential"):
             raise ValueError(
                 f"batch_scheduler={self.batch_scheduler!r} must be 'shuffled' or "

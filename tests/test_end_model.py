@@ -11,7 +11,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
-from skorch.callbacks import Callback, GradientNormClipping, LRScheduler
+from skorch.callbacks import (
+    BatchScoring,
+    Callback,
+    EpochScoring,
+    GradientNormClipping,
+    LRScheduler,
+)
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
@@ -1740,3 +1746,46 @@ def test_partial_fit_after_a_fit_that_raised_starts_afresh():
     model.partial_fit(X6, y3)
     fresh = EndModel(**params).partial_fit(X6, y3)
     np.testing.assert_array_equal(model.predict_proba(X6), fresh.predict_proba(X6))
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        ("acc2", EpochScoring("accuracy", name="acc2")),
+        ("train_acc", EpochScoring("accuracy", on_train=True)),
+        BatchScoring("accuracy"),
+        ("cls", EpochScoring),
+    ],
+    ids=["epoch", "on-train", "batch", "class"],
+)
+def test_skorch_scoring_callbacks_are_refused_naming_validation_scoring(callback):
+    # skorch's EpochScoring calls predict on a skorch Dataset, which EndModel's
+    # input check failed on with numpy's "inhomogeneous shape" ValueError once
+    # the first epoch had trained
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 3).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    net = EndModel(max_epochs=2, verbose=0, callbacks=[callback])
+    with pytest.raises(ValueError, match="ValidationScoring") as info:
+        net.fit(X, y)
+    assert "skorch's" in str(info.value)
+    assert not hasattr(net, "classes_")
+
+
+def test_validation_scoring_callback_records_a_further_score():
+    # what the message above recommends: the score of the validation rows
+    from sklearn.metrics import f1_score
+
+    from sklearn_metal.callbacks import ValidationScoring
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(80, 3).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    scoring = ValidationScoring("f1_macro", name="valid_f1")
+    net = EndModel(
+        max_epochs=3, verbose=0, early_stopping=False, callbacks=[("f1", scoring)]
+    )
+    net.fit(X[:60], np.eye(2)[y[:60]] * 0.8 + 0.1, valid_data=(X[60:], y[60:]))
+    assert len(net.history[:, "valid_f1"]) == 3
+    expected = f1_score(y[60:], net.predict(X[60:]), average="macro")
+    assert net.history[-1, "valid_f1"] == pytest.approx(expected)

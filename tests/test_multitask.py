@@ -2255,3 +2255,21 @@ def test_trainer_fit_that_raises_leaves_the_trainer_as_it_was():
         assert trainer.estimator_ is net
         np.testing.assert_array_equal(trainer.predict_proba(X)[0], proba[0])
         assert trainer.score(X, y) == score
+
+
+@pytest.mark.parametrize("on_train", [False, True])
+def test_skorch_epoch_scoring_callback_is_refused(on_train):
+    # skorch's EpochScoring scores the net on a skorch Dataset of the task
+    # table: on the validation rows it recorded nothing (a KeyError for its
+    # name in history), on the training rows it raised a TypeError ("Cannot
+    # convert this data type to a numpy array") after the first epoch
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 3).astype(np.float32)
+    y = task_labels(a=(X[:, 0] > 0.5).astype(int), b=(X[:, 1] > 0.5).astype(int))
+    scoring = skorch.callbacks.EpochScoring("accuracy", on_train=on_train)
+    net = MultitaskClassifier(
+        {"a": 2, "b": 2}, max_epochs=2, verbose=0, callbacks=[("acc", scoring)]
+    )
+    with pytest.raises(ValueError, match="callbacks entry 'acc' is skorch's Epoch"):
+        net.fit(X, y)
+    assert net.history is None or len(net.history) == 0  # no epoch trained
