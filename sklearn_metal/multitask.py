@@ -980,7 +980,7 @@ class _LogWriter(Callback):
         }
         if net.log_writer == "json":
             path = os.path.join(net.log_dir, "history.jsonl")
-            with open(path, "a") as f:
+            with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({k: float(v) for k, v in row.items()}) + "\n")
         elif net.log_writer == "tensorboard":
             if self.writer_ is None:

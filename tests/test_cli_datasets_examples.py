@@ -707,3 +707,51 @@ def test_fit_command_that_fails_writing_leaves_no_truncated_output(
     out.unlink()
     assert main(["fit", str(src), "-o", str(out)]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["L.npy"]
+
+
+def test_datasets_and_json_log_read_and_write_utf8_under_any_locale(tmp_path):
+    # JSON is UTF-8, but open() without an encoding used the locale's: under
+    # LC_ALL=C (or Windows' cp1252) a WRENCH folder with raw UTF-8 text raised
+    # UnicodeDecodeError ('ascii' codec can't decode byte 0xc3), and the
+    # loaders and the JSON log warned EncodingWarning under
+    # -X warn_default_encoding.
+    import json
+
+    rows = {"0": {"data": {"text": "café"}, "label": 0, "weak_labels": [0, -1]}}
+    for split in ("train", "valid", "test"):
+        text = json.dumps(rows, ensure_ascii=False)
+        (tmp_path / f"{split}.json").write_text(text, encoding="utf-8")
+    code = """if True:
+        import sys, warnings
+        import numpy as np
+        from sklearn_metal import MultitaskClassifier
+        from sklearn_metal.datasets import (
+            load_wrench, load_youtube_votes
+        )
+        X = np.random.RandomState(0).normal(size=(20, 3)).astype(np.float32)
+        net = MultitaskClassifier(
+            {"a": 2}, max_epochs=1, verbose=0, log_writer="json", log_dir=sys.argv[1]
+        )
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", EncodingWarning)
+            data = load_wrench(sys.argv[1])
+            load_youtube_votes()
+            net.fit(X, (X[:, :1] > 0).astype(int))
+        assert data.train.data == [{"text": "caf\\xe9"}], data.train.data
+        found = [f"{w.filename}:{w.lineno}: {w.message}" for w in seen
+                 if issubclass(w.category, EncodingWarning)]
+        assert not found, found
+    """
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")]
+    )
+    proc = subprocess.run(
+        [sys.executable, "-X", "warn_default_encoding", "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "history.jsonl").exists()

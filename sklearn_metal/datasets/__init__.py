@@ -66,7 +66,9 @@ def load_youtube_votes(*, as_frame=False):
     out = Bunch(
         feature_names=list(YOUTUBE_LF_NAMES),
         target_names=["ham", "spam"],
-        DESCR=(resources.files(__name__) / "data" / "README.txt").read_text(),
+        DESCR=(resources.files(__name__) / "data" / "README.txt").read_text(
+            encoding="utf-8"
+        ),
     )
     for key, value in arrays.items():
         out[key] = value.astype(bool if key == "train_is_gold" else np.int64)
@@ -127,7 +129,9 @@ def load_youtube_spam(*, as_frame=True):
         split=split,
         video=frame["video"].to_numpy(),
         target_names=["ham", "spam"],
-        DESCR=(resources.files(__name__) / "data" / "README.txt").read_text(),
+        DESCR=(resources.files(__name__) / "data" / "README.txt").read_text(
+            encoding="utf-8"
+        ),
     )
     if as_frame:
         out.frame = frame
@@ -143,7 +147,8 @@ def load_wrench(path):
     without ``train.json`` but with a ``*.tar.gz`` of those files (the first
     one, by name) is read from the archive directly, without unpacking it to
     disk; ``label.json`` and ``labeled_ids.json`` are then read from the folder
-    when they lie beside the archive, and from the archive otherwise.
+    when they lie beside the archive, and from the archive otherwise. The
+    JSON files are read as UTF-8, whatever the locale's encoding.
 
     Parameters
     ----------
@@ -192,7 +197,7 @@ def load_wrench(path):
                 file = folder / name
                 if not file.exists():
                     return None
-                with open(file) as f:
+                with open(file, encoding="utf-8") as f:
                     return json.load(f)
 
         else:
@@ -222,7 +227,7 @@ def load_wrench(path):
             """``name`` from the folder, else from where the splits are."""
             file = folder / name
             if file.exists():
-                with open(file) as f:
+                with open(file, encoding="utf-8") as f:
                     return json.load(f)
             return read(name)
 
