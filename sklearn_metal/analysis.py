@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from ._streaming import is_dask
 from ._validation import (
     _number,
     check_gold_labels,
@@ -101,6 +102,10 @@ def _check_unsigned(L):
 def _votes(L, cardinality, y=None, names=None):
     """Validated votes of ``L`` and the cardinality they were checked against."""
     L = frame_to_pandas(L)
+    if is_dask(L) and hasattr(L, "columns"):
+        # a dask DataFrame: read into memory as a dask array is, keeping the
+        # column names (its to_numpy does not exist)
+        L = L.compute()
     if (
         hasattr(L, "__array__")
         and not isinstance(L, np.ndarray)

@@ -653,3 +653,16 @@ def test_conflicts_of_many_classes_match_a_row_by_row_count():
     assert n * k > 4 * np.count_nonzero(L >= 0) + 2**20  # the pairs path
     assert_allclose(lf_conflicts(L), expected, rtol=0, atol=0)
     assert_allclose(lf_summary(L, cardinality=k)["conflicts"], expected, rtol=0, atol=0)
+
+
+def test_analysis_reads_a_dask_dataframe_with_its_column_names():
+    # a dask DataFrame failed with AttributeError "'FromPandas' object has no
+    # attribute 'to_numpy'" (a dask array was read into memory)
+    dd = pytest.importorskip("dask.dataframe")
+    L = pd.DataFrame(
+        [[0, 0, -1], [1, 0, 1], [-1, 1, -1], [1, -1, 1]], columns=["a", "b", "c"]
+    )
+    y = np.array([0, 1, 1, 1])
+    ddf = dd.from_pandas(L, npartitions=2)
+    pd.testing.assert_frame_equal(lf_summary(ddf, y), lf_summary(L, y))
+    assert lf_polarities(ddf) == lf_polarities(L)
