@@ -4,6 +4,7 @@ import argparse
 import contextlib
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -246,6 +247,7 @@ def _write(frame, path):
     The file is written next to ``path`` under a temporary name and renamed
     onto it once complete: a write that fails part-way (a full disk, Ctrl-C)
     leaves no truncated output, and an earlier file at ``path`` as it was.
+    The new file takes the permission bits of the file it replaces.
     """
     if path is None:
         frame.to_csv(sys.stdout, index=False)
@@ -266,6 +268,10 @@ def _write(frame, path):
             frame.to_parquet(partial, index=False)
         else:
             frame.to_csv(partial, index=False)
+        # the new file keeps the permissions of the one it replaces (a file
+        # kept private with mode 600 stays private)
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copymode(target, partial)
         os.replace(partial, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):

@@ -2,6 +2,7 @@ import io
 import os
 import re
 import runpy
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -755,3 +756,22 @@ def test_datasets_and_json_log_read_and_write_utf8_under_any_locale(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "history.jsonl").exists()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+@pytest.mark.parametrize("mode", [0o600, 0o640])
+def test_fit_command_output_keeps_the_permissions_of_the_file_it_replaces(
+    tmp_path, mode
+):
+    # the output is written to a .part file and renamed onto the target: the
+    # new file took the default mode (0644 under umask 022), so an output kept
+    # private with chmod 600 became readable by every user
+    L, _, _ = make_label_matrix(100, 4, random_state=0)
+    src = tmp_path / "L.npy"
+    np.save(src, L)
+    out = tmp_path / "p.csv"
+    out.write_text("old\n")
+    out.chmod(mode)
+    assert main(["fit", str(src), "-o", str(out)]) == 0
+    assert out.read_text() != "old\n"
+    assert stat.S_IMODE(out.stat().st_mode) == mode
