@@ -13,6 +13,7 @@ import torch
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import check_scoring
+from sklearn.metrics._scorer import _BaseScorer
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -311,24 +312,36 @@ def _check_architecture(net, how):
         )
 
 
-def _refuse_scoring_callbacks(net, instead):
+def _refuse_scoring_callbacks(net, instead, own_scorers=False):
     """Refuse skorch's ``EpochScoring`` and ``BatchScoring`` among the user's
     ``callbacks``: they call the net's ``predict`` or ``score`` on skorch
     datasets and on the targets as the net stores them (class indices, soft
     labels, task tables), which the net's methods do not take (numpy's
     "inhomogeneous shape", a ``TypeError`` or a score never recorded).
-    ``instead`` says what records such a score."""
+    ``instead`` says what records such a score. With ``own_scorers=True``,
+    one whose ``scoring`` is the user's own function (not a name, None or a
+    scikit-learn scorer, which call ``predict`` or ``score``) is let through:
+    it decides what it reads."""
     if not isinstance(net.callbacks, (list, tuple)):
         return
     for i, item in enumerate(net.callbacks):
         name, cb = item if isinstance(item, tuple) and len(item) == 2 else (i, item)
         cls = cb if isinstance(cb, type) else type(cb)
-        if issubclass(cls, (EpochScoring, BatchScoring)):
-            raise ValueError(
-                f"callbacks entry {name!r} is skorch's {cls.__name__}, which "
-                "scores the net on skorch datasets and encoded targets that "
-                f"{type(net).__name__}'s predict and score do not take. {instead}"
-            )
+        if not issubclass(cls, (EpochScoring, BatchScoring)):
+            continue
+        scoring = getattr(cb, "scoring", None)
+        if (
+            own_scorers
+            and not isinstance(cb, type)
+            and callable(scoring)
+            and not isinstance(scoring, _BaseScorer)
+        ):
+            continue
+        raise ValueError(
+            f"callbacks entry {name!r} is skorch's {cls.__name__}, which "
+            "scores the net on skorch datasets and encoded targets that "
+            f"{type(net).__name__}'s predict and score do not take. {instead}"
+        )
 
 
 def _check_module_params(net, own_params, network, part):
@@ -897,10 +910,13 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
     callbacks : list of (str, Callback) or None, default=None
         Extra skorch callbacks, e.g. ``("lr", LRScheduler(...))``,
         ``("clip", GradientNormClipping(1.0))`` or skorch's ``TensorBoard``.
-        skorch's ``EpochScoring`` and ``BatchScoring`` raise a
-        ``ValueError``: they score the net on skorch datasets of the stored
-        (encoded, possibly soft) targets; add a further validation score
-        with :class:`~sklearn_metal.callbacks.ValidationScoring`.
+        skorch's ``EpochScoring`` and ``BatchScoring`` with a metric name,
+        None or a scikit-learn scorer raise a ``ValueError``: they score the
+        net on skorch datasets of the stored (encoded, possibly soft)
+        targets; add a further validation score with
+        :class:`~sklearn_metal.callbacks.ValidationScoring`. With a function
+        of your own as ``scoring``, ``(net, X, y)``, they run as in skorch
+        (``X`` is then a skorch dataset).
     verbose : int, default=1
         Print a progress table per epoch when positive.
     device : str, default="cpu"
@@ -1634,6 +1650,7 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
             "The validation rows are scored every epoch as valid_score (set "
             "scoring=); for another score too, add "
             "(name, sklearn_metal.callbacks.ValidationScoring(scoring, name=name)).",
+            own_scorers=True,
         )
         split = self.train_split
         if not (split is None or split is False or callable(split)):

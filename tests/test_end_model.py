@@ -1772,6 +1772,31 @@ def test_skorch_scoring_callbacks_are_refused_naming_validation_scoring(callback
     assert not hasattr(net, "classes_")
 
 
+@pytest.mark.parametrize("cls", [EpochScoring, BatchScoring])
+def test_skorch_scoring_callback_with_a_function_of_ones_own_still_runs(cls):
+    # a scoring function of the user's own decides what it reads (here the
+    # learning rate): it ran before skorch's scoring callbacks were refused,
+    # and was refused with them
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 3).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+
+    def learning_rate(net, X, y):
+        return net.optimizer_.param_groups[0]["lr"]
+
+    net = EndModel(
+        max_epochs=2, lr=0.05, verbose=0, callbacks=[("lr", cls(learning_rate))]
+    )
+    net.fit(X, y)
+    assert net.history[-1, "learning_rate"] == pytest.approx(0.05)
+    # a scikit-learn scorer calls predict on the skorch dataset: refused
+    from sklearn.metrics import get_scorer
+
+    net = EndModel(max_epochs=2, verbose=0, callbacks=[cls(get_scorer("accuracy"))])
+    with pytest.raises(ValueError, match="ValidationScoring"):
+        net.fit(X, y)
+
+
 def test_validation_scoring_callback_records_a_further_score():
     # what the message above recommends: the score of the validation rows
     from sklearn.metrics import f1_score
