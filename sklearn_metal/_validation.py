@@ -881,6 +881,14 @@ class _LabelMatrixMixin:
     __metadata_request__predict_proba = {"L": metadata_routing.UNUSED}
     __metadata_request__score = {"L": metadata_routing.UNUSED}
 
+    @property
+    def _cardinality(self):
+        """``cardinality`` as a Python int. A numpy integer is a valid
+        ``cardinality``, but its arithmetic keeps its type: ``np.int8(3)``
+        (``L.max() + 1`` of an int8 ``L``) overflowed in the packed codes'
+        sizes, ``(k + 1) ** 8``, and wrote out of bounds."""
+        return int(self.cardinality)
+
     def _validate_votes(self, L, *, reset):
         L = frame_to_pandas(L)
         if type(L).__module__.split(".")[0] == "dask":
@@ -890,7 +898,7 @@ class _LabelMatrixMixin:
             names = [str(c) for c in L.columns]
         elif not reset and getattr(self, "feature_names_in_", None) is not None:
             names = list(self.feature_names_in_)
-        votes = check_label_matrix(L, self.cardinality, names=names)
+        votes = check_label_matrix(L, self._cardinality, names=names)
         if not reset and votes[3][1] != self.n_features_in_:
             raise ValueError(
                 f"X has {votes[3][1]} features, but {type(self).__name__} is "
@@ -935,7 +943,7 @@ class _LabelMatrixMixin:
         check_is_fitted(self)
         # predictions first: a dask array's row count may be known only then
         pred = np.asarray(self.predict(L))  # computes a dask result
-        y = check_gold_labels(y, _num_samples(pred), self.cardinality)
+        y = check_gold_labels(y, _num_samples(pred), self._cardinality)
         if sample_weight is not None:
             sample_weight = check_sample_weight(
                 sample_weight, y, ensure_non_negative=True

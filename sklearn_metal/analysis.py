@@ -117,6 +117,8 @@ def _votes(L, cardinality, y=None, names=None):
     if sp.issparse(L) and L.format in ("lil", "dok"):
         L = L.tocsr()  # (their ``data`` is not an array of the votes)
     _check_unsigned(L)
+    if cardinality is not None:
+        cardinality = int(cardinality)  # (numpy's small integers overflow)
     if cardinality is None:
         cardinality = _infer_cardinality(L)
         if y is not None:

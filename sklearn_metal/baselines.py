@@ -55,13 +55,13 @@ class _BaseVoter(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         # the votes reset n_features_in_ (and the feature names) before y and
         # sample_weight are checked: a call that raises puts them back
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=True)
-        gold = check_gold_labels(y, n, self.cardinality)
+        gold = check_gold_labels(y, n, self._cardinality)
         if sample_weight is not None:
             sample_weight = check_sample_weight(
                 sample_weight, np.empty(n), ensure_non_negative=True
             )
             check_weight_sum(sample_weight)
-        self.classes_ = np.arange(self.cardinality)
+        self.classes_ = np.arange(self._cardinality)
         self._fit(rows, cols, vals, n, m, gold, sample_weight)
         return self
 
@@ -143,7 +143,7 @@ class MajorityLabelVoter(_BaseVoter):
         """
         check_is_fitted(self)
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=False)
-        counts = vote_counts(rows, vals, n, self.cardinality)
+        counts = vote_counts(rows, vals, n, self._cardinality)
         top = counts == counts.max(axis=1, keepdims=True)
         return top / top.sum(axis=1, keepdims=True)
 
@@ -194,11 +194,13 @@ class MajorityClassVoter(_BaseVoter):
             counts = np.bincount(
                 gold[known],
                 weights=None if w is None else w[known],
-                minlength=self.cardinality,
+                minlength=self._cardinality,
             )
         else:
             counts = np.bincount(
-                vals, weights=None if w is None else w[rows], minlength=self.cardinality
+                vals,
+                weights=None if w is None else w[rows],
+                minlength=self._cardinality,
             )
         counts = counts.astype(np.float64) + 1e-12
         self.class_balance_ = counts / counts.sum()

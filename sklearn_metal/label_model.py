@@ -410,7 +410,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             before the call (a fitted model keeps its fit and its partial-fit
             statistics).
         """
-        k = self.cardinality
+        k = self._cardinality
         if self.prec_init <= 1.0 / k:
             raise ValueError(
                 f"prec_init={self.prec_init} must exceed 1 / cardinality = {1 / k:.3g}:"
@@ -504,7 +504,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         """``class_balance`` checked as a probability vector, or None."""
         if self.class_balance is None:
             return None
-        k = self.cardinality
+        k = self._cardinality
         p_given = np.asarray(
             by_class(self.class_balance, k, "class_balance"), dtype=np.float64
         )
@@ -532,7 +532,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         return list(self.dependencies)
 
     def _fit_params(self, rows, cols, vals, n, m, gold, p_given, sample_weight=None):
-        k = self.cardinality
+        k = self._cardinality
         sw = sample_weight
         A = one_hot_votes(rows, cols, vals, (n, m), k)
         # Sources of one dependency group share one vote between them in the
@@ -687,7 +687,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     def _keep_moments(self, stats, p):
         """Keep a fit's moment statistics for later :meth:`partial_fit` calls,
         with the posterior class counts that give the fitted balance ``p``."""
-        k = self.cardinality
+        k = self._cardinality
         keep = ("cnt", "tot", "n", "q_sum", "n_info", "n_free", "gold_counts")
         self._partial_stats = {key: stats[key] for key in keep}
         self._partial_post = p * (stats["n_info"] + k) - stats["gold_counts"] - 1.0
@@ -737,7 +737,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             return False
         if not _packable(L) or L.ndim != 2 or L.shape[0] < 20_000:
             return False
-        return L.shape[1] > 0 and self.cardinality <= 127
+        return L.shape[1] > 0 and self._cardinality <= 127
 
     def _packing_pays(self, L):
         """Whether a pass over packed ``L`` costs less than over its one-hot.
@@ -750,7 +750,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         at 2e4 rows, where fixed costs weigh more, it took 1.06-1.6x the
         time up to 0.96 of it, so there the votes' side must be the larger.
         """
-        k = self.cardinality
+        k = self._cardinality
         n = L.shape[0]
         _, _, n_groups = _streaming.pack_plan(L.shape[1], k)
         share = 0.5 if n >= 100_000 else 1.0
@@ -765,12 +765,12 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
     def _spec(self, m):
         names = getattr(self, "feature_names_in_", None)
         spec = {
-            "k": self.cardinality,
+            "k": self._cardinality,
             "m": m,
             "names": None if names is None else list(names),
         }
         if hasattr(self, "_log_w"):
-            spec["log_w"] = self._log_w.reshape(m * self.cardinality, -1)
+            spec["log_w"] = self._log_w.reshape(m * self._cardinality, -1)
         return spec
 
     def _sum_blocks(self, L, func, gold=None, sample_weight=None, **kwargs):
@@ -866,7 +866,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         total = self._sum_blocks(
             L, _streaming.block_moments, gold=gold, sample_weight=sample_weight
         )
-        return _streaming.resolve_moments(total, m, self.cardinality, whole)
+        return _streaming.resolve_moments(total, m, self._cardinality, whole)
 
     def _pass(self, L, m, gold, p, refine, moments, sample_weight=None):
         """One E-step over every block of ``L``, summed and resolved."""
@@ -878,13 +878,13 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             p=p,
             refine=refine,
         )
-        k = self.cardinality
+        k = self._cardinality
         return _streaming.resolve_pass(
             total, m, k, moments, self._log_w.reshape(m, k, k)
         )
 
     def _init_stream_state(self, m, tot, n):
-        k = self.cardinality
+        k = self._cardinality
         tot = tot.reshape(m, k)
         polarity = (tot > 0).sum(axis=1)
         if self.coverage == "auto":
@@ -901,7 +901,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         return tot
 
     def _fit_streaming(self, L, n, m, gold, p_given, packed=None, sample_weight=None):
-        k = self.cardinality
+        k = self._cardinality
         # Dense integer votes are packed once (and duplicate rows merged) so
         # that every pass reads small group indices instead of L.
         if packed is None:
@@ -1013,7 +1013,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         # that later calls go on from the earlier ones alone
         L, frame = _streaming.read_input(L)
         first = not hasattr(self, "_partial_stats")
-        k = self.cardinality
+        k = self._cardinality
         # -1 marks unlabeled rows in y, so np.unique(y) may hold it
         if classes is not None and np.setdiff1d(classes, np.arange(-1, k)).size:
             raise ValueError(
@@ -1167,7 +1167,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         cnt = np.asarray(A.T @ Q)
         q_sum = Q.sum(axis=0)  # rows outside `informative` are zero
         self._set_factors(cnt, q_sum, update)
-        k, s = self.cardinality, self.prior_strength
+        k, s = self._cardinality, self.prior_strength
         q_tot = q_sum + s
         if update is None:
             self._comp_tables = [None] * len(self._codes_train)
@@ -1189,7 +1189,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     def _set_factors(self, cnt, q_sum, update=None):
         """Source log-factors from the tallies ``cnt = A.T @ Q`` and ``sum_i Q``."""
-        k, m = self.cardinality, self.n_features_in_
+        k, m = self._cardinality, self.n_features_in_
         s = self.prior_strength
         cnt = cnt.reshape(m, k, k)
         q_tot = q_sum + s
@@ -1216,7 +1216,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         self._cnt, self._q_tot = cnt, q_tot
 
     def _component_codes(self, rows, cols, vals, n, comp):
-        k = self.cardinality
+        k = self._cardinality
         code = np.zeros(n, dtype=np.int64)
         for t, j in enumerate(comp):
             sel = cols == j
@@ -1224,14 +1224,14 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
         return code, comp
 
     def _scores(self, A, codes):
-        k, m = self.cardinality, self.n_features_in_
+        k, m = self._cardinality, self.n_features_in_
         S = np.asarray(A @ self._log_w.reshape(m * k, k))
         for (code, _), table in zip(codes, self._comp_tables, strict=True):
             S = S + table[code]
         return S
 
     def _set_public_params(self, tot, n):
-        k, m = self.cardinality, self.n_features_in_
+        k, m = self._cardinality, self.n_features_in_
         p = self.class_balance_
         mu = np.zeros((m, k + 1, k))
         # Class-conditional sources: P(vote a | y) = cnt[j, a, y] / (n * P(y))
@@ -1299,9 +1299,9 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                     spec,
                     log_p,
                     dtype=np.float64,
-                    chunks=(L.chunks[0], (self.cardinality,)),
+                    chunks=(L.chunks[0], (self._cardinality,)),
                 )
-            out = np.empty((L.shape[0], self.cardinality))
+            out = np.empty((L.shape[0], self._cardinality))
 
             def fill(block, spec, start, gold):
                 out[start : start + block.shape[0]] = _streaming.block_proba(
@@ -1314,7 +1314,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             self._run_blocks(fill, spec, blocks, None, {})
             return out
         rows, cols, vals, (n, m) = self._validate_votes(L, reset=False)
-        A = one_hot_votes(rows, cols, vals, (n, m), self.cardinality)
+        A = one_hot_votes(rows, cols, vals, (n, m), self._cardinality)
         codes = [
             self._component_codes(rows, cols, vals, n, c)
             for c in self.dependency_components_

@@ -937,3 +937,35 @@ def test_dask_dataframe_with_nullable_integer_columns():
         LabelModel().fit(ddf)
     with pytest.raises(ValueError, match=r"column 'c' \(index 2\) holds NaN"):
         model.predict_proba(ddf).compute()
+
+
+@pytest.mark.parametrize("int_type", [np.int64, np.int32, np.int8, np.uint8])
+def test_numpy_integer_cardinality(int_type):
+    # a numpy cardinality (L.max() + 1 of an int8 L is an np.int8) kept its
+    # type in the packed codes' sizes: chunk_rows fits raised "Cannot cast
+    # ufunc 'multiply' output from dtype('int64') to dtype('uint32')" for
+    # np.int64, and np.int8 / np.uint8 overflowed (k + 1) ** 8 to 0 (a matmul
+    # shape error, or a crash of the process writing out of bounds)
+    from sklearn_metal import MajorityClassVoter, lf_summary
+
+    L, y, _ = make_label_matrix(500, 6, cardinality=3, random_state=0)
+    k = int_type(3)
+    for params in ({"chunk_rows": 50}, {"chunk_rows": 50, "method": "em"}, {}):
+        expected = LabelModel(cardinality=3, **params).fit(L, y).predict_proba(L)
+        model = LabelModel(cardinality=k, **params).fit(L, y)
+        np.testing.assert_array_equal(model.predict_proba(L), expected)
+    expected = LabelModel(cardinality=3).partial_fit(L[:250]).partial_fit(L[250:])
+    model = LabelModel(cardinality=k).partial_fit(L[:250]).partial_fit(L[250:])
+    np.testing.assert_array_equal(model.predict_proba(L), expected.predict_proba(L))
+    big, _, _ = make_label_matrix(30_000, 20, cardinality=3, random_state=0)
+    np.testing.assert_array_equal(
+        LabelModel(cardinality=k).fit(big).predict_proba(big[:100]),
+        LabelModel(cardinality=3).fit(big).predict_proba(big[:100]),
+    )
+    voter = MajorityClassVoter(cardinality=k).fit(L, y)
+    np.testing.assert_array_equal(
+        voter.predict_proba(L), MajorityClassVoter(3).fit(L, y).predict_proba(L)
+    )
+    pd.testing.assert_frame_equal(
+        lf_summary(L, y, cardinality=k), lf_summary(L, y, cardinality=3)
+    )
