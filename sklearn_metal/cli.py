@@ -2,6 +2,7 @@
 
 import argparse
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -241,13 +242,27 @@ def _os_error(exc):
     return f"{exc.strerror}: {str(exc.filename)!r}."
 
 
+def _save(frame, suffix, dest):
+    if suffix == ".npy":
+        # Through a file object: ``np.save`` appends ``.npy`` to a name that
+        # does not end in it, such as ``probs.NPY``.
+        with open(dest, "wb") as f:
+            np.save(f, frame.to_numpy())
+    elif suffix == ".parquet":
+        frame.to_parquet(dest, index=False)
+    else:
+        frame.to_csv(dest, index=False)
+
+
 def _write(frame, path):
     """Write ``frame`` to ``path`` (stdout when None), whole or not at all.
 
     The file is written next to ``path`` under a temporary name and renamed
     onto it once complete: a write that fails part-way (a full disk, Ctrl-C)
     leaves no truncated output, and an earlier file at ``path`` as it was.
-    The new file takes the permission bits of the file it replaces.
+    The new file takes the permission bits of the file it replaces. In a
+    folder where no new file may be created, an existing writable file is
+    written in place.
     """
     if path is None:
         frame.to_csv(sys.stdout, index=False)
@@ -259,15 +274,16 @@ def _write(frame, path):
     target = Path(os.path.realpath(path))
     partial = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
-        if suffix == ".npy":
-            # Through a file object: ``np.save`` appends ``.npy`` to a name
-            # that does not end in it, such as ``probs.NPY``.
-            with open(partial, "wb") as f:
-                np.save(f, frame.to_numpy())
-        elif suffix == ".parquet":
-            frame.to_parquet(partial, index=False)
-        else:
-            frame.to_csv(partial, index=False)
+        open(partial, "wb").close()
+    except PermissionError:
+        if not os.access(target, os.W_OK):
+            raise PermissionError(
+                errno.EACCES, "Permission denied", str(path)
+            ) from None
+        _save(frame, suffix, target)  # (as before the temporary file)
+        return
+    try:
+        _save(frame, suffix, partial)
         # the new file keeps the permissions of the one it replaces (a file
         # kept private with mode 600 stays private)
         with contextlib.suppress(FileNotFoundError):

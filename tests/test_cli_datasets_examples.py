@@ -775,3 +775,37 @@ def test_fit_command_output_keeps_the_permissions_of_the_file_it_replaces(
     assert main(["fit", str(src), "-o", str(out)]) == 0
     assert out.read_text() != "old\n"
     assert stat.S_IMODE(out.stat().st_mode) == mode
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npy"])
+def test_fit_command_writes_in_place_where_no_new_file_may_be_created(
+    tmp_path, monkeypatch, suffix
+):
+    # the .part file beside the output cannot be created in a folder the user
+    # may not write to; an existing writable output there was written in place
+    # before the .part-and-rename write, and still is (simulated: the sessions
+    # that run these tests are root, who may write anywhere)
+    import builtins
+
+    from sklearn_metal import cli
+
+    def no_new_files(file, mode="r", *args, **kwargs):
+        if str(file).endswith(".part"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return builtins.open(file, mode, *args, **kwargs)
+
+    L, _, _ = make_label_matrix(100, 4, random_state=0)
+    src = tmp_path / "L.npy"
+    np.save(src, L)
+    expected = tmp_path / f"expected{suffix}"
+    assert main(["fit", str(src), "-o", str(expected)]) == 0
+    out = tmp_path / f"p{suffix}"
+    out.write_bytes(b"old")
+    monkeypatch.setattr(cli, "open", no_new_files, raising=False)
+    assert main(["fit", str(src), "-o", str(out)]) == 0
+    assert out.read_bytes() == expected.read_bytes()
+    assert not list(tmp_path.glob("*.part"))
+    # no file to write in place: the error names the output
+    with pytest.raises(PermissionError) as info:
+        cli._write(pd.DataFrame({"a": [1]}), str(tmp_path / f"new{suffix}"))
+    assert info.value.filename == str(tmp_path / f"new{suffix}")
