@@ -700,7 +700,9 @@ class _TaskBatches:
         self.min_last_batch = min_last_batch
 
     def _plan(self):
-        bs = self.batch_size
+        # a Python int: a numpy batch size (np.int8(32)) overflowed in the
+        # batch bounds a + bs
+        bs = int(self.batch_size)
         if not self.training or not self.dataset.targets:
             n = len(self.dataset)
             return [(np.arange(a, min(a + bs, n)), None) for a in range(0, n, bs)]

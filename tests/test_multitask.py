@@ -2273,3 +2273,19 @@ def test_skorch_epoch_scoring_callback_is_refused(on_train):
     with pytest.raises(ValueError, match="callbacks entry 'acc' is skorch's Epoch"):
         net.fit(X, y)
     assert net.history is None or len(net.history) == 0  # no epoch trained
+
+
+def test_numpy_integer_batch_size_trains_as_the_python_int():
+    # the training batches' bounds a + batch_size kept a numpy batch size's
+    # type: np.int8(32) overflowed past 127 (IndexError: index 120 is out of
+    # bounds for axis 0 with size 120)
+    rng = np.random.RandomState(0)
+    X = rng.rand(200, 3).astype(np.float32)
+    y = task_labels(a=(X[:, 0] > 0.5).astype(int), b=(X[:, 1] > 0.5).astype(int))
+    kwargs = dict(max_epochs=2, verbose=0, random_state=0)
+    expected = MultitaskClassifier({"a": 2, "b": 2}, batch_size=32, **kwargs)
+    expected = expected.fit(X, y).predict_proba(X)
+    for batch_size in (np.int8(32), np.int64(32)):
+        net = MultitaskClassifier({"a": 2, "b": 2}, batch_size=batch_size, **kwargs)
+        for got, want in zip(net.fit(X, y).predict_proba(X), expected, strict=True):
+            np.testing.assert_array_equal(got, want)
