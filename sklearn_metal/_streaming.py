@@ -525,13 +525,8 @@ def mergeable(m, k):
 
 
 def n_patterns(m, k):
-    """How many vote patterns a group of sources has: ``(k + 1) ** w``.
-
-    A Python int, whatever integer type ``k`` is (a numpy ``k`` made the
-    packed codes' products numpy scalars, which numpy refuses to store in
-    the codes' unsigned arrays).
-    """
-    return (int(k) + 1) ** pack_plan(m, k)[1]
+    """How many vote patterns a group of sources has: ``(k + 1) ** w``."""
+    return (k + 1) ** pack_plan(m, k)[1]
 
 
 @functools.lru_cache(maxsize=128)
