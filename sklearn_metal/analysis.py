@@ -102,17 +102,17 @@ def _check_unsigned(L):
 def _votes(L, cardinality, y=None, names=None):
     """Validated votes of ``L`` and the cardinality they were checked against."""
     L = frame_to_pandas(L)
-    if is_dask(L) and hasattr(L, "columns"):
-        # a dask DataFrame: read into memory as a dask array is, keeping the
-        # column names (its to_numpy does not exist)
+    if is_dask(L):
+        # read into memory whole: a dask array as an ndarray, a dask
+        # DataFrame as a pandas one, keeping its column names
         L = L.compute()
     if (
         hasattr(L, "__array__")
         and not isinstance(L, np.ndarray)
         and not (sp.issparse(L) or hasattr(L, "iloc"))
     ):
-        # a torch tensor or dask array: read once, with numpy's dtype, so its
-        # unsigned votes are checked too
+        # a torch tensor: read once, with numpy's dtype, so its unsigned
+        # votes are checked too
         L = np.asarray(L)
     if sp.issparse(L) and L.format in ("lil", "dok"):
         L = L.tocsr()  # (their ``data`` is not an array of the votes)
