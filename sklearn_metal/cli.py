@@ -97,6 +97,30 @@ def _silence_stdout():
         pass
 
 
+def _epoch_bar():
+    """A skorch callback showing the epochs as a tqdm bar on stderr.
+
+    tqdm shows it only on a terminal (``disable=None``), so logs and captured
+    output get no bar.
+    """
+    from skorch.callbacks import Callback
+    from tqdm.auto import tqdm
+
+    class EpochBar(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.bar_ = tqdm(
+                total=net.max_epochs, desc="epochs", file=sys.stderr, disable=None
+            )
+
+        def on_epoch_end(self, net, **kwargs):
+            self.bar_.update(1)
+
+        def on_train_end(self, net, **kwargs):
+            self.bar_.close()
+
+    return EpochBar()
+
+
 def _demo(args):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics import accuracy_score
@@ -131,20 +155,26 @@ def _demo(args):
         f"{acc_lm:.3f}; majority vote: {acc_mv:.3f}"
     )
 
+    print(
+        f"\n3. EndModel on TF-IDF, trained on the soft labels ({args.epochs} "
+        "epochs) ...",
+        flush=True,
+    )
     t0 = time.perf_counter()
     soft = model.predict_proba(L[train])
     covered = (L[train].to_numpy() != -1).any(axis=1)
     vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     X_train = vec.fit_transform(data.text[train])
     end_model = EndModel(
-        dropout=0.2, max_epochs=args.epochs, verbose=0, random_state=0
+        dropout=0.2,
+        max_epochs=args.epochs,
+        verbose=0,
+        random_state=0,
+        callbacks=[("epoch_bar", _epoch_bar())],
     ).fit(X_train[covered], soft[covered])
     t_end = time.perf_counter() - t0
     acc_end = end_model.score(vec.transform(data.text[test]), data.target[test])
-    print(
-        f"\n3. EndModel on TF-IDF, trained on the soft labels ({t_end:.1f} s): test "
-        f"accuracy {acc_end:.3f}"
-    )
+    print(f"   trained in {t_end:.1f} s: test accuracy {acc_end:.3f}")
     print(
         f"\nTimings: labeling functions {t_lfs:.2f} s, label model "
         f"{1000 * t_lm:.1f} ms, end model {t_end:.1f} s, total "

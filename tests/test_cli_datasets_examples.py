@@ -809,3 +809,20 @@ def test_fit_command_writes_in_place_where_no_new_file_may_be_created(
     with pytest.raises(PermissionError) as info:
         cli._write(pd.DataFrame({"a": [1]}), str(tmp_path / f"new{suffix}"))
     assert info.value.filename == str(tmp_path / f"new{suffix}")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_demo_shows_the_end_model_epochs_on_a_terminal(monkeypatch, capsys):
+    # the end model trains for about 10 s (30 epochs) after the label model:
+    # a terminal sees a bar of the epochs on stderr, captured output none
+    assert main(["demo", "--epochs", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "(2 epochs) ..." in out and "epochs:" not in err
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["demo", "--epochs", "2"]) == 0
+    assert "epochs: 100%" in terminal.getvalue() and "2/2" in terminal.getvalue()
