@@ -1,10 +1,25 @@
 import asyncio
+import os
 
 import matplotlib
 import pytest
 import torch
 
 matplotlib.use("Agg")
+
+
+def pytest_configure(config):
+    # Under pytest-xdist (``pytest -n 2``, as .ci/run runs the oldest releases)
+    # each worker would start torch and BLAS with a thread per core: 4 threads
+    # on CI's 2 cores, whose spinning waits made tests/test_end_model.py take
+    # 250 s instead of 65 s on a loaded machine. Give each worker its share.
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        from threadpoolctl import threadpool_limits
+
+        share = max(1, (os.cpu_count() or 1) // int(workers))
+        torch.set_num_threads(share)
+        threadpool_limits(limits=share)
 
 
 def pytest_collection_modifyitems(config, items):
