@@ -733,7 +733,7 @@ TASK_PLUS_MINUS_ONE = (
 )
 
 
-def check_gold_labels(y, n_samples, cardinality, *, whole=True):
+def check_gold_labels(y, n_samples, cardinality, *, whole=True, advice=""):
     """Validate semi-supervised gold labels (``-1`` = unlabeled row).
 
     Parameters
@@ -749,6 +749,9 @@ def check_gold_labels(y, n_samples, cardinality, *, whole=True):
         then binary labels that hold ``-1`` and ``1`` but no ``0``, the
         look of classes encoded as -1/+1, warn (a ``UserWarning``), since
         their ``-1`` rows are read as unlabeled.
+    advice : str, default=""
+        Appended to the error for a ``y`` of another length than the label
+        matrix.
 
     Returns
     -------
@@ -773,6 +776,7 @@ def check_gold_labels(y, n_samples, cardinality, *, whole=True):
     if y.shape[0] != n_samples:
         raise ValueError(
             f"y has {y.shape[0]} labels but the label matrix has {n_samples} rows."
+            + advice
         )
     y = numeric_labels(y, "y", "integer class labels 0..k-1 or -1 for unlabeled rows")
     # integer labels stay integers: a float64 copy rounds classes above 2**53

@@ -37,6 +37,15 @@ __all__ = ["LabelModel"]
 
 _MAX_COMPONENT_TABLE = 2**20
 
+#: Appended to the error for gold labels ``y`` of another length than ``L``:
+#: Snorkel's ``fit(L, Y_dev)`` took a dev set of other rows.
+_DEV_SET_ADVICE = (
+    " y gives each row of L its gold label, or -1 where it has none. For a "
+    "labeled dev set of other rows (Snorkel's Y_dev), fit on "
+    "np.vstack([L, L_dev]) with y=np.r_[np.full(len(L), -1), y_dev], or pass "
+    "class_balance=np.bincount(y_dev, minlength=k) / len(y_dev)."
+)
+
 
 def _components(dependencies, m, names):
     """Group declared dependent source pairs into connected components."""
@@ -458,7 +467,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 )
         else:
             rows, cols, vals, (n, m) = self._validate_votes(L, reset=True)
-        gold = check_gold_labels(y, n, k)
+        gold = check_gold_labels(y, n, k, advice=_DEV_SET_ADVICE)
         p_given = self._given_balance()
         names = getattr(self, "feature_names_in_", None)
         self.dependency_components_ = _components(self._dependency_pairs(), m, names)
@@ -1057,7 +1066,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             )
         validate_data(self, frame, reset=first, skip_check_array=True)
         # (a block may lack class 0 by chance: no -1/+1 warning)
-        gold = check_gold_labels(y, n, k, whole=False)
+        gold = check_gold_labels(y, n, k, whole=False, advice=_DEV_SET_ADVICE)
         if sample_weight is not None:
             sample_weight = self._check_weights(sample_weight, L)
             seen = 0.0 if first else self._partial_stats["n"]

@@ -661,6 +661,26 @@ def test_bad_parameters_raise(params, match):
         LabelModel(**params).fit(np.array([[0, 1], [1, 1]]))
 
 
+def test_gold_labels_of_other_rows_get_the_dev_set_recipe(votes):
+    # Snorkel's habit fit(L, Y_dev) with a dev set of other rows: the error
+    # says what y is and gives the two ways to use such a dev set
+    L, y, _ = votes
+    L_dev, y_dev = L[:40], y[:40]
+    for fit in (LabelModel().fit, LabelModel().partial_fit):
+        with pytest.raises(ValueError, match=r"Y_dev.*np\.vstack") as err:
+            fit(L[40:], y_dev)
+        assert str(err.value).startswith("y has 40 labels but the label matrix")
+    # the recipe it gives runs as written
+    model = LabelModel().fit(
+        np.vstack([L[40:], L_dev]), np.r_[np.full(len(L) - 40, -1), y_dev]
+    )
+    assert model.score(L[40:], y[40:]) > 0.5
+    fitted = LabelModel().fit(L)
+    with pytest.raises(ValueError) as err:  # score's y labels the rows scored
+        fitted.score(L, y[:40])
+    assert "Y_dev" not in str(err.value)
+
+
 def test_bad_gold_labels_raise(votes):
     L, y, _ = votes
     with pytest.raises(ValueError, match="labels but the label matrix has"):
