@@ -1080,7 +1080,7 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
         Epochs, at least 1.
     batch_size : int, default=128
         Rows per batch, at least 1.
-    train_split : float or None, default=None
+    train_split : float in (0, 1) or None, default=None
         Fraction of each task's labelled rows held out for validation, drawn
         class by class (``valid_score`` and the per-task
         ``valid_<task>_score``); every task keeps at least one training row.
@@ -1602,8 +1602,15 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                     "'sklearn_metal[tensorboard]'."
                 ) from exc
         split = self.train_split
-        if split and not (isinstance(split, numbers.Real) and 0 < split < 1):
-            raise ValueError(f"train_split={split!r} must be a fraction or None.")
+        # (0 is refused, as by EndModel, rather than read as None)
+        if split is not None and not (
+            isinstance(split, numbers.Real)
+            and not isinstance(split, bool)
+            and 0 < split < 1
+        ):
+            raise ValueError(
+                f"train_split={split!r} must be a fraction in (0, 1) or None."
+            )
         for name in ("max_epochs", "batch_size", "lr_step_size"):
             value = getattr(self, name)
             if not _is_int(value) or value < 1:

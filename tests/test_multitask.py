@@ -240,6 +240,11 @@ def test_bad_parameters_raise():
         (dict(optimizer="rmsprop"), "optimizer"),
         (dict(lr_schedule="cosine"), "lr_schedule"),
         (dict(task_head_layers={"a": 5}), "task_head_layers"),
+        # 0 and False trained without validation, where EndModel refuses 0
+        (dict(train_split=0.0), r"train_split=0.0 must be a fraction in \(0, 1\)"),
+        (dict(train_split=0), "train_split=0 must be a fraction"),
+        (dict(train_split=False), "train_split=False must be a fraction"),
+        (dict(train_split=True), "train_split=True must be a fraction"),
     ]:
         with pytest.raises(ValueError, match=match):
             _net(**params).fit(X, y)
