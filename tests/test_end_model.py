@@ -301,6 +301,23 @@ def test_sparse_targets_are_refused_by_name(fmt):
         EndModel(max_epochs=1, verbose=0).fit(X, soft, valid_data=(X, y))
 
 
+def test_valid_data_rows_the_net_cannot_read_name_valid_data():
+    # In a Pipeline valid_data skips the earlier steps: raw text raised numpy's
+    # bare "could not convert string to float", and rows of another width
+    # sklearn's "X has 4 features", neither naming valid_data
+    texts = ["free prize call now", "see you at lunch", "win cash now", "ok thanks"]
+    y = np.array([1, 0, 1, 0] * 5)
+    pipe = make_pipeline(TfidfVectorizer(), EndModel(max_epochs=1, verbose=0))
+    hint = r"valid_data's X_valid was refused: could not convert string.*pipe\[:-1\]"
+    with pytest.raises(ValueError, match=hint):
+        pipe.fit(texts * 5, y, endmodel__valid_data=(texts * 5, y))
+    X, soft, _ = _soft_data(n=20, d=3)
+    with pytest.raises(ValueError, match="valid_data's X_valid was refused: X has 4"):
+        EndModel(max_epochs=1, verbose=0).fit(
+            X, soft, valid_data=(np.ones((5, 4), np.float32), soft[:5])
+        )
+
+
 def test_bad_inputs_raise():
     X, soft, _ = _soft_data()
     X_nan = X.copy()
