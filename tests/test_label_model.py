@@ -1478,3 +1478,34 @@ def test_voter_fit_that_raises_leaves_the_voter_as_it_was(voter):
         for key, value in before.items():
             assert vars(model)[key] is value, key
         np.testing.assert_array_equal(model.predict_proba(L), proba)
+
+
+def test_documented_crowd_long_format_snippet(tmp_path, monkeypatch):
+    # docs/label_model.md's crowd recipe, on a small answer.csv in the working
+    # directory: one column per worker, -1 where a worker did not answer
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "label_model.md").read_text()
+    (code,) = [
+        b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "pivot" in b
+    ]
+    L, _, _ = make_label_matrix(300, 8, 4, coverages=0.3, random_state=0)
+    item, worker = np.nonzero(L != -1)
+    answers = pd.DataFrame(
+        {
+            "question": item + 100,
+            "worker": [f"w{j}" for j in worker],
+            "answer": L[item, worker],
+        }
+    )
+    answers.sample(frac=1, random_state=0).to_csv(tmp_path / "answer.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(code, namespace)
+    voted = (L != -1).any(axis=1)
+    wide = namespace["L"]
+    np.testing.assert_array_equal(wide.index, np.flatnonzero(voted) + 100)
+    np.testing.assert_array_equal(wide.to_numpy(), L[voted])
+    expected = LabelModel(cardinality=4).fit(L[voted]).predict(L[voted])
+    np.testing.assert_array_equal(namespace["labels"].to_numpy(), expected)
