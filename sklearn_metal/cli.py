@@ -439,6 +439,15 @@ def main(argv=None):
         value = re.search(r"holds the value (\d+) at row", str(exc))
         if args.command == "fit" and value and int(value[1]) >= args.cardinality:
             hint = " Pass --cardinality K for a label matrix with K classes."
+            if "(index 0) holds" in str(exc) and str(
+                args.label_matrix
+            ).lower().endswith(".csv"):
+                # pandas' to_csv writes the row index as a first column
+                hint = (
+                    " If that first column is a row index (DataFrame.to_csv "
+                    "writes one unless index=False), write the CSV without it;"
+                    " else pass --cardinality K for K classes."
+                )
         print(f"sklearn-metal: error: {exc}{hint}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. no permission to write the output file

@@ -826,3 +826,24 @@ def test_demo_shows_the_end_model_epochs_on_a_terminal(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stderr", terminal)
     assert main(["demo", "--epochs", "2"]) == 0
     assert "epochs: 100%" in terminal.getvalue() and "2/2" in terminal.getvalue()
+
+
+def test_fit_names_a_written_row_index_as_the_likely_bad_column(tmp_path, capsys):
+    # DataFrame.to_csv writes the index as a first column (named after the
+    # index, or 'Unnamed: 0' when read back): its values are not votes, and
+    # --cardinality, the only hint before, would not have helped
+    L, _, _ = make_label_matrix(50, 3, random_state=0)
+    frame = pd.DataFrame(L, columns=["a", "b", "c"])
+    frame.to_csv(tmp_path / "unnamed.csv")
+    frame.rename_axis("question").to_csv(tmp_path / "named.csv")
+    for name, column in (("unnamed", "'Unnamed: 0'"), ("named", "'question'")):
+        assert main(["fit", str(tmp_path / f"{name}.csv")]) == 2
+        err = capsys.readouterr().err
+        assert f"column {column} (index 0)" in err
+        assert "to_csv writes one unless index=False" in err
+    # a bad vote in another column keeps the plain hint
+    L[4, 1] = 3
+    pd.DataFrame(L, columns=["a", "b", "c"]).to_csv(tmp_path / "v.csv", index=False)
+    assert main(["fit", str(tmp_path / "v.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "Pass --cardinality K" in err and "index=False" not in err
