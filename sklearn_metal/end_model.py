@@ -800,6 +800,21 @@ class _SkorchCompat:
             )
 
 
+def _refused_valid_X(error):
+    """The error for a ``valid_data`` whose ``X_valid`` was refused.
+
+    Raw rows (text for a ``TfidfVectorizer`` step) or rows transformed apart
+    from ``X``: the bare message named neither ``valid_data`` nor why.
+    """
+    kind = ValueError if isinstance(error, ValueError) else TypeError
+    return kind(
+        f"valid_data's X_valid was refused: {str(error).rstrip('.')}. If "
+        "the net is the last step of a Pipeline, valid_data reaches it as "
+        "given, past the earlier steps: transform X_valid with them "
+        "first, e.g. pipe[:-1].fit(X).transform(X_valid)."
+    )
+
+
 class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
     """A skorch classifier that trains on hard or probabilistic (soft) labels.
 
@@ -1618,15 +1633,7 @@ class EndModel(ClassifierMixin, _SkorchCompat, NeuralNet):
         try:
             X_valid = self._prepare_X(valid_data[0], reset=False)
         except (TypeError, ValueError) as error:
-            # Raw rows (text for a TfidfVectorizer step) or rows transformed
-            # apart from X: the bare message named neither valid_data nor why.
-            kind = ValueError if isinstance(error, ValueError) else TypeError
-            raise kind(
-                f"valid_data's X_valid was refused: {str(error).rstrip('.')}. If "
-                "the net is the last step of a Pipeline, valid_data reaches it as "
-                "given, past the earlier steps: transform X_valid with them "
-                "first, e.g. pipe[:-1].fit(X).transform(X_valid)."
-            ) from error
+            raise _refused_valid_X(error) from error
         y_valid, soft_valid = check_targets(valid_data[1], X_valid.shape[0])
         weight = None
         if len(valid_data) == 3 and valid_data[2] is not None:

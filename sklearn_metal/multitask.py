@@ -66,6 +66,7 @@ from .end_model import (
     _is_int,
     _loss_weights,
     _refuse_scoring_callbacks,
+    _refused_valid_X,
     _SkorchCompat,
     _weighted_score,
 )
@@ -1741,18 +1742,22 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             )
         return _float32_features(X)
 
-    def _prepare_fit(
-        self, X, y, reset, sample_weight=None, require_labels=True, whole=True
-    ):
+    def _prepare_fit(self, X, y, reset, sample_weight=None, whole=True, valid=False):
         """Validate ``X``, ``y`` and ``sample_weight`` into a dataset.
 
-        With ``require_labels=False`` (a validation set) tasks without
-        labelled rows are left out rather than rejected; ``whole=False`` (a
-        ``partial_fit`` block) does not warn about labels coded -1/+1.
+        With ``valid=True`` (``valid_data``) tasks without labelled rows are
+        left out rather than rejected, and an error for ``X`` names
+        ``valid_data``; ``whole=False`` (a ``partial_fit`` block) does not
+        warn about labels coded -1/+1.
         """
         if reset:
             self._check_params()
-        X = self._prepare_X(X, reset=reset)
+        try:
+            X = self._prepare_X(X, reset=reset)
+        except (TypeError, ValueError) as error:
+            if not valid:
+                raise
+            raise _refused_valid_X(error) from error
         if reset:
             self.tasks_ = self._resolve_tasks(y)
             self.input_dim_ = X.shape[-1]
@@ -1760,7 +1765,7 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
             _parse_task_labels(y, self.tasks_),
             self.tasks_,
             self.token_tasks,
-            require_labels=require_labels,
+            require_labels=not valid,
             whole=whole,
         )
         self._check_label_shapes(X, targets)
@@ -1921,7 +1926,7 @@ class MultitaskClassifier(_SkorchCompat, NeuralNet):
                 y_valid,
                 reset=False,
                 sample_weight=weight[0] if weight else None,
-                require_labels=False,
+                valid=True,
             )
         seed = None  # a warm refit draws its seed from the batch order
         if not warm:

@@ -2294,3 +2294,27 @@ def test_numpy_integer_batch_size_trains_as_the_python_int():
         net = MultitaskClassifier({"a": 2, "b": 2}, batch_size=batch_size, **kwargs)
         for got, want in zip(net.fit(X, y).predict_proba(X), expected, strict=True):
             np.testing.assert_array_equal(got, want)
+
+
+def test_valid_data_rows_the_net_cannot_read_name_valid_data():
+    # as EndModel's: in a Pipeline valid_data skips the earlier steps, and raw
+    # text raised numpy's bare "could not convert string to float"
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    texts = ["free prize call now", "see you at lunch", "win cash now", "ok thanks"]
+    y = task_labels(t=np.array([1, 0, 1, 0] * 5))
+    lengths = FunctionTransformer(
+        lambda t: np.array([[len(s), s.count(" ")] for s in t], np.float32)
+    )
+    net = MultitaskClassifier({"t": 2}, max_epochs=1, verbose=0)
+    pipe = make_pipeline(lengths, net)
+    hint = r"valid_data's X_valid was refused: could not convert string.*pipe\[:-1\]"
+    with pytest.raises(ValueError, match=hint):
+        pipe.fit(texts * 5, y, multitaskclassifier__valid_data=(texts * 5, y))
+    X = np.ones((20, 2), np.float32)
+    with pytest.raises(ValueError, match="valid_data's X_valid was refused: X has 3"):
+        net.fit(X, y, valid_data=(np.ones((20, 3), np.float32), y))
+    # the training X keeps its own error
+    with pytest.raises(ValueError, match="^could not convert string"):
+        net.fit(np.array(texts * 5)[:, None], y)
