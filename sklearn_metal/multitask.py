@@ -2321,7 +2321,15 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
                     lm, "sample_weight"
                 ):
                     params.pop("sample_weight", None)
-                label_models[task] = lm.fit(votes, **params)
+                with warnings.catch_warnings(record=True) as caught:
+                    label_models[task] = lm.fit(votes, **params)
+                for w in caught:
+                    # (a ConvergenceWarning named no task)
+                    warnings.warn(
+                        f"Task {task!r}, its label model: {w.message}",
+                        w.category,
+                        stacklevel=user_stacklevel(),
+                    )
             if task not in label_models:
                 raise ValueError(
                     f"Task {task!r} has votes, but it was fitted on labels, so it "

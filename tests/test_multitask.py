@@ -14,6 +14,7 @@ import skorch
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import (
+    ConvergenceWarning,
     DataConversionWarning,
     NotFittedError,
     UnsetMetadataPassedError,
@@ -30,6 +31,7 @@ from sklearn_metal import (
     Votes,
     task_labels,
 )
+from sklearn_metal.datasets import make_label_matrix
 from sklearn_metal.multitask import (
     MultitaskModule,
     _parse_task_labels,
@@ -2318,3 +2320,23 @@ def test_valid_data_rows_the_net_cannot_read_name_valid_data():
     # the training X keeps its own error
     with pytest.raises(ValueError, match="^could not convert string"):
         net.fit(np.array(texts * 5)[:, None], y)
+
+
+def test_a_label_model_warning_names_its_task():
+    # MultitaskTrainer fits one label model per task with votes: their
+    # ConvergenceWarning did not say which task's label model had not converged
+    L, y, _ = make_label_matrix(300, 5, random_state=0)
+    X = np.random.RandomState(0).randn(300, 3).astype(np.float32)
+    trainer = MultitaskTrainer(
+        MultitaskClassifier({"a": 2, "b": 2}, max_epochs=1, verbose=0),
+        label_model=LabelModel(method="em", max_iter=1),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(X, task_labels(a=y, b=Votes(L)))
+    converge = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(converge) == 1
+    assert str(converge[0].message).startswith(
+        "Task 'b', its label model: LabelModel did not converge in max_iter=1"
+    )
+    assert converge[0].filename == __file__  # the user's call
