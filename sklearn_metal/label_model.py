@@ -223,7 +223,10 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
 
     accuracies_ : ndarray of shape (n_sources,)
         ``P(lambda_j = Y | lambda_j != -1)`` for every source; NaN for a
-        source that never voted on a training row (of positive weight).
+        source that never voted on a training row (of positive weight). Such
+        a source keeps its prior: in :meth:`predict_proba` its votes count as
+        those of a source of accuracy ``prec_init`` (a crowd worker seen only
+        at prediction, say).
 
     coverages_ : ndarray of shape (n_sources,)
         Fraction of training rows on which each source voted (each row

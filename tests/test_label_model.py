@@ -1509,3 +1509,19 @@ def test_documented_crowd_long_format_snippet(tmp_path, monkeypatch):
     np.testing.assert_array_equal(wide.to_numpy(), L[voted])
     expected = LabelModel(cardinality=4).fit(L[voted]).predict(L[voted])
     np.testing.assert_array_equal(namespace["labels"].to_numpy(), expected)
+
+
+@pytest.mark.parametrize("coverage", ["auto", "independent"])
+def test_a_source_without_training_votes_counts_at_prec_init(coverage):
+    # as documented: NaN accuracy, and its votes move the posterior odds by
+    # prec_init / (1 - prec_init), those of its prior
+    L, _, _ = make_label_matrix(2000, 4, random_state=0)
+    L = np.c_[L, np.full(2000, -1)]
+    model = LabelModel(coverage=coverage, prec_init=0.8).fit(L)
+    assert np.isnan(model.accuracies_[-1])
+    prior = model.predict_proba(np.full((1, 5), -1))[0]
+    for vote in (0, 1):
+        row = np.array([[-1, -1, -1, -1, vote]])
+        post = model.predict_proba(row)[0]
+        ratio = (post[vote] / post[1 - vote]) / (prior[vote] / prior[1 - vote])
+        assert ratio == pytest.approx(0.8 / 0.2, rel=1e-3)
