@@ -1831,3 +1831,23 @@ def test_validation_scoring_callback_records_a_further_score():
     assert len(net.history[:, "valid_f1"]) == 3
     expected = f1_score(y[60:], net.predict(X[60:]), average="macro")
     assert net.history[-1, "valid_f1"] == pytest.approx(expected)
+
+
+def test_documented_argmax_scorer_for_soft_labels_in_a_search():
+    # docs/end_model.md: a named scorer fails on soft labels; the argmax
+    # scorer it gives runs
+    from sklearn.metrics import f1_score, make_scorer
+
+    X, soft, _ = _soft_data(n=90, d=3)
+    search = GridSearchCV(
+        EndModel(max_epochs=2, verbose=0, random_state=0),
+        {"lr": [1e-3, 1e-2]},
+        cv=3,
+        error_score="raise",
+    )
+    with pytest.raises(ValueError, match="mix of continuous-multioutput and binary"):
+        search.set_params(scoring="f1").fit(X, soft)
+    scorer = make_scorer(lambda y, pred: f1_score(np.asarray(y).argmax(axis=1), pred))
+    search.set_params(scoring=scorer).fit(X, soft)
+    folds = search.cv_results_["split0_test_score"]
+    assert np.isfinite(folds).all() and 0 <= folds.min() <= folds.max() <= 1
