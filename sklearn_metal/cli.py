@@ -367,7 +367,8 @@ def main(argv=None):
         (:class:`SystemExit`, as for every argparse error). An ``--output``
         file is written whole or not at all: a write that fails part-way
         (a full disk, Ctrl-C) leaves no truncated file, and an earlier file
-        of that name as it was.
+        of that name as it was; except in a folder where no new file may be
+        created, where an existing writable output is written in place.
 
     Examples
     --------
