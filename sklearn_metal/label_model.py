@@ -813,7 +813,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
                 rows = slice(start, start + size)
                 if sample_weight is not None:
                     kwargs = {**kwargs, "weight": sample_weight[rows]}
-                task = dask.delayed(func)(
+                task = dask.delayed(_streaming.ReleasingScratch(func))(
                     block,
                     spec,
                     start=int(start),
@@ -1307,7 +1307,7 @@ class LabelModel(_LabelMatrixMixin, ClassifierMixin, BaseEstimator):
             if _streaming.is_dask(L):
                 L = L.rechunk({1: -1})
                 return L.map_blocks(
-                    _streaming.block_proba,
+                    _streaming.ReleasingScratch(_streaming.block_proba),
                     spec,
                     log_p,
                     dtype=np.float64,

@@ -969,3 +969,32 @@ def test_numpy_integer_cardinality(int_type):
     pd.testing.assert_frame_equal(
         lf_summary(L, y, cardinality=k), lf_summary(L, y, cardinality=3)
     )
+
+
+def test_dask_blocks_leave_no_scratch_arrays_in_the_scheduler_threads():
+    # pack_votes keeps up to four scratch arrays (8 MB each) per thread for
+    # the next block; dask's pool threads outlive the fit, so they kept them
+    # for as long as they lived (32 MB a thread on a distributed worker)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn_metal import _streaming
+
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    L, _, _ = make_label_matrix(20000, 12, random_state=0)
+    Ld = da.from_array(L.astype(np.int8), chunks=(5000, 12))
+    with ThreadPoolExecutor(1) as pool:
+        kept = []
+        with dask.config.set(pool=pool, scheduler="threads"):
+            model = LabelModel().fit(Ld)
+            kept.append(pool.submit(lambda: sorted(vars(_streaming._scratch))).result())
+            proba = model.predict_proba(Ld).compute()
+            kept.append(pool.submit(lambda: sorted(vars(_streaming._scratch))).result())
+    assert kept == [[], []]
+    np.testing.assert_allclose(proba, LabelModel().fit(L).predict_proba(L), atol=1e-12)
+    # the blocks still get their row numbers (map_blocks' block_info)
+    L[12345, 3] = 5
+    with pytest.raises(ValueError, match="row 12345"):
+        model.predict_proba(
+            da.from_array(L.astype(np.int8), chunks=(5000, 12))
+        ).compute()
