@@ -2321,15 +2321,19 @@ class MultitaskTrainer(MetaEstimatorMixin, BaseEstimator):
                     lm, "sample_weight"
                 ):
                     params.pop("sample_weight", None)
-                with warnings.catch_warnings(record=True) as caught:
-                    label_models[task] = lm.fit(votes, **params)
-                for w in caught:
-                    # (a ConvergenceWarning named no task)
-                    warnings.warn(
-                        f"Task {task!r}, its label model: {w.message}",
-                        w.category,
-                        stacklevel=user_stacklevel(),
-                    )
+                caught = []
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        fitted = lm.fit(votes, **params)
+                finally:  # (also those before an error)
+                    for w in caught:
+                        # (a ConvergenceWarning named no task)
+                        warnings.warn(
+                            f"Task {task!r}, its label model: {w.message}",
+                            w.category,
+                            stacklevel=user_stacklevel(),
+                        )
+                label_models[task] = fitted
             if task not in label_models:
                 raise ValueError(
                     f"Task {task!r} has votes, but it was fitted on labels, so it "
