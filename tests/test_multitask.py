@@ -2340,3 +2340,20 @@ def test_a_label_model_warning_names_its_task():
         "Task 'b', its label model: LabelModel did not converge in max_iter=1"
     )
     assert converge[0].filename == __file__  # the user's call
+
+
+def test_label_model_warnings_before_its_error_are_not_lost():
+    class WarnsThenRaises(LabelModel):
+        def fit(self, L, y=None, sample_weight=None):
+            warnings.warn("votes look odd", UserWarning, stacklevel=2)
+            raise ValueError("cannot fit these votes")
+
+    L, y, _ = make_label_matrix(60, 3, random_state=0)
+    X = np.zeros((60, 2), np.float32)
+    trainer = MultitaskTrainer(
+        MultitaskClassifier({"a": 2}, max_epochs=1, verbose=0),
+        label_model=WarnsThenRaises(),
+    )
+    with pytest.warns(UserWarning, match="Task 'a', its label model: votes look"):
+        with pytest.raises(ValueError, match="cannot fit these votes"):
+            trainer.fit(X, task_labels(a=Votes(L)))
