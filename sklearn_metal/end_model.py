@@ -706,6 +706,21 @@ class _SkorchCompat:
         # clone() passed it to __init__
         return [k for k in super()._get_param_names() if k != "_metadata_request"]
 
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        if deep:
+            # skorch fills the callbacks__* entries from freshly built default
+            # callbacks last, over the values set_params stored (and the next
+            # fit uses): get_params reported patience=5 after
+            # set_params(callbacks__early_stopping__patience=1)
+            stored = super().get_params(deep=False, **kwargs)
+            params.update(
+                (key, value)
+                for key, value in stored.items()
+                if key.startswith("callbacks__")
+            )
+        return params
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # random_state=None draws new weights, splits and batches every fit

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -248,3 +249,24 @@ def test_multitask_net_tags_match_behaviour(make):
 def test_multitask_label_model_tags_multi_output():
     # fit takes and predict returns one column per task
     assert get_tags(MultitaskLabelModel(TaskGraph([2, 2]))).target_tags.multi_output
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: EndModel(max_epochs=2, verbose=0, random_state=0),
+        lambda: MultitaskClassifier(max_epochs=2, verbose=0, random_state=0),
+    ],
+    ids=["EndModel", "MultitaskClassifier"],
+)
+def test_deep_get_params_reports_the_callback_parameters_set(make):
+    # skorch filled the callbacks__* entries of get_params(deep=True) from
+    # fresh default callbacks, so they showed the defaults (patience 5, '.4f')
+    # over the values set_params stored and the fit then used
+    X = np.random.RandomState(0).randn(30, 3).astype(np.float32)
+    net = make().set_params(callbacks__print_log__floatfmt=".2f")
+    assert net.get_params()["callbacks__print_log__floatfmt"] == ".2f"
+    net.fit(X, (X[:, 0] > 0).astype(int))
+    assert dict(net.callbacks_)["print_log"].floatfmt == ".2f"
+    assert net.get_params()["callbacks__print_log__floatfmt"] == ".2f"
+    assert clone(net).get_params()["callbacks__print_log__floatfmt"] == ".2f"
