@@ -706,6 +706,44 @@ class _SkorchCompat:
         # clone() passed it to __init__
         return [k for k in super()._get_param_names() if k != "_metadata_request"]
 
+    def set_params(self, **kwargs):
+        """Set the parameters of this net, as skorch's ``set_params``.
+
+        A call that raises leaves the parameters as they were (skorch sets
+        the plain ones before it builds the callbacks or the module, which
+        may raise). A new ``callbacks`` list is in place before the callbacks
+        are rebuilt, so ``callbacks__<name>__*`` may name one of its
+        callbacks, and a list or None replaces a ``callbacks`` value that
+        skorch cannot use.
+
+        Parameters
+        ----------
+        **kwargs : dict
+            Parameters, nested ones (``module__*``, ``optimizer__*``,
+            ``callbacks__*``, ...) included.
+
+        Returns
+        -------
+        self : object
+            The net.
+        """
+        state = dict(self.__dict__)
+        to_validate = set(self._params_to_validate)  # skorch adds to it in place
+        try:
+            if "callbacks" in kwargs and (
+                kwargs["callbacks"] is None or isinstance(kwargs["callbacks"], list)
+            ):
+                # skorch rebuilds callbacks_ from the value held before the
+                # call: after a set_params(callbacks=5) that it accepted,
+                # set_params(callbacks=None or [...]) raised a TypeError
+                self.callbacks = kwargs["callbacks"]
+            return super().set_params(**kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            self._params_to_validate = to_validate
+            raise
+
     def get_params(self, deep=True, **kwargs):
         params = super().get_params(deep=deep, **kwargs)
         if deep:

@@ -270,3 +270,41 @@ def test_deep_get_params_reports_the_callback_parameters_set(make):
     assert dict(net.callbacks_)["print_log"].floatfmt == ".2f"
     assert net.get_params()["callbacks__print_log__floatfmt"] == ".2f"
     assert clone(net).get_params()["callbacks__print_log__floatfmt"] == ".2f"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: EndModel(max_epochs=2, verbose=0, random_state=0),
+        lambda: MultitaskClassifier(max_epochs=2, verbose=0, random_state=0),
+    ],
+    ids=["EndModel", "MultitaskClassifier"],
+)
+def test_set_params_that_raises_changes_nothing(make):
+    # skorch set lr before it failed on the callbacks or the module, and a
+    # callbacks value it accepted made every later set_params(callbacks=...)
+    # raise a TypeError, a list or None included
+    X = np.random.RandomState(0).randn(30, 3).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    for net in (make(), make().fit(X, y)):
+        # (skorch's _params_to_validate is checked below, through a fit)
+        before = {k: v for k, v in vars(net).items() if k != "_params_to_validate"}
+        with pytest.raises(ValueError, match="callback nope"):
+            net.set_params(lr=0.5, callbacks__nope__x=1)
+        with pytest.raises(ValueError, match="max_epoch"):
+            net.set_params(lr=0.5, max_epoch=3)
+        assert {k: v for k, v in vars(net).items() if k in before} == before
+        assert set(vars(net)) - {"_params_to_validate"} == set(before)
+        net.set_params(callbacks=5)
+        net.set_params(callbacks=None, lr=0.5)
+        assert net.callbacks is None and net.lr == 0.5
+    # a fitted net checks the names at once; the refused one is forgotten
+    with pytest.raises(ValueError, match="did you mean iterator_train__shuffle"):
+        net.set_params(iterator_train_shuffle=True)
+    net.fit(X, y)
+    if isinstance(net, EndModel):
+        proba = net.predict_proba(X)
+        with pytest.raises(TypeError, match="foo"):
+            net.set_params(lr=0.1, module__foo=1)
+        assert net.lr == 0.5 and "module__foo" not in net.get_params()
+        np.testing.assert_array_equal(net.predict_proba(X), proba)
