@@ -703,8 +703,12 @@ class _SkorchCompat:
 
     def _get_param_names(self):
         # skorch < 1.4 lists the _metadata_request that set_fit_request sets, and
-        # clone() passed it to __init__
-        return [k for k in super()._get_param_names() if k != "_metadata_request"]
+        # clone() passed it to __init__; skorch's private _params_to_validate
+        # (the names of the nested parameters set, which __init__ rebuilds from
+        # them) showed as a changed parameter in a Pipeline's repr and the HTML
+        # repr, and get_params handed out the set that set_params changes
+        private = {"_metadata_request", "_params_to_validate"}
+        return [k for k in super()._get_param_names() if k not in private]
 
     def set_params(self, **kwargs):
         """Set the parameters of this net, as skorch's ``set_params``.
