@@ -493,7 +493,10 @@ class MultitaskLabelModel(BaseEstimator):
     labels leave undefined, their abstains too: such a source's chance of
     firing is modelled for each value of its task and for "not defined", so
     child-task sources that all stay silent are evidence that the child does
-    not apply. Gold labels passed to :meth:`fit` (any subset of
+    not apply. In a group where no task can be undefined, a row without a
+    vote (or gold label) in the group gets the group's prior and is left out
+    of its fit, as :class:`LabelModel` leaves out rows where every source
+    abstains. Gold labels passed to :meth:`fit` (any subset of
     tasks per row) make the fit semi-supervised: they restrict those rows'
     posteriors to the joint labels that agree with them, and EM also starts
     from the gold rows' own tallies (see Notes).
@@ -866,7 +869,21 @@ class MultitaskLabelModel(BaseEstimator):
             gold_rows, allowed = constraint
             Q[gold_rows] *= allowed
         Q /= Q.sum(axis=1, keepdims=True)
-        em = (A, sources, maps, k_max, task_of, constraint, comp)
+        # Where no task of the group can be undefined, abstains are left out
+        # of the likelihood, so a row without a vote (or gold label) in the
+        # group carries no evidence: its posterior is the prior, and it is
+        # left out of the M-step's tallies too, as LabelModel leaves it out.
+        # (Counted there, it diluted each value's vote rates by that value's
+        # prior share, and the fit drifted with the number of such rows.)
+        evidence = None
+        if not any(M[:, -1].any() for M in maps):
+            evidence = np.zeros(n, dtype=bool)
+            evidence[rows] = True
+            if constraint is not None:
+                evidence[constraint[0]] = True
+            if evidence.all():
+                evidence = None
+        em = (A, sources, maps, k_max, task_of, constraint, comp, evidence)
         fit = self._em(Q, *em)
         fit["init"] = "votes"
         if constraint is not None and len(constraint[0]) < n:
@@ -886,9 +903,25 @@ class MultitaskLabelModel(BaseEstimator):
         fit.update(comp=comp, states=states, sources=sources, k_max=k_max)
         return fit
 
-    def _em(self, Q, A, sources, maps, k_max, task_of, constraint, comp, start=None):
-        """EM from the posteriors ``Q`` (the first M-step's weights)."""
+    def _em(
+        self,
+        Q,
+        A,
+        sources,
+        maps,
+        k_max,
+        task_of,
+        constraint,
+        comp,
+        evidence=None,
+        start=None,
+    ):
+        """EM from the posteriors ``Q`` (the first M-step's weights); rows
+        outside ``evidence`` (a boolean mask, None for all) are left out of
+        the M-steps."""
         s = self.prior_strength
+        if evidence is not None:
+            Q = np.where(evidence[:, None], Q, 0.0)
         if constraint is not None:
             gold_rows, allowed = constraint
         loss, converged = [], False
@@ -903,6 +936,8 @@ class MultitaskLabelModel(BaseEstimator):
             E = np.exp(S - S_max)
             norm = E.sum(axis=1, keepdims=True)
             Q = E / norm
+            if evidence is not None:
+                Q[~evidence] = 0.0
             loss.append(float(-(np.log(norm) + S_max).mean()))
             if self.verbose:
                 label = "" if start is None else f" ({start} start)"
