@@ -1,5 +1,6 @@
 """The end model: a skorch classifier that trains on hard or soft labels."""
 
+import copy
 import inspect
 import numbers
 import threading
@@ -29,6 +30,7 @@ from skorch.callbacks import (
     EarlyStopping,
     EpochScoring,
     EpochTimer,
+    LRScheduler,
     PassthroughScoring,
     PrintLog,
 )
@@ -689,6 +691,25 @@ class _WeightedValidationScoring(ValidationScoring):
         net.history.record(self.name + "_best", bool(is_best))
 
 
+def _without_torch_scheduler(item, copies):
+    """``item`` of a net's ``callbacks`` or ``callbacks_`` (a callback or a
+    ``(name, callback)`` pair) with a skorch ``LRScheduler`` replaced by a
+    copy whose ``lr_scheduler_`` is None, as after its ``initialize``; one
+    copy per callback in ``copies``, so both lists keep sharing it."""
+    if isinstance(item, tuple) and len(item) == 2:
+        return (item[0], _without_torch_scheduler(item[1], copies))
+    if (
+        isinstance(item, LRScheduler)
+        and getattr(item, "lr_scheduler_", None) is not None
+    ):
+        if id(item) not in copies:
+            twin = copy.copy(item)
+            twin.lr_scheduler_ = None
+            copies[id(item)] = twin
+        return copies[id(item)]
+    return item
+
+
 class _SkorchCompat:
     """What skorch 1.2-1.3 nets lack next to skorch 1.4's, for every net here."""
 
@@ -768,6 +789,27 @@ class _SkorchCompat:
         # random_state=None draws new weights, splits and batches every fit
         tags.non_deterministic = self.random_state is None
         return tags
+
+    def __getstate__(self):
+        """skorch's state, without the torch scheduler of a skorch
+        ``LRScheduler`` callback.
+
+        The scheduler (``lr_scheduler_``, rebuilt at the start of every
+        training call) holds the optimizer, which pickle would then store a
+        second time outside the attributes skorch maps to the CPU on
+        loading: a net trained on a GPU with an ``LRScheduler`` would not
+        load without one, and the pickle carried the optimizer twice. The
+        callbacks of the pickle are copies without it; the net's own are
+        left as they are.
+        """
+        state = super().__getstate__()
+        copies = {}
+        for key in ("callbacks", "callbacks_"):
+            if isinstance(state.get(key), (list, tuple)):
+                state[key] = [
+                    _without_torch_scheduler(item, copies) for item in state[key]
+                ]
+        return state
 
     def _refresh_callbacks(self):
         """Nothing to rebuild before a later training call (EndModel

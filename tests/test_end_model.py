@@ -1,3 +1,4 @@
+import io
 import pickle
 import re
 
@@ -336,6 +337,64 @@ def test_cuda_without_gpu_is_a_clear_error():
     X, soft, _ = _soft_data()
     with pytest.raises(ValueError, match="no CUDA device"):
         EndModel(device="cuda", verbose=0).fit(X, soft)
+
+
+class _TensorCounter(pickle.Pickler):
+    """A pickler that counts the tensors pickled as ordinary objects, i.e.
+    outside the attributes skorch pickles through torch (which map a GPU
+    net's tensors to the CPU on loading)."""
+
+    def __init__(self, file):
+        super().__init__(file)
+        self.tensors = 0
+
+    def persistent_id(self, obj):
+        self.tensors += isinstance(obj, torch.Tensor)
+        return None
+
+
+@pytest.mark.parametrize("net_kind", ["end_model", "multitask"])
+def test_lr_scheduler_callback_keeps_the_optimizer_out_of_the_pickle(net_kind):
+    # skorch's LRScheduler keeps the torch scheduler of the last training
+    # call, which holds the optimizer: pickle stored the optimizer a second
+    # time outside skorch's device mapping (24 tensors here, the pickle
+    # doubled), so a net trained on a GPU did not load without one
+    from sklearn_metal import MultitaskClassifier, task_labels
+
+    X, soft, y = _soft_data(n=100, d=6)
+    callbacks = [("lr", LRScheduler("StepLR", step_size=1, gamma=0.5))]
+    if net_kind == "end_model":
+        net = EndModel(hidden_layer_sizes=(8,), callbacks=callbacks, max_epochs=2)
+        target = soft
+    else:
+        net = MultitaskClassifier(
+            {"a": 2, "b": 2}, hidden_layer_sizes=(8,), callbacks=callbacks, max_epochs=2
+        )
+        target = task_labels(a=y, b=(X[:, 1] > 0).astype(int))
+    net.set_params(verbose=0, random_state=0).fit(X, target)
+    counter = _TensorCounter(io.BytesIO())
+    counter.dump(net)
+    assert counter.tensors == 0
+    scheduler = dict(net.callbacks_)["lr"].lr_scheduler_
+    assert scheduler is not None and scheduler.optimizer is net.optimizer_
+    restored = pickle.loads(pickle.dumps(net))
+    lr = dict(restored.callbacks_)["lr"]
+    assert lr.lr_scheduler_ is None and lr is restored.callbacks[0][1]
+    assert lr.step_size == 1 and lr.gamma == 0.5
+    np.testing.assert_array_equal(
+        np.hstack(restored.predict_proba(X)), np.hstack(net.predict_proba(X))
+    )
+    # training goes on as it would have without the pickle
+    net.partial_fit(X, target)
+    restored.partial_fit(X, target)
+    assert dict(restored.callbacks_)["lr"].lr_scheduler_.optimizer is (
+        restored.optimizer_
+    )
+    lrs = [n.optimizer_.param_groups[0]["lr"] for n in (restored, net)]
+    assert lrs[0] == lrs[1] < 0.001
+    np.testing.assert_array_equal(
+        np.hstack(restored.predict_proba(X)), np.hstack(net.predict_proba(X))
+    )
 
 
 @pytest.mark.gpu
