@@ -248,7 +248,8 @@ def test_multitask_label_model_tags_multi_output():
     assert get_tags(MultitaskLabelModel(TaskGraph([2, 2]))).target_tags.multi_output
 
 
-@pytest.mark.parametrize(
+#: the two skorch nets, each unfitted with two epochs
+_each_net = pytest.mark.parametrize(
     "make",
     [
         lambda: EndModel(max_epochs=2, verbose=0, random_state=0),
@@ -256,6 +257,9 @@ def test_multitask_label_model_tags_multi_output():
     ],
     ids=["EndModel", "MultitaskClassifier"],
 )
+
+
+@_each_net
 def test_deep_get_params_reports_the_callback_parameters_set(make):
     # skorch filled the callbacks__* entries of get_params(deep=True) from
     # fresh default callbacks, so they showed the defaults (patience 5, '.4f')
@@ -269,14 +273,7 @@ def test_deep_get_params_reports_the_callback_parameters_set(make):
     assert clone(net).get_params()["callbacks__print_log__floatfmt"] == ".2f"
 
 
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda: EndModel(max_epochs=2, verbose=0, random_state=0),
-        lambda: MultitaskClassifier(max_epochs=2, verbose=0, random_state=0),
-    ],
-    ids=["EndModel", "MultitaskClassifier"],
-)
+@_each_net
 def test_set_params_that_raises_changes_nothing(make):
     # skorch set lr before it failed on the callbacks or the module, and a
     # callbacks value it accepted made every later set_params(callbacks=...)
