@@ -991,3 +991,19 @@ def test_rows_without_votes_leave_an_always_defined_group_unchanged():
     after = model.predict_proba(np.hstack([L, L]))
     np.testing.assert_allclose(after[0], before[0], rtol=0, atol=1e-12)
     np.testing.assert_allclose(model.state_balance_[0], balance[0], rtol=0, atol=1e-12)
+
+
+def test_many_rows_without_votes_leave_the_convergence_test_unchanged():
+    # rows left out of an always-defined group's fit were still counted (at 0)
+    # in its mean loss, which shrank with their number and so eased the
+    # convergence test: 100,000 of them next to 1,000 rows stopped EM after 2
+    # iterations instead of 6 (P(class 0) of a row 0.597 -> 0.553)
+    from sklearn_metal.datasets import make_label_matrix
+
+    L, _, _ = make_label_matrix(1000, 4, coverages=0.4, random_state=0)
+    model = MultitaskLabelModel(TaskGraph({"flag": 2}), [0] * 4, tol=1e-4)
+    model.fit(L)
+    before, history = model.predict_proba(L)[0], model.loss_history_[0]
+    model.fit(np.vstack([L, np.full((100_000, 4), -1)]))
+    assert model.loss_history_[0] == pytest.approx(history, rel=1e-12)
+    np.testing.assert_allclose(model.predict_proba(L)[0], before, rtol=0, atol=1e-12)
