@@ -710,6 +710,40 @@ def _without_torch_scheduler(item, copies):
     return item
 
 
+def _in_place_state(net):
+    """What skorch's ``set_params`` changes in place: the hyperparameters of
+    a fitted net's optimizers (the virtual ``lr`` and ``optimizer__*``) and
+    the attributes of its callbacks (``callbacks__<name>__*``)."""
+    groups = []
+    for name in getattr(net, "_optimizers", None) or []:
+        optimizer = net.__dict__.get(name + "_")
+        if optimizer is not None and hasattr(optimizer, "param_groups"):
+            groups.extend(
+                (group, {k: v for k, v in group.items() if k != "params"})
+                for group in optimizer.param_groups
+            )
+    callbacks = {}
+    for key in ("callbacks", "callbacks_"):
+        items = net.__dict__.get(key)
+        if isinstance(items, (list, tuple)):
+            for item in items:
+                if isinstance(item, tuple) and len(item) == 2:
+                    item = item[1]
+                if hasattr(item, "__dict__") and not isinstance(item, type):
+                    callbacks[id(item)] = (item, dict(vars(item)))
+    return groups, list(callbacks.values())
+
+
+def _restore_in_place(saved):
+    """Put back what :func:`_in_place_state` saved."""
+    groups, callbacks = saved
+    for group, values in groups:
+        group.update(values)
+    for callback, values in callbacks:
+        vars(callback).clear()
+        vars(callback).update(values)
+
+
 class _SkorchCompat:
     """What skorch 1.2-1.3 nets lack next to skorch 1.4's, for every net here."""
 
@@ -754,6 +788,9 @@ class _SkorchCompat:
         """
         state = dict(self.__dict__)
         to_validate = set(self._params_to_validate)  # skorch adds to it in place
+        # skorch also changes objects in place before it may raise: a fitted
+        # net's optimizers (lr, optimizer__*) and the callbacks (callbacks__*)
+        in_place = _in_place_state(self)
         try:
             if "callbacks" in kwargs and (
                 kwargs["callbacks"] is None or isinstance(kwargs["callbacks"], list)
@@ -767,6 +804,7 @@ class _SkorchCompat:
             self.__dict__.clear()
             self.__dict__.update(state)
             self._params_to_validate = to_validate
+            _restore_in_place(in_place)
             raise
 
     def get_params(self, deep=True, **kwargs):

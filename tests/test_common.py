@@ -322,3 +322,39 @@ def test_skorch_private_state_is_no_parameter(net):
     assert twin.get_params(deep=False) == net.get_params(deep=False)
     # the clone still checks the nested names it got, as skorch's __init__ does
     assert nested in twin._params_to_validate
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: EndModel(max_epochs=2, verbose=0, random_state=0),
+        lambda: MultitaskClassifier(max_epochs=2, verbose=0, random_state=0),
+    ],
+    ids=["EndModel", "MultitaskClassifier"],
+)
+def test_set_params_that_raises_leaves_optimizer_and_callbacks_as_they_were(make):
+    # the attributes came back, but what skorch had changed in place did not:
+    # a fitted net said lr=0.001 and trained its next partial_fit at lr 0.5
+    # (weight_decay 0.3), and a callback kept gamma 0.9
+    from skorch.callbacks import LRScheduler
+
+    X = np.random.RandomState(0).randn(30, 3).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    net = make().set_params(
+        callbacks=[("sched", LRScheduler("StepLR", step_size=1, gamma=0.5))]
+    )
+    net.fit(X, y)
+    group = net.optimizer_.param_groups[0]
+    lr, decay = group["lr"], group["weight_decay"]
+    scheduler = dict(net.callbacks_)["sched"].lr_scheduler_
+    for params in (
+        dict(lr=0.5, optimizer__weight_decay=0.3, callbacks__nope__x=1),
+        dict(callbacks__sched__gamma=0.9, callbacks__nope__x=1),
+    ):
+        with pytest.raises(ValueError, match="callback nope"):
+            net.set_params(**params)
+        assert (group["lr"], group["weight_decay"]) == (lr, decay)
+        assert net.get_params()["callbacks__sched__gamma"] == 0.5
+        assert dict(net.callbacks_)["sched"].lr_scheduler_ is scheduler
+    net.set_params(lr=0.5)  # what succeeds still reaches the optimizer
+    assert net.optimizer_.param_groups[0]["lr"] == 0.5
