@@ -945,7 +945,8 @@ class MultitaskLabelModel(BaseEstimator):
                 # left out scaled the loss down and so eased the convergence
                 # test (100,000 of them stopped EM after 2 iterations)
                 row_loss = row_loss[evidence]
-            loss.append(float(row_loss.mean()))
+            # (a group none of whose sources votes has no row to fit: loss 0)
+            loss.append(float(row_loss.mean()) if row_loss.size else 0.0)
             if self.verbose:
                 label = "" if start is None else f" ({start} start)"
                 print(

@@ -1007,3 +1007,10 @@ def test_many_rows_without_votes_leave_the_convergence_test_unchanged():
     model.fit(np.vstack([L, np.full((100_000, 4), -1)]))
     assert model.loss_history_[0] == pytest.approx(history, rel=1e-12)
     np.testing.assert_allclose(model.predict_proba(L)[0], before, rtol=0, atol=1e-12)
+    # a group none of whose sources votes fits no row: no NaN loss (nor its
+    # RuntimeWarnings and a ConvergenceWarning after max_iter)
+    model = MultitaskLabelModel(TaskGraph({"a": 2, "b": 2}), [0] * 4 + [1] * 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(np.hstack([L, np.full((len(L), 2), -1)]))
+    assert model.converged_ and model.loss_history_[1] == [0.0, 0.0]
