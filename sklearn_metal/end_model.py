@@ -38,6 +38,7 @@ from skorch.dataset import unpack_data
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
 
+from ._atomic import restore_on_error
 from ._validation import (
     check_sample_weight,
     check_soft_label_columns,
@@ -765,6 +766,7 @@ class _SkorchCompat:
         private = {"_metadata_request", "_params_to_validate"}
         return [k for k in super()._get_param_names() if k not in private]
 
+    @restore_on_error
     def set_params(self, **kwargs):
         """Set the parameters of this net, as skorch's ``set_params``.
 
@@ -786,8 +788,10 @@ class _SkorchCompat:
         self : object
             The net.
         """
-        state = dict(self.__dict__)
-        to_validate = set(self._params_to_validate)  # skorch adds to it in place
+        # skorch adds to this set in place, which restore_on_error's shallow
+        # copy would not undo
+        to_validate = self._params_to_validate
+        names = set(to_validate)
         # skorch also changes objects in place before it may raise: a fitted
         # net's optimizers (lr, optimizer__*) and the callbacks (callbacks__*)
         in_place = _in_place_state(self)
@@ -801,9 +805,9 @@ class _SkorchCompat:
                 self.callbacks = kwargs["callbacks"]
             return super().set_params(**kwargs)
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            self._params_to_validate = to_validate
+            # (restore_on_error puts the attributes back)
+            to_validate.clear()
+            to_validate.update(names)
             _restore_in_place(in_place)
             raise
 
